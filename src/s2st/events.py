@@ -1,0 +1,251 @@
+"""Typed, immutable events produced from server frames.
+
+One server frame can yield several events (for example an ``inputTranscription``, an
+``outputTranscription`` and a ``modelTurn`` in the same ``serverContent``). Events are plain
+frozen dataclasses: cheap to build, safe to share between tasks, and easy to match on::
+
+    match event:
+        case s2st.InputTranscription(text=text):
+            ...
+        case s2st.AudioChunk() as chunk:
+            player.write(chunk.data)
+
+Every event class has a ``type`` class attribute (a short string such as ``"audio"``) for logs
+and serialisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "AudioChunk",
+    "Event",
+    "GenerationComplete",
+    "GoAway",
+    "InputTranscription",
+    "Interrupted",
+    "OutputTranscription",
+    "Reconnected",
+    "SessionResumptionUpdate",
+    "SetupComplete",
+    "TurnComplete",
+    "UnknownEvent",
+    "UsageMetadata",
+]
+
+#: Sample rate of the translated speech when the server's MIME type does not say (PROTOCOL.md §7).
+DEFAULT_OUTPUT_SAMPLE_RATE = 24_000
+
+
+@dataclass(frozen=True, slots=True)
+class SetupComplete:
+    """The server accepted ``setup``; audio may now be sent.
+
+    Attributes:
+        session_id: the server's session id, when it sends one (PROTOCOL.md §5.1).
+    """
+
+    type: ClassVar[str] = "setup_complete"
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscription:
+    """A fragment of the transcript of the *source* speech (what the speaker said).
+
+    Fragments are deltas: concatenate them in order to get the running transcript
+    (PROTOCOL.md §5.2). ``finished`` is rarely set by the server.
+    """
+
+    type: ClassVar[str] = "input_transcription"
+    text: str
+    finished: bool = False
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTranscription:
+    """A fragment of the *translated* text in the target language. Deltas, like
+    :class:`InputTranscription`."""
+
+    type: ClassVar[str] = "output_transcription"
+    text: str
+    finished: bool = False
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AudioChunk:
+    """Translated speech: mono signed 16-bit PCM.
+
+    Attributes:
+        data: a read-only 1-D ``numpy.int16`` array, a zero-copy view over the decoded bytes.
+        sample_rate: samples per second, parsed from the MIME type (24 kHz when absent).
+        mime_type: the MIME type as sent by the server.
+    """
+
+    type: ClassVar[str] = "audio"
+    data: npt.NDArray[np.int16]
+    sample_rate: int = DEFAULT_OUTPUT_SAMPLE_RATE
+    mime_type: str = "audio/pcm;rate=24000"
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the chunk in seconds."""
+        return len(self.data) / self.sample_rate
+
+    @property
+    def pcm(self) -> bytes:
+        """The samples as little-endian int16 bytes."""
+        return self.data.astype("<i2", copy=False).tobytes()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AudioChunk):
+            return NotImplemented
+        return (
+            self.sample_rate == other.sample_rate
+            and self.mime_type == other.mime_type
+            and np.array_equal(self.data, other.data)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"AudioChunk(samples={len(self.data)}, sample_rate={self.sample_rate}, "
+            f"duration_s={self.duration_s:.3f})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TurnComplete:
+    """The model finished a turn (``serverContent.turnComplete``).
+
+    S2ST is continuous: more events follow as more audio is sent; iteration does not stop here.
+
+    Attributes:
+        reason: ``turnCompleteReason`` when the server gives one.
+    """
+
+    type: ClassVar[str] = "turn_complete"
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationComplete:
+    """The model finished generating for the current input (``serverContent.generationComplete``)."""
+
+    type: ClassVar[str] = "generation_complete"
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """Client activity cut the generation short; flush any playback queue."""
+
+    type: ClassVar[str] = "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class GoAway:
+    """The server will end this connection soon (``goAway.timeLeft``).
+
+    The session reconnects by itself before the deadline when reconnection is enabled.
+    """
+
+    type: ClassVar[str] = "go_away"
+    time_left: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResumptionUpdate:
+    """A new resumption state from the server (PROTOCOL.md §5.5).
+
+    Attributes:
+        new_handle: handle to resume from; ``None`` when not resumable.
+        resumable: whether resuming now would lose nothing.
+        last_consumed_client_message_index: index of the last client message included in the
+            server state (Vertex ``transparent`` mode only).
+    """
+
+    type: ClassVar[str] = "session_resumption_update"
+    new_handle: str | None = None
+    resumable: bool = False
+    last_consumed_client_message_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageMetadata:
+    """Token accounting (``usageMetadata``), normalised across backends.
+
+    ``response_token_count`` is read from ``responseTokenCount`` (Gemini API) or
+    ``candidatesTokenCount`` (Vertex). ``raw`` keeps the whole object as sent.
+    """
+
+    type: ClassVar[str] = "usage"
+    prompt_token_count: int | None = None
+    response_token_count: int | None = None
+    total_token_count: int | None = None
+    cached_content_token_count: int | None = None
+    thoughts_token_count: int | None = None
+    tool_use_prompt_token_count: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """The session moved to a new connection (after ``goAway`` or a lost connection).
+
+    Attributes:
+        reason: why (``"go_away"``, ``"closed 1011"``, ``"closed 1006"``, ...).
+        resumed: True when server state was restored from a resumption handle; False when a
+            fresh session had to be started (context lost).
+        attempt: how many connection attempts it took (1 = first try succeeded).
+        downtime_s: seconds between losing the old connection and ``setupComplete`` on the new.
+        replayed_messages: client messages sent again because the server had not consumed them.
+        replayed_audio_ms: milliseconds of audio among the replayed messages.
+    """
+
+    type: ClassVar[str] = "reconnected"
+    reason: str
+    resumed: bool
+    attempt: int = 1
+    downtime_s: float = 0.0
+    replayed_messages: int = 0
+    replayed_audio_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """A server field that ``s2st`` does not model. Kept verbatim, never an error.
+
+    Attributes:
+        key: the field name, dotted from the top of the message (e.g. ``"serverContent.foo"``).
+        payload: its JSON value as received.
+    """
+
+    type: ClassVar[str] = "unknown"
+    key: str
+    payload: Any = None
+
+
+Event = Union[
+    SetupComplete,
+    InputTranscription,
+    OutputTranscription,
+    AudioChunk,
+    TurnComplete,
+    GenerationComplete,
+    Interrupted,
+    GoAway,
+    SessionResumptionUpdate,
+    UsageMetadata,
+    Reconnected,
+    UnknownEvent,
+]
+"""Any event yielded by a session."""
