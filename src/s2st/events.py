@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -234,18 +234,18 @@ class UnknownEvent:
     payload: Any = None
 
 
-Event = Union[
-    SetupComplete,
-    InputTranscription,
-    OutputTranscription,
-    AudioChunk,
-    TurnComplete,
-    GenerationComplete,
-    Interrupted,
-    GoAway,
-    SessionResumptionUpdate,
-    UsageMetadata,
-    Reconnected,
-    UnknownEvent,
-]
+Event: TypeAlias = (
+    SetupComplete
+    | InputTranscription
+    | OutputTranscription
+    | AudioChunk
+    | TurnComplete
+    | GenerationComplete
+    | Interrupted
+    | GoAway
+    | SessionResumptionUpdate
+    | UsageMetadata
+    | Reconnected
+    | UnknownEvent
+)
 """Any event yielded by a session."""
