@@ -1,0 +1,562 @@
+"""The languages speech-to-speech translation can target, and how user input maps onto them.
+
+:data:`SUPPORTED_LANGUAGES` is the table published on Google's "Using speech-to-speech translation"
+page (Vertex AI), copied row for row: code -> English name. The codes are what the server expects in
+``speech_config.language_code`` (legacy S2ST) or ``translationConfig.targetLanguageCode`` (PROTOCOL.md
+§4.1, §8.1), e.g. ``"cmn"`` for Mandarin Chinese.
+
+:func:`normalize_language` turns what people type into one of those codes, or raises
+:class:`~s2st.errors.UnsupportedLanguageError` with suggestions. Rules, in order:
+
+1. a supported code in any case, with surrounding whitespace: ``" EN "`` -> ``"en"``;
+2. an English name from the table, case- and accent-insensitive (``"german"`` -> ``"de"``,
+   ``"norwegian bokmal"`` -> ``"nb"``; ``"Haitian, Haitian Creole"`` answers to both halves), or a
+   common alias (``"mandarin"`` -> ``"cmn"``, ``"persian"`` -> ``"fa"``);
+3. a one-to-one ISO 639-2/639-3 or deprecated code (``"eng"``, ``"fre"``, ``"iw"``, ``"arb"``);
+4. a BCP-47 tag (``-`` or ``_``) whose primary subtag is supported by rules 1 or 3: region, script
+   and variant subtags are dropped because the table has no regional variants
+   (``"en-US"``, ``"es-419"``, ``"pt_BR"`` -> ``"en"``, ``"es"``, ``"pt"``).
+
+Chinese is special because the table has ``"zh"`` (Chinese), ``"cmn"`` (Mandarin Chinese) and
+``"yue"`` (Cantonese). A bare ``"zh"`` stays ``"zh"``. A tag that names Mandarin or Simplified
+Chinese (``zh-CN``, ``zh-SG``, ``zh-Hans``, ``zh-cmn``, ``cmn-Hans-CN``) gives ``"cmn"``; one that
+names Cantonese (``zh-HK``, ``zh-MO``, ``zh-yue``, ``yue-HK``) gives ``"yue"``. ``zh-TW`` and
+``zh-Hant`` are refused as ambiguous: Traditional script is used for both Mandarin (Taiwan) and
+Cantonese (Hong Kong), and the server has no Taiwanese variant of ``"cmn"`` that would promise
+Traditional characters, so the caller must choose ``"cmn"``, ``"yue"`` or ``"zh"``. Conflicting
+signals (``zh-Hans-HK``) are refused the same way. ``"no"``/``"nor"``/``"Norwegian"`` are refused in
+favour of ``"nb"`` or ``"nn"``.
+
+The module is pure: no I/O, only the standard library.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import unicodedata
+from collections.abc import Mapping
+
+from .errors import ConfigurationError, UnsupportedLanguageError
+
+__all__ = [
+    "SUPPORTED_LANGUAGES",
+    "is_supported",
+    "language_name",
+    "normalize_language",
+    "search_languages",
+]
+
+#: Every target language of the S2ST model: code -> English name, exactly as Google publishes it.
+SUPPORTED_LANGUAGES: Mapping[str, str] = types.MappingProxyType(
+    {
+        "aa": "Afar",
+        "ab": "Abkhazian",
+        "ace": "Achinese",
+        "ach": "Acoli",
+        "af": "Afrikaans",
+        "ak": "Akan",
+        "alz": "Alur",
+        "am": "Amharic",
+        "an": "Aragonese",
+        "ar": "Arabic",
+        "as": "Assamese",
+        "av": "Avaric",
+        "awa": "Awadhi",
+        "ay": "Aymara",
+        "az": "Azerbaijani",
+        "ba": "Bashkir",
+        "bal": "Baluchi",
+        "ban": "Balinese",
+        "bbc": "Batak Toba",
+        "bci": "Baoulé",
+        "be": "Belarusian",
+        "bem": "Bemba",
+        "ber": "Berber",
+        "bew": "Betawi",
+        "bg": "Bulgarian",
+        "bgc": "Haryanvi",
+        "bho": "Bhojpuri",
+        "bi": "Bislama",
+        "bm": "Bambara",
+        "bn": "Bengali",
+        "bo": "Tibetan",
+        "br": "Breton",
+        "bs": "Bosnian",
+        "bts": "Batak Simalungun",
+        "btx": "Batak Karo",
+        "ca": "Catalan",
+        "ce": "Chechen",
+        "ceb": "Cebuano",
+        "cgg": "Chiga",
+        "ch": "Chamorro",
+        "chk": "Chuukese",
+        "cmn": "Mandarin Chinese",
+        "cnh": "Hakha Chin",
+        "co": "Corsican",
+        "cr": "Cree",
+        "crh": "Crimean Tatar",
+        "crs": "Seselwa Creole French",
+        "cs": "Czech",
+        "cv": "Chuvash",
+        "cy": "Welsh",
+        "da": "Danish",
+        "de": "German",
+        "din": "Dinka",
+        "doi": "Dogri",
+        "dov": "Dombe",
+        "dv": "Divehi",
+        "dyu": "Dyula",
+        "dz": "Dzongkha",
+        "ee": "Ewe",
+        "el": "Greek",
+        "en": "English",
+        "eo": "Esperanto",
+        "es": "Spanish",
+        "et": "Estonian",
+        "eu": "Basque",
+        "fa": "Farsi",
+        "ff": "Fulah",
+        "fi": "Finnish",
+        "fil": "Filipino",
+        "fj": "Fijian",
+        "fo": "Faroese",
+        "fon": "Fon",
+        "fr": "French",
+        "fur": "Friulian",
+        "fy": "Western Frisian",
+        "ga": "Irish",
+        "gaa": "Ga",
+        "gd": "Gaelic",
+        "gl": "Galician",
+        "gn": "Guarani",
+        "gu": "Gujarati",
+        "gv": "Manx",
+        "ha": "Hausa",
+        "haw": "Hawaiian",
+        "he": "Hebrew",
+        "hi": "Hindi",
+        "hil": "Hiligaynon",
+        "hmn": "Hmong",
+        "ho": "Hiri Motu",
+        "hr": "Croatian",
+        "hrx": "Hunsrik",
+        "ht": "Haitian, Haitian Creole",
+        "hu": "Hungarian",
+        "hy": "Armenian",
+        "hz": "Herero",
+        "iba": "Iban",
+        "id": "Indonesian",
+        "ig": "Igbo",
+        "ilo": "Iloko",
+        "is": "Icelandic",
+        "it": "Italian",
+        "iu": "Inuktitut",
+        "ja": "Japanese",
+        "jam": "Jamaican Creole English",
+        "jv": "Javanese",
+        "ka": "Georgian",
+        "kac": "Kachin",
+        "kek": "Kekchi",
+        "kg": "Kongo",
+        "kha": "Khasi",
+        "ki": "Kikuyu",
+        "kj": "Kuanyama",
+        "kk": "Kazakh",
+        "kl": "Greenlandic",
+        "km": "Central Khmer",
+        "kn": "Kannada",
+        "ko": "Korean",
+        "kok": "Konkani",
+        "kr": "Kanuri",
+        "kri": "Krio",
+        "ks": "Kashmiri",
+        "ktu": "Kituba",
+        "ku": "Kurdish",
+        "kv": "Komi",
+        "kw": "Cornish",
+        "ky": "Kyrgyz",
+        "la": "Latin",
+        "lb": "Luxembourgish",
+        "lg": "Ganda",
+        "li": "Limburgan",
+        "lij": "Ligurian",
+        "lmo": "Lombard",
+        "ln": "Lingala",
+        "lo": "Lao",
+        "lt": "Lithuanian",
+        "lu": "Luba-Katanga",
+        "lua": "Luba-Lulua",
+        "luo": "Dholuo",
+        "lus": "Mizo",
+        "lv": "Latvian",
+        "mad": "Madurese",
+        "mai": "Maithili",
+        "mak": "Makasar",
+        "mam": "Mam",
+        "mfe": "Morisyen",
+        "mg": "Malagasy",
+        "mh": "Marshallese",
+        "min": "Minangkabau",
+        "mk": "Macedonian",
+        "ml": "Malayalam",
+        "mn": "Mongolian",
+        "mr": "Marathi",
+        "ms": "Malay",
+        "mt": "Maltese",
+        "mwr": "Marwari",
+        "my": "Burmese",
+        "na": "Nauru",
+        "nb": "Norwegian Bokmål",
+        "nd": "North Ndebele",
+        "ndc": "Ndau",
+        "ne": "Nepali",
+        "new": "Newari",
+        "ng": "Ndonga",
+        "nhe": "Eastern Huasteca Nahuatl",
+        "nl": "Dutch",
+        "nn": "Norwegian Nynorsk",
+        "nr": "South Ndebele",
+        "nso": "Pedi",
+        "nus": "Nuer",
+        "nv": "Navajo",
+        "ny": "Chichewa",
+        "oc": "Occitan",
+        "oj": "Ojibwa",
+        "om": "Oromo",
+        "or": "Oriya",
+        "os": "Ossetian",
+        "pa": "Punjabi",
+        "pag": "Pangasinan",
+        "pam": "Pampanga",
+        "pap": "Papiamento",
+        "pl": "Polish",
+        "ps": "Pashto",
+        "pt": "Portuguese",
+        "qu": "Quechua",
+        "rm": "Romansh",
+        "rn": "Rundi",
+        "ro": "Romanian",
+        "ru": "Russian",
+        "rw": "Kinyarwanda",
+        "sa": "Sanskrit",
+        "sah": "Yakut",
+        "sat": "Santali",
+        "sc": "Sardinian",
+        "scn": "Sicilian",
+        "sd": "Sindhi",
+        "se": "Northern Sami",
+        "sg": "Sango",
+        "shn": "Shan",
+        "si": "Sinhala",
+        "sk": "Slovak",
+        "sl": "Slovenian",
+        "sm": "Samoan",
+        "sn": "Shona",
+        "so": "Somali",
+        "sq": "Albanian",
+        "sr": "Serbian",
+        "ss": "Swati",
+        "st": "Southern Sotho",
+        "su": "Sundanese",
+        "sv": "Swedish",
+        "sw": "Swahili",
+        "szl": "Silesian",
+        "ta": "Tamil",
+        "tcy": "Tulu",
+        "te": "Telugu",
+        "tet": "Tetum",
+        "tg": "Tajik",
+        "th": "Thai",
+        "ti": "Tigrinya",
+        "tiv": "Tiv",
+        "tk": "Turkmen",
+        "tl": "Tagalog",
+        "tn": "Tswana",
+        "to": "Tonga",
+        "tpi": "Tok Pisin",
+        "tr": "Turkish",
+        "trp": "Kok Borok",
+        "ts": "Tsonga",
+        "tt": "Tatar",
+        "tum": "Tumbuka",
+        "tw": "Twi",
+        "ty": "Tahitian",
+        "tyv": "Tuvinian",
+        "udm": "Udmurt",
+        "ug": "Uighur",
+        "uk": "Ukrainian",
+        "ur": "Urdu",
+        "uz": "Uzbek",
+        "ve": "Venda",
+        "vec": "Venetian",
+        "vi": "Vietnamese",
+        "wa": "Walloon",
+        "war": "Waray",
+        "wo": "Wolof",
+        "xh": "Xhosa",
+        "yi": "Yiddish",
+        "yo": "Yoruba",
+        "yua": "Yucatec Maya",
+        "yue": "Cantonese",
+        "za": "Zhuang",
+        "zh": "Chinese",
+        "zu": "Zulu",
+    }
+)
+
+# ISO 639-2 (terminology and bibliographic), deprecated ISO 639-1 and the ISO 639-3 "default
+# individual language" codes that map one-to-one onto a supported code. Nothing is listed whose
+# target would be a guess (see _AMBIGUOUS).
+_CODE_ALIASES: Mapping[str, str] = types.MappingProxyType(
+    {
+        "aar": "aa", "abk": "ab", "afr": "af", "aka": "ak", "amh": "am", "arg": "an",
+        "ara": "ar", "arb": "ar", "asm": "as", "ava": "av", "aym": "ay", "aze": "az",
+        "azj": "az", "bak": "ba", "bel": "be", "bul": "bg", "bis": "bi", "bam": "bm",
+        "ben": "bn", "bod": "bo", "tib": "bo", "bre": "br", "bos": "bs", "cat": "ca",
+        "che": "ce", "cha": "ch", "cos": "co", "cre": "cr", "ces": "cs", "cze": "cs",
+        "chv": "cv", "cym": "cy", "wel": "cy", "dan": "da", "deu": "de", "ger": "de",
+        "div": "dv", "dzo": "dz", "ewe": "ee", "ell": "el", "gre": "el", "eng": "en",
+        "epo": "eo", "spa": "es", "est": "et", "ekk": "et", "eus": "eu", "baq": "eu",
+        "fas": "fa", "per": "fa", "pes": "fa", "ful": "ff", "fin": "fi", "fij": "fj",
+        "fao": "fo", "fra": "fr", "fre": "fr", "fry": "fy", "gle": "ga", "gla": "gd",
+        "glg": "gl", "grn": "gn", "guj": "gu", "glv": "gv", "hau": "ha", "heb": "he",
+        "iw": "he", "hin": "hi", "hmo": "ho", "hrv": "hr", "hat": "ht", "hun": "hu",
+        "hye": "hy", "arm": "hy", "her": "hz", "ind": "id", "in": "id", "ibo": "ig",
+        "isl": "is", "ice": "is", "ita": "it", "iku": "iu", "jpn": "ja", "jav": "jv",
+        "jw": "jv", "kat": "ka", "geo": "ka", "kon": "kg", "kik": "ki", "kua": "kj",
+        "kaz": "kk", "kal": "kl", "khm": "km", "kan": "kn", "kor": "ko", "kau": "kr",
+        "kas": "ks", "kur": "ku", "kom": "kv", "cor": "kw", "kir": "ky", "lat": "la",
+        "ltz": "lb", "lug": "lg", "lim": "li", "lin": "ln", "lao": "lo", "lit": "lt",
+        "lub": "lu", "lav": "lv", "lvs": "lv", "mlg": "mg", "plt": "mg", "mah": "mh",
+        "mkd": "mk", "mac": "mk", "mal": "ml", "mon": "mn", "khk": "mn", "mar": "mr",
+        "msa": "ms", "may": "ms", "zsm": "ms", "mlt": "mt", "mya": "my", "bur": "my",
+        "nau": "na", "nob": "nb", "nde": "nd", "nep": "ne", "npi": "ne", "ndo": "ng",
+        "nld": "nl", "dut": "nl", "nno": "nn", "nbl": "nr", "nav": "nv", "nya": "ny",
+        "oci": "oc", "oji": "oj", "orm": "om", "gaz": "om", "ori": "or", "ory": "or",
+        "oss": "os", "pan": "pa", "pol": "pl", "pus": "ps", "pbt": "ps", "por": "pt",
+        "que": "qu", "roh": "rm", "run": "rn", "ron": "ro", "rum": "ro", "mo": "ro",
+        "rus": "ru", "kin": "rw", "san": "sa", "srd": "sc", "snd": "sd", "sme": "se",
+        "sag": "sg", "sin": "si", "slk": "sk", "slo": "sk", "slv": "sl", "smo": "sm",
+        "sna": "sn", "som": "so", "sqi": "sq", "alb": "sq", "srp": "sr", "ssw": "ss",
+        "sot": "st", "sun": "su", "swe": "sv", "swa": "sw", "swh": "sw", "tam": "ta",
+        "tel": "te", "tgk": "tg", "tha": "th", "tir": "ti", "tuk": "tk", "tgl": "tl",
+        "tsn": "tn", "ton": "to", "tur": "tr", "tso": "ts", "tat": "tt", "twi": "tw",
+        "tah": "ty", "uig": "ug", "ukr": "uk", "urd": "ur", "uzb": "uz", "uzn": "uz",
+        "ven": "ve", "vie": "vi", "wln": "wa", "wol": "wo", "xho": "xh", "yid": "yi",
+        "ydd": "yi", "ji": "yi", "yor": "yo", "zha": "za", "zho": "zh", "chi": "zh",
+        "zul": "zu",
+    }
+)  # fmt: skip
+
+# Common English names that are not in the table (keys are folded, see _fold).
+_NAME_ALIASES: Mapping[str, str] = types.MappingProxyType(
+    {
+        "mandarin": "cmn",
+        "putonghua": "cmn",
+        "chinese mandarin": "cmn",
+        "persian": "fa",
+        "khmer": "km",
+        "scottish gaelic": "gd",
+        "bokmal": "nb",
+        "nynorsk": "nn",
+        "uyghur": "ug",
+        "panjabi": "pa",
+        "odia": "or",
+        "sinhalese": "si",
+        "sesotho": "st",
+        "kirghiz": "ky",
+        "dhivehi": "dv",
+        "maldivian": "dv",
+        "ilocano": "ilo",
+    }
+)
+
+# Inputs that name more than one supported language: folded input -> (why, choices).
+_AMBIGUOUS: Mapping[str, tuple[str, tuple[str, ...]]] = types.MappingProxyType(
+    {
+        "no": ("Norwegian has two written standards", ("nb", "nn")),
+        "nor": ("Norwegian has two written standards", ("nb", "nn")),
+        "norwegian": ("Norwegian has two written standards", ("nb", "nn")),
+    }
+)
+
+_ZH_HANT = (
+    "Traditional Chinese is written for both Mandarin (Taiwan) and Cantonese (Hong Kong); "
+    "choose 'cmn' for Mandarin, 'yue' for Cantonese or 'zh' for generic Chinese"
+)
+_ZH_CONFLICT = "the tag names both Mandarin and Cantonese; choose 'cmn' or 'yue'"
+
+_SUBTAG = re.compile(r"[a-z0-9]{1,8}\Z")
+_MAX_INPUT_CHARS = 64
+
+
+def _fold(text: str) -> str:
+    """Lower-case, strip accents and collapse whitespace, for name look-ups."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.split())
+
+
+def _words(name: str) -> list[str]:
+    return re.split(r"[\s,()-]+", name)
+
+
+def _build_name_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for code, name in SUPPORTED_LANGUAGES.items():
+        index[_fold(name)] = code
+        for part in name.split(", "):  # "Haitian, Haitian Creole"
+            index.setdefault(_fold(part), code)
+    for alias, code in _NAME_ALIASES.items():
+        index.setdefault(alias, code)
+    return index
+
+
+_NAME_INDEX: Mapping[str, str] = types.MappingProxyType(_build_name_index())
+# Everything difflib may match against, mapped to the code it stands for.
+_FUZZY_POOL: Mapping[str, str] = types.MappingProxyType(
+    {**{c: c for c in SUPPORTED_LANGUAGES}, **_CODE_ALIASES, **_NAME_INDEX}
+)
+
+
+def _suggest(key: str, *, limit: int = 3) -> tuple[str, ...]:
+    """Up to ``limit`` supported codes whose code, alias or name looks like ``key``."""
+    out: list[str] = []
+    for match in difflib.get_close_matches(key, list(_FUZZY_POOL), n=12, cutoff=0.6):
+        code = _FUZZY_POOL[match]
+        if code not in out:
+            out.append(code)
+    return tuple(out[:limit])
+
+
+def _primary_code(primary: str) -> str | None:
+    if primary in SUPPORTED_LANGUAGES:
+        return primary
+    return _CODE_ALIASES.get(primary)
+
+
+def _chinese(tag: str, rest: list[str]) -> str:
+    """Resolve a ``zh-...`` tag (see the module docstring for the rule)."""
+    mandarin = cantonese = traditional = False
+    for sub in rest:
+        if sub in ("cmn", "hans", "cn", "sg"):
+            mandarin = True
+        elif sub in ("yue", "hk", "mo"):
+            cantonese = True
+        elif sub in ("hant", "tw"):
+            traditional = True
+    if mandarin and cantonese:
+        raise UnsupportedLanguageError(tag, ("cmn", "yue"), _ZH_CONFLICT)
+    if cantonese:
+        return "yue"
+    if mandarin and not traditional:
+        return "cmn"
+    if traditional:
+        raise UnsupportedLanguageError(tag, ("cmn", "yue", "zh"), _ZH_HANT)
+    return "zh"
+
+
+def _from_tag(original: str, key: str) -> str:
+    """Resolve a BCP-47-like tag ``key`` (already lower-cased, ``_`` -> ``-``)."""
+    subtags = key.split("-")
+    if not all(_SUBTAG.match(s) for s in subtags) or not subtags[0].isalpha():
+        raise UnsupportedLanguageError(
+            original,
+            _suggest(subtags[0] or key),
+            "not a language code, BCP-47 tag or English language name",
+        )
+    primary, rest = subtags[0], subtags[1:]
+    if primary in _AMBIGUOUS:
+        why, choices = _AMBIGUOUS[primary]
+        raise UnsupportedLanguageError(original, choices, f"ambiguous: {why}")
+    if primary in ("zh", "zho", "chi"):
+        return _chinese(original, rest)
+    code = _primary_code(primary)
+    if code is None:
+        raise UnsupportedLanguageError(original, _suggest(primary))
+    return code
+
+
+def normalize_language(value: str) -> str:
+    """Return the supported language code that ``value`` names.
+
+    Accepts codes in any case, English names, common aliases, ISO 639-2/639-3 codes and BCP-47
+    tags, as described in the module docstring. The result is always a key of
+    :data:`SUPPORTED_LANGUAGES`, so ``normalize_language(normalize_language(x)) ==
+    normalize_language(x)``.
+
+    Raises:
+        ConfigurationError: ``value`` is not a ``str``.
+        UnsupportedLanguageError: ``value`` is empty, unknown or ambiguous; ``.suggestions``
+            holds up to three close supported codes (possibly none).
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"the target language must be a str such as 'cmn', 'en-US' or 'German', "
+            f"not {type(value).__name__}"
+        )
+    stripped = value.strip()
+    if not stripped:
+        raise UnsupportedLanguageError(value, (), "empty; pass a code such as 'cmn' or 'en'")
+    if len(stripped) > _MAX_INPUT_CHARS:
+        shown = stripped[:_MAX_INPUT_CHARS] + "…"
+        raise UnsupportedLanguageError(shown, (), f"longer than {_MAX_INPUT_CHARS} characters")
+    key = _fold(stripped)
+    if key in SUPPORTED_LANGUAGES:
+        return key
+    if key in _AMBIGUOUS:
+        why, choices = _AMBIGUOUS[key]
+        raise UnsupportedLanguageError(value, choices, f"ambiguous: {why}")
+    if key in _NAME_INDEX:
+        return _NAME_INDEX[key]
+    if key in _CODE_ALIASES:
+        return _CODE_ALIASES[key]
+    if " " in key:
+        raise UnsupportedLanguageError(value, _suggest(key), "not a known English language name")
+    return _from_tag(value, key.replace("_", "-"))
+
+
+def is_supported(code: str) -> bool:
+    """Whether ``code`` is exactly a canonical code of :data:`SUPPORTED_LANGUAGES` (no normalising)."""
+    return isinstance(code, str) and code in SUPPORTED_LANGUAGES
+
+
+def language_name(code: str) -> str:
+    """The English name of a language, e.g. ``"cmn"`` -> ``"Mandarin Chinese"``.
+
+    ``code`` goes through :func:`normalize_language` first, so ``"en-US"`` gives ``"English"``.
+
+    Raises:
+        UnsupportedLanguageError, ConfigurationError: as :func:`normalize_language`.
+    """
+    return SUPPORTED_LANGUAGES[normalize_language(code)]
+
+
+def search_languages(query: str) -> list[tuple[str, str]]:
+    """Find supported languages for a ``s2st languages QUERY`` listing.
+
+    Returns ``(code, name)`` pairs, best first: the language ``query`` normalises to (if any), then
+    codes starting with the query, then names with a word starting with it, then names containing
+    it; only when none of those match, up to five close fuzzy matches of codes, aliases and names. An empty or blank query returns the whole table in code order. Never
+    raises for a ``str``; a non-``str`` raises :class:`ConfigurationError`.
+    """
+    if not isinstance(query, str):
+        raise ConfigurationError(f"the search query must be a str, not {type(query).__name__}")
+    key = _fold(query)
+    if not key:
+        return list(SUPPORTED_LANGUAGES.items())
+    codes: list[str] = []
+    try:
+        codes.append(normalize_language(query))
+    except UnsupportedLanguageError:
+        pass
+    codes += [c for c in SUPPORTED_LANGUAGES if c.startswith(key)]
+    folded = {c: _fold(n) for c, n in SUPPORTED_LANGUAGES.items()}
+    codes += [c for c, n in folded.items() if any(w.startswith(key) for w in _words(n))]
+    codes += [c for c, n in folded.items() if key in n]
+    if not codes and len(key) <= _MAX_INPUT_CHARS:
+        codes += _suggest(key, limit=5)
+    seen: dict[str, None] = dict.fromkeys(codes)
+    return [(c, SUPPORTED_LANGUAGES[c]) for c in seen]
