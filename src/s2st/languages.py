@@ -17,6 +17,9 @@ page (Vertex AI), copied row for row: code -> English name. The codes are what t
    and variant subtags are dropped because the table has no regional variants
    (``"en-US"``, ``"es-419"``, ``"pt_BR"`` -> ``"en"``, ``"es"``, ``"pt"``).
 
+A code always wins over a name. The one clash in the table: ``"Ga"`` reads as ``"ga"`` (Irish);
+the Ga language is ``"gaa"``.
+
 Chinese is special because the table has ``"zh"`` (Chinese), ``"cmn"`` (Mandarin Chinese) and
 ``"yue"`` (Cantonese). A bare ``"zh"`` stays ``"zh"``. A tag that names Mandarin or Simplified
 Chinese (``zh-CN``, ``zh-SG``, ``zh-Hans``, ``zh-cmn``, ``cmn-Hans-CN``) gives ``"cmn"``; one that
