@@ -122,7 +122,9 @@ class ProtocolError(S2STError):
         payload: the offending frame, truncated to :data:`MAX_PAYLOAD_EXCERPT` characters.
     """
 
-    def __init__(self, message: str, payload: str | bytes | None = None) -> None:
+    def __init__(
+        self, message: str, payload: str | bytes | bytearray | memoryview | None = None
+    ) -> None:
         excerpt: str | None = None
         if payload is not None:
             if isinstance(payload, (bytes, bytearray, memoryview)):

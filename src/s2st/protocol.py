@@ -1,0 +1,673 @@
+"""The sans-I/O protocol core: client messages out, typed events in. No sockets, no asyncio.
+
+Three layers, each usable on its own:
+
+* :func:`parse_server_frame` turns one server frame (text or binary, UTF-8 JSON) into a list of
+  events. Every field of every message becomes an event; fields we do not model become
+  :class:`~s2st.events.UnknownEvent`. Anything that is not a JSON object of the documented
+  shapes raises :class:`~s2st.errors.ProtocolError` and nothing else.
+* Encoders (:func:`encode_setup`, :class:`AudioEncoder`, :func:`encode_audio_stream_end`,
+  :func:`encode_activity_start`, :func:`encode_activity_end`) build the UTF-8 JSON payload of
+  each client message. They are meant to be sent as *text* frames, as every SDK does (§3).
+* :class:`ClientProtocol` keeps the connection state (a small transition table), numbers the
+  client messages of the current connection and keeps the replay buffer of messages the
+  server has not yet confirmed (``lastConsumedClientMessageIndex``, §5.5), ready for a
+  resumed connection.
+
+Message numbering (PROTOCOL.md §5.5 marks the base as unconfirmed ❓): on each connection the
+``setup`` message has index 0 and each later client message the next integer.
+``lastConsumedClientMessageIndex == n`` means messages ``0..n`` of the current connection are
+in the server's state. This is the convention of the bundled emulator.
+"""
+
+from __future__ import annotations
+
+import binascii
+import enum
+import json
+import logging
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import ValidationError
+
+from ._wire import AUDIO_ONLY, ServerContent, ServerMessage, TranscriptionWire
+from .errors import ConfigurationError, ProtocolError, SessionClosedError
+from .events import (
+    DEFAULT_OUTPUT_SAMPLE_RATE,
+    AudioChunk,
+    Event,
+    GenerationComplete,
+    GoAway,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    SessionResumptionUpdate,
+    SetupComplete,
+    TurnComplete,
+    UnknownEvent,
+    UsageMetadata,
+)
+
+__all__ = [
+    "AudioEncoder",
+    "Casing",
+    "ClientProtocol",
+    "ConnectionState",
+    "ReplayBuffer",
+    "SentMessage",
+    "encode_activity_end",
+    "encode_activity_start",
+    "encode_audio",
+    "encode_audio_stream_end",
+    "encode_setup",
+    "parse_duration",
+    "parse_server_frame",
+    "sample_rate_from_mime",
+]
+
+logger = logging.getLogger("s2st.protocol")
+
+Casing = Literal["snake", "camel"]
+"""Key casing of client messages: ``"snake"`` as Google's S2ST sample, ``"camel"`` as the docs."""
+
+_INT16 = np.dtype("<i2")
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------
+
+_RATE_RE = re.compile(r"rate\s*=\s*(\d+)")
+_DURATION_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)s\s*$")
+
+
+_RATE_CACHE: dict[str, int] = {}
+
+
+def sample_rate_from_mime(mime_type: str, default: int = DEFAULT_OUTPUT_SAMPLE_RATE) -> int:
+    """Return the ``rate=N`` parameter of an ``audio/pcm`` MIME type, or ``default``."""
+    if default == DEFAULT_OUTPUT_SAMPLE_RATE:
+        cached = _RATE_CACHE.get(mime_type)
+        if cached is None:
+            cached = _rate(mime_type, default)
+            if len(_RATE_CACHE) < 64:
+                _RATE_CACHE[mime_type] = cached
+        return cached
+    return _rate(mime_type, default)
+
+
+def _rate(mime_type: str, default: int) -> int:
+    match = _RATE_RE.search(mime_type)
+    if match is None:
+        return default
+    rate = int(match.group(1))
+    return rate if rate > 0 else default
+
+
+def parse_duration(value: str | float | dict[str, Any] | None) -> timedelta:
+    """Parse a proto3 JSON Duration (``"50s"``, ``"1.5s"``); tolerate seconds as a number and
+    the ``{"seconds": ..., "nanos": ...}`` object form. Raises :class:`ProtocolError`."""
+    if value is None:
+        return timedelta(0)
+    try:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        if isinstance(value, (int, float)):
+            return timedelta(seconds=float(value))
+        if isinstance(value, str):
+            match = _DURATION_RE.match(value)
+            if match is None:
+                raise ValueError(value)
+            return timedelta(seconds=float(match.group(1)))
+        seconds = float(value.get("seconds", 0) or 0)
+        nanos = float(value.get("nanos", 0) or 0)
+        return timedelta(seconds=seconds + nanos / 1e9)
+    except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+        raise ProtocolError(f"invalid duration {value!r}") from exc
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _usage(raw: dict[str, Any]) -> UsageMetadata:
+    response = raw.get("responseTokenCount", raw.get("candidatesTokenCount"))
+    return UsageMetadata(
+        prompt_token_count=_int_or_none(raw.get("promptTokenCount")),
+        response_token_count=_int_or_none(response),
+        total_token_count=_int_or_none(raw.get("totalTokenCount")),
+        cached_content_token_count=_int_or_none(raw.get("cachedContentTokenCount")),
+        thoughts_token_count=_int_or_none(raw.get("thoughtsTokenCount")),
+        tool_use_prompt_token_count=_int_or_none(raw.get("toolUsePromptTokenCount")),
+        raw=raw,
+    )
+
+
+def _extras(obj: Any, prefix: str, out: list[Event]) -> None:
+    extra = obj.__pydantic_extra__
+    if extra:
+        for key, value in extra.items():
+            out.append(UnknownEvent(key=f"{prefix}{key}", payload=value))
+
+
+def _transcription(
+    wire: TranscriptionWire, cls: type[InputTranscription] | type[OutputTranscription]
+) -> InputTranscription | OutputTranscription | None:
+    if not wire.text and not wire.finished:
+        return None
+    return cls(text=wire.text, finished=bool(wire.finished), language_code=wire.language_code)
+
+
+def _server_content(content: ServerContent, out: list[Event]) -> None:
+    if content.input_transcription is not None:
+        event = _transcription(content.input_transcription, InputTranscription)
+        if event is not None:
+            out.append(event)
+        if content.input_transcription.__pydantic_extra__:
+            _extras(content.input_transcription, "serverContent.inputTranscription.", out)
+    if content.output_transcription is not None:
+        event = _transcription(content.output_transcription, OutputTranscription)
+        if event is not None:
+            out.append(event)
+        if content.output_transcription.__pydantic_extra__:
+            _extras(content.output_transcription, "serverContent.outputTranscription.", out)
+    if content.model_turn is not None:
+        for part in content.model_turn.parts:
+            inline = part.inline_data
+            if inline is not None:
+                if inline.mime_type.startswith("audio/") or not inline.mime_type:
+                    if len(inline.data) % 2:
+                        raise ProtocolError(
+                            f"audio part has an odd number of bytes ({len(inline.data)}); "
+                            "expected 16-bit PCM"
+                        )
+                    rate = sample_rate_from_mime(inline.mime_type)
+                    array = _frombuffer(inline.data)
+                    out.append(AudioChunk(array, rate, inline.mime_type or "audio/pcm"))
+                else:
+                    out.append(
+                        UnknownEvent(
+                            key="serverContent.modelTurn.parts.inlineData",
+                            payload={"mimeType": inline.mime_type, "bytes": len(inline.data)},
+                        )
+                    )
+                if inline.__pydantic_extra__:
+                    _extras(inline, "serverContent.modelTurn.parts.inlineData.", out)
+            if part.text is not None:
+                out.append(
+                    UnknownEvent(key="serverContent.modelTurn.parts.text", payload=part.text)
+                )
+            if part.__pydantic_extra__:
+                _extras(part, "serverContent.modelTurn.parts.", out)
+        if content.model_turn.__pydantic_extra__:
+            _extras(content.model_turn, "serverContent.modelTurn.", out)
+    if content.interrupted:
+        out.append(Interrupted())
+    if content.generation_complete:
+        out.append(GenerationComplete())
+    if content.turn_complete:
+        out.append(TurnComplete(reason=content.turn_complete_reason))
+    elif content.turn_complete_reason is not None:
+        out.append(
+            UnknownEvent(
+                key="serverContent.turnCompleteReason", payload=content.turn_complete_reason
+            )
+        )
+    if content.__pydantic_extra__:
+        _extras(content, "serverContent.", out)
+
+
+def _frombuffer(data: bytes) -> Any:
+    return np.frombuffer(data, dtype=_INT16)
+
+
+def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> list[Event]:
+    """Parse one server WebSocket frame into events, in a stable order.
+
+    Order within a frame: ``setupComplete``; transcripts (input, then output); audio parts in
+    order; ``interrupted``, ``generationComplete``, ``turnComplete``; ``goAway``;
+    ``sessionResumptionUpdate``; unknown fields; ``usageMetadata`` last.
+
+    Raises:
+        ProtocolError: the frame is not UTF-8 JSON, not an object, or a known field has the
+            wrong shape. The error carries the (truncated, redacted) payload.
+    """
+    if isinstance(frame, memoryview):
+        frame = frame.tobytes()
+    if isinstance(frame, str):
+        hot = '"inlineData"' in frame[:96]
+    else:
+        hot = b'"inlineData"' in frame[:96]
+    if hot:
+        fast = _parse_audio_only(frame)
+        if fast is not None:
+            return fast
+    try:
+        message = ServerMessage.model_validate_json(frame)
+    except ValidationError as exc:
+        raise ProtocolError(_describe_validation(exc), frame) from None
+    except (ValueError, TypeError, RecursionError) as exc:  # pragma: no cover - defensive
+        raise ProtocolError(f"unreadable server frame ({type(exc).__name__})", frame) from None
+    out: list[Event] = []
+    try:
+        if message.setup_complete is not None:
+            out.append(SetupComplete(session_id=message.setup_complete.session_id))
+            if message.setup_complete.__pydantic_extra__:
+                _extras(message.setup_complete, "setupComplete.", out)
+        if message.server_content is not None:
+            _server_content(message.server_content, out)
+        if message.go_away is not None:
+            out.append(GoAway(time_left=parse_duration(message.go_away.time_left)))
+            if message.go_away.__pydantic_extra__:
+                _extras(message.go_away, "goAway.", out)
+        update = message.session_resumption_update
+        if update is not None:
+            out.append(
+                SessionResumptionUpdate(
+                    new_handle=update.new_handle or None,
+                    resumable=bool(update.resumable),
+                    last_consumed_client_message_index=update.last_consumed_client_message_index,
+                )
+            )
+            if update.__pydantic_extra__:
+                _extras(update, "sessionResumptionUpdate.", out)
+        if message.__pydantic_extra__:
+            _extras(message, "", out)
+        if message.usage_metadata is not None:
+            out.append(_usage(message.usage_metadata))
+    except ProtocolError as exc:
+        raise ProtocolError(str(exc).split(":")[0], frame) from None
+    return out
+
+
+def _parse_audio_only(frame: str | bytes | bytearray) -> list[Event] | None:
+    """The hot path: a frame holding nothing but modelTurn audio parts. ``None`` if the frame
+    has any other shape (the general parser then handles it, including its errors)."""
+    try:
+        parts = AUDIO_ONLY.validate_json(frame)["serverContent"]["modelTurn"]["parts"]
+    except ValidationError:
+        return None
+    out: list[Event] = []
+    for part in parts:
+        inline = part["inlineData"]
+        mime, data = inline["mimeType"], inline["data"]
+        if not mime.startswith("audio/") or len(data) % 2:
+            return None
+        out.append(AudioChunk(np.frombuffer(data, dtype=_INT16), sample_rate_from_mime(mime), mime))
+    return out
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    if not errors:  # pragma: no cover - pydantic always reports at least one
+        return "invalid server frame"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "frame"
+    kind = first.get("type", "")
+    if kind in ("json_invalid", "json_type"):
+        return "server frame is not valid JSON"
+    if kind == "model_type" and where == "frame":
+        return "server frame is not a JSON object"
+    return f"server frame has an invalid {where!r}: {first.get('msg', kind)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding
+# --------------------------------------------------------------------------------------------
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def encode_setup(message: dict[str, Any]) -> bytes:
+    """Encode a complete ``{"setup": {...}}`` message (see ``TranslationConfig.build_setup``)."""
+    if set(message) != {"setup"} or not isinstance(message["setup"], dict):
+        raise ConfigurationError("a setup message must be a dict with exactly one key, 'setup'")
+    return _dumps(message)
+
+
+_REALTIME_KEY: dict[Casing, str] = {"snake": "realtime_input", "camel": "realtimeInput"}
+_MIME_KEY: dict[Casing, str] = {"snake": "mime_type", "camel": "mimeType"}
+
+
+class AudioEncoder:
+    """Build ``realtimeInput.audio`` messages from 16-bit PCM bytes with a prebuilt template.
+
+    The JSON around the base64 text never changes for a given rate and casing, so each message
+    is ``prefix + base64 + suffix``: several times cheaper than ``json.dumps`` of a dict.
+    """
+
+    __slots__ = ("_prefix", "_suffix", "casing", "mime_type", "sample_rate")
+
+    def __init__(self, *, sample_rate: int = 16_000, casing: Casing = "snake") -> None:
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
+            raise ConfigurationError(f"sample_rate must be a positive int, got {sample_rate!r}")
+        if casing not in _REALTIME_KEY:
+            raise ConfigurationError(f"casing must be 'snake' or 'camel', got {casing!r}")
+        self.sample_rate = sample_rate
+        self.casing: Casing = casing
+        self.mime_type = f"audio/pcm;rate={sample_rate}"
+        self._prefix = (
+            f'{{"{_REALTIME_KEY[casing]}":{{"audio":{{"{_MIME_KEY[casing]}":"{self.mime_type}",'
+            '"data":"'
+        ).encode("ascii")
+        self._suffix = b'"}}}'
+
+    def encode(self, pcm: bytes | bytearray | memoryview) -> bytes:
+        """Return the UTF-8 JSON payload for one chunk of little-endian int16 mono PCM."""
+        return b"".join((self._prefix, binascii.b2a_base64(pcm, newline=False), self._suffix))
+
+
+def encode_audio(
+    pcm: bytes | bytearray | memoryview, *, sample_rate: int = 16_000, casing: Casing = "snake"
+) -> bytes:
+    """One-off form of :meth:`AudioEncoder.encode`."""
+    return AudioEncoder(sample_rate=sample_rate, casing=casing).encode(pcm)
+
+
+def encode_audio_stream_end(*, casing: Casing = "snake") -> bytes:
+    """``realtimeInput.audioStreamEnd``: the microphone paused; flush cached audio (§4.2)."""
+    key = "audio_stream_end" if casing == "snake" else "audioStreamEnd"
+    return _dumps({_REALTIME_KEY[casing]: {key: True}})
+
+
+def encode_activity_start(*, casing: Casing = "snake") -> bytes:
+    """``realtimeInput.activityStart`` (only with automatic activity detection disabled)."""
+    key = "activity_start" if casing == "snake" else "activityStart"
+    return _dumps({_REALTIME_KEY[casing]: {key: {}}})
+
+
+def encode_activity_end(*, casing: Casing = "snake") -> bytes:
+    """``realtimeInput.activityEnd`` (only with automatic activity detection disabled)."""
+    key = "activity_end" if casing == "snake" else "activityEnd"
+    return _dumps({_REALTIME_KEY[casing]: {key: {}}})
+
+
+# --------------------------------------------------------------------------------------------
+# State and resumption bookkeeping
+# --------------------------------------------------------------------------------------------
+
+
+class ConnectionState(enum.Enum):
+    """Where a :class:`ClientProtocol` stands on its current connection."""
+
+    IDLE = "idle"  # no connection (before the first, or between two)
+    SETUP_SENT = "setup_sent"  # setup written, waiting for setupComplete
+    ACTIVE = "active"  # setupComplete received; client messages may flow
+    CLOSED = "closed"  # closed for good
+
+
+_TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
+    (ConnectionState.IDLE, "setup"): ConnectionState.SETUP_SENT,
+    (ConnectionState.SETUP_SENT, "setup_complete"): ConnectionState.ACTIVE,
+    (ConnectionState.SETUP_SENT, "lost"): ConnectionState.IDLE,
+    (ConnectionState.ACTIVE, "lost"): ConnectionState.IDLE,
+    (ConnectionState.IDLE, "lost"): ConnectionState.IDLE,
+    (ConnectionState.IDLE, "close"): ConnectionState.CLOSED,
+    (ConnectionState.SETUP_SENT, "close"): ConnectionState.CLOSED,
+    (ConnectionState.ACTIVE, "close"): ConnectionState.CLOSED,
+    (ConnectionState.CLOSED, "close"): ConnectionState.CLOSED,
+    (ConnectionState.CLOSED, "lost"): ConnectionState.CLOSED,
+}
+
+
+_UNSENT = 2**62  # index of a message held while no connection is active
+
+
+@dataclass(slots=True)
+class SentMessage:
+    """A client message kept until the server confirms it consumed it.
+
+    Attributes:
+        index: its index on the connection it was last sent on.
+        frame: the exact payload sent.
+        kind: ``"audio"``, ``"audio_stream_end"``, ``"activity_start"`` or ``"activity_end"``.
+        audio_ms: milliseconds of audio it carries (0 for control messages).
+    """
+
+    index: int
+    frame: bytes
+    kind: str
+    audio_ms: float = 0.0
+
+
+class ReplayBuffer:
+    """Client messages sent but not yet confirmed by ``lastConsumedClientMessageIndex``.
+
+    Bounded by ``max_bytes``: when full, the oldest messages are dropped and counted in
+    :attr:`dropped_messages` / :attr:`dropped_audio_ms` (reported, never silent).
+    """
+
+    def __init__(self, *, max_bytes: int | None = 16 * 1024 * 1024) -> None:
+        if max_bytes is not None and max_bytes <= 0:
+            raise ConfigurationError("max_replay_bytes must be positive or None")
+        self.max_bytes = max_bytes
+        self._items: deque[SentMessage] = deque()
+        self._bytes = 0
+        self.dropped_messages = 0
+        self.dropped_audio_ms = 0.0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Any:
+        return iter(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of payload held."""
+        return self._bytes
+
+    @property
+    def audio_ms(self) -> float:
+        """Milliseconds of audio held."""
+        return sum(m.audio_ms for m in self._items)
+
+    def append(self, message: SentMessage) -> None:
+        """Keep ``message``; drop the oldest ones if over ``max_bytes``."""
+        self._items.append(message)
+        self._bytes += len(message.frame)
+        if self.max_bytes is not None:
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                old = self._items.popleft()
+                self._bytes -= len(old.frame)
+                self.dropped_messages += 1
+                self.dropped_audio_ms += old.audio_ms
+                logger.warning(
+                    "replay buffer full (%d bytes): dropped %.0f ms of unconfirmed audio",
+                    self.max_bytes,
+                    old.audio_ms,
+                )
+
+    def confirm(self, last_consumed_index: int) -> int:
+        """Forget messages with ``index <= last_consumed_index``; return how many."""
+        n = 0
+        while self._items and self._items[0].index <= last_consumed_index:
+            old = self._items.popleft()
+            self._bytes -= len(old.frame)
+            n += 1
+        return n
+
+    def confirm_all(self) -> int:
+        """Forget everything (used when the server state is known to include it all)."""
+        n = len(self._items)
+        self._items.clear()
+        self._bytes = 0
+        return n
+
+    def renumber(self, first_index: int) -> list[SentMessage]:
+        """Give the held messages consecutive indices from ``first_index`` (for a replay on a
+        new connection) and return them in order."""
+        for offset, message in enumerate(self._items):
+            message.index = first_index + offset
+        return list(self._items)
+
+
+class ClientProtocol:
+    """Sans-I/O state of one logical translation session across its connections.
+
+    Typical use by an I/O layer::
+
+        proto = ClientProtocol(setup_message, casing="snake", track_consumption=True)
+        ws.send(proto.start())                 # new connection -> setup frame
+        for frame in ws: events = proto.receive(frame)   # SetupComplete -> ACTIVE
+        ws.send(proto.audio(pcm))              # numbered, kept for replay until confirmed
+        ...connection lost...
+        proto.connection_lost()
+        ws2.send(proto.start(resume_handle=proto.resumption_handle))
+        ... SetupComplete ...
+        for frame in proto.replay(): ws2.send(frame)
+
+    Args:
+        setup_message: the ``{"setup": {...}}`` dict for a fresh session (a resumed one gets
+            the handle patched in by :meth:`start`).
+        casing: key casing of realtime messages (match the setup's casing).
+        sample_rate: rate of the PCM passed to :meth:`audio`.
+        track_consumption: keep messages until ``lastConsumedClientMessageIndex`` confirms
+            them (Vertex ``transparent`` mode). Without it, a resumable update confirms every
+            message sent before it arrived (the Gemini API sends no index).
+        max_replay_bytes: bound of the replay buffer (``None`` = unbounded).
+    """
+
+    def __init__(
+        self,
+        setup_message: dict[str, Any],
+        *,
+        casing: Casing = "snake",
+        sample_rate: int = 16_000,
+        track_consumption: bool = True,
+        max_replay_bytes: int | None = 16 * 1024 * 1024,
+    ) -> None:
+        encode_setup(setup_message)  # validates the shape early
+        self._setup = setup_message
+        self.casing: Casing = casing
+        self.track_consumption = track_consumption
+        self._encoder = AudioEncoder(sample_rate=sample_rate, casing=casing)
+        self._bytes_per_ms = sample_rate * 2 / 1000.0
+        self.state = ConnectionState.IDLE
+        self.connections = 0
+        self.next_index = 0
+        self.resumption_handle: str | None = None
+        self.last_consumed_index: int | None = None
+        self.session_id: str | None = None
+        self.replay_buffer = ReplayBuffer(max_bytes=max_replay_bytes)
+
+    # -- transitions ----------------------------------------------------------------------
+    def _go(self, action: str) -> None:
+        try:
+            self.state = _TRANSITIONS[(self.state, action)]
+        except KeyError:
+            if self.state is ConnectionState.CLOSED:
+                raise SessionClosedError("the session is closed") from None
+            raise ProtocolError(
+                f"cannot {action.replace('_', ' ')} while {self.state.value}"
+            ) from None
+
+    def start(self, *, resume_handle: str | None = None) -> bytes:
+        """Begin a new connection: return the setup frame (message index 0).
+
+        With ``resume_handle`` the setup asks the server to restore that session state.
+        """
+        self._go("setup")
+        self.connections += 1
+        self.next_index = 1
+        self.last_consumed_index = None
+        message = self._setup
+        if resume_handle is not None:
+            message = _with_handle(message, resume_handle)
+        return encode_setup(message)
+
+    def connection_lost(self) -> None:
+        """The current connection ended; unconfirmed messages stay in the replay buffer."""
+        self._go("lost")
+
+    def close(self) -> None:
+        """The session is over; any further send raises :class:`SessionClosedError`."""
+        self._go("close")
+
+    # -- client messages ------------------------------------------------------------------
+    def _record(self, frame: bytes, kind: str, audio_ms: float = 0.0) -> bytes | None:
+        if self.state is ConnectionState.CLOSED:
+            raise SessionClosedError(f"the session is closed; cannot send {kind}")
+        if self.state is ConnectionState.ACTIVE:
+            self.replay_buffer.append(SentMessage(self.next_index, frame, kind, audio_ms))
+            self.next_index += 1
+            return frame
+        # Between connections: keep it for the next one; replay() sends it after setupComplete.
+        self.replay_buffer.append(SentMessage(_UNSENT, frame, kind, audio_ms))
+        return None
+
+    def audio(self, pcm: bytes | bytearray | memoryview) -> bytes | None:
+        """Return the frame to send for one chunk of int16 mono PCM at the configured rate.
+
+        Returns ``None`` when no connection is active: the message is then held and goes out
+        with :meth:`replay` once the next connection is set up (nothing is lost)."""
+        return self._record(self._encoder.encode(pcm), "audio", len(pcm) / self._bytes_per_ms)
+
+    def audio_stream_end(self) -> bytes | None:
+        """Return the ``audioStreamEnd`` frame."""
+        return self._record(encode_audio_stream_end(casing=self.casing), "audio_stream_end")
+
+    def activity_start(self) -> bytes | None:
+        """Return the ``activityStart`` frame (manual activity detection)."""
+        return self._record(encode_activity_start(casing=self.casing), "activity_start")
+
+    def activity_end(self) -> bytes | None:
+        """Return the ``activityEnd`` frame (manual activity detection)."""
+        return self._record(encode_activity_end(casing=self.casing), "activity_end")
+
+    def replay(self) -> list[SentMessage]:
+        """After ``setupComplete`` on a new connection: renumber the unconfirmed messages as the
+        next messages of this connection and return them, to be sent in order."""
+        if self.state is not ConnectionState.ACTIVE:
+            raise ProtocolError(f"cannot replay while {self.state.value}")
+        messages = self.replay_buffer.renumber(self.next_index)
+        self.next_index += len(messages)
+        return messages
+
+    # -- server frames --------------------------------------------------------------------
+    def receive(self, frame: str | bytes | bytearray | memoryview) -> list[Event]:
+        """Parse a server frame and update the state; return its events."""
+        events = parse_server_frame(frame)
+        for event in events:
+            if isinstance(event, SetupComplete):
+                self._go("setup_complete")
+                self.session_id = event.session_id or self.session_id
+            elif isinstance(event, SessionResumptionUpdate):
+                self._on_resumption_update(event)
+        return events
+
+    def _on_resumption_update(self, update: SessionResumptionUpdate) -> None:
+        if update.resumable and update.new_handle:
+            self.resumption_handle = update.new_handle
+        index = update.last_consumed_client_message_index
+        if index is not None:
+            self.last_consumed_index = index
+            self.replay_buffer.confirm(index)
+        elif update.resumable and update.new_handle and not self.track_consumption:
+            self.replay_buffer.confirm_all()
+
+
+def _with_handle(message: dict[str, Any], handle: str) -> dict[str, Any]:
+    setup = dict(message["setup"])
+    key = "sessionResumption" if "sessionResumption" in setup else "session_resumption"
+    resumption = dict(setup.get(key) or {})
+    resumption["handle"] = handle
+    setup[key] = resumption
+    return {"setup": setup}
+
+
+def frames_of(messages: Iterable[SentMessage]) -> list[bytes]:
+    """The payloads of ``messages``, in order."""
+    return [m.frame for m in messages]
