@@ -246,6 +246,16 @@ class _Options(BaseModel):
             except ValidationError as exc:
                 raise self._translate(exc) from exc
 
+        def __setattr__(self, name: str, value: Any) -> None:
+            # pydantic would raise a ValidationError here; frozen dataclasses raise AttributeError.
+            raise AttributeError(
+                f"{type(self).__name__} is frozen; build a changed copy instead "
+                "(TranslationConfig.with_options(...) or a new instance)"
+            )
+
+        def __delattr__(self, name: str) -> None:
+            raise AttributeError(f"{type(self).__name__} is frozen")
+
     @classmethod
     def _translate(cls, exc: ValidationError) -> ConfigurationError:
         errors = exc.errors(include_url=False)
