@@ -79,7 +79,9 @@ class SetupCompleteWire(_Wire):
 
 class GoAwayWire(_Wire):
     # proto3 Duration: "50s" / "1.5s"; tolerate a number of seconds or {"seconds", "nanos"}.
-    time_left: str | float | dict[str, Any] | None = None
+    # Typed Any so that parse_duration sees the raw JSON value: a lax union would turn
+    # ``true`` into 1.0 s instead of rejecting it.
+    time_left: Any = None
 
 
 class SessionResumptionUpdateWire(_Wire):

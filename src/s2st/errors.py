@@ -131,11 +131,13 @@ class ProtocolError(S2STError):
                 raw = bytes(payload[: MAX_PAYLOAD_EXCERPT * 4])
                 excerpt = raw.decode("utf-8", errors="replace")
             else:
-                excerpt = payload
+                excerpt = payload[: MAX_PAYLOAD_EXCERPT * 4]
+            # Redact before truncating: a key cut at the boundary would no longer match.
+            excerpt = redact(excerpt)
             if len(excerpt) > MAX_PAYLOAD_EXCERPT:
                 excerpt = excerpt[:MAX_PAYLOAD_EXCERPT] + "…"
-            excerpt = redact(excerpt)
         self.payload = excerpt
+        message = redact(message)  # it may quote server values
         super().__init__(message if excerpt is None else f"{message}: {excerpt!r}")
 
 
@@ -255,13 +257,34 @@ def error_from_close(code: int | None, reason: str = "") -> ConnectionClosedErro
             code, reason, f"{_ACCESS_HINT} (1008: {reason or 'no reason'})"
         )
     if code == 1011:
-        return ServerError(code, reason)
+        return ServerError(
+            code,
+            reason,
+            f"the server closed the connection (1011 server error): {reason or 'no reason given'}."
+            " This is usually transient (internal error, overload or the connection time cap);"
+            " reconnect with backoff, resuming the session if you have a handle.",
+        )
     if code == 1006:
-        return AbnormalClosureError(code, reason, "connection lost without a close frame (1006)")
-    err = ConnectionClosedError(code, reason)
+        return AbnormalClosureError(
+            code,
+            reason,
+            "connection lost without a close frame (1006). Check the network; reconnecting with"
+            " backoff usually helps.",
+        )
     # Other 1xxx codes (1002 protocol error, 1009 too big, 1012-1014 restarts) are transient
     # server or proxy conditions except the protocol-level ones.
-    err.retryable = code in (1012, 1013, 1014)
+    retryable = code in (1012, 1013, 1014)
+    hint = (
+        "reconnect with backoff"
+        if retryable
+        else "retrying unchanged is unlikely to help; report it with the reason if it persists"
+    )
+    err = ConnectionClosedError(
+        code,
+        reason,
+        f"connection closed with code {code}: {reason or 'no reason given'}; {hint}.",
+    )
+    err.retryable = retryable
     return err
 
 
@@ -284,9 +307,13 @@ def error_from_handshake(status_code: int, body: str = "") -> HandshakeError:
             status_code=status_code,
             body=body,
         )
+    if status_code == 429 or status_code >= 500:
+        hint = "the service is busy or failing; retry later with backoff"
+    else:
+        hint = "check the endpoint URL, headers and API version"
     return HandshakeError(
-        f"the WebSocket upgrade was refused with HTTP {status_code}"
-        + (f": {excerpt}" if excerpt else ""),
+        f"the WebSocket upgrade was refused with HTTP {status_code} ({hint})"
+        + (f": {excerpt}" if excerpt else "."),
         status_code=status_code,
         body=body,
     )

@@ -37,7 +37,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from ._wire import AUDIO_ONLY, ServerContent, ServerMessage, TranscriptionWire
-from .errors import ConfigurationError, ProtocolError, SessionClosedError
+from .errors import AudioFormatError, ConfigurationError, ProtocolError, SessionClosedError
 from .events import (
     DEFAULT_OUTPUT_SAMPLE_RATE,
     AudioChunk,
@@ -286,7 +286,7 @@ def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> list[Even
         if message.usage_metadata is not None:
             out.append(_usage(message.usage_metadata))
     except ProtocolError as exc:
-        raise ProtocolError(str(exc).split(":")[0], frame) from None
+        raise ProtocolError(str(exc.args[0]), frame) from None
     return out
 
 
@@ -430,7 +430,9 @@ class SentMessage:
     """A client message kept until the server confirms it consumed it.
 
     Attributes:
-        index: its index on the connection it was last sent on.
+        index: its index on the current connection; a placeholder larger than any real index
+            while it waits to be sent (held between connections, or unconfirmed when the last
+            connection was lost), so that no ``lastConsumedClientMessageIndex`` confirms it.
         frame: the exact payload sent.
         kind: ``"audio"``, ``"audio_stream_end"``, ``"activity_start"`` or ``"activity_end"``.
         audio_ms: milliseconds of audio it carries (0 for control messages).
@@ -500,11 +502,14 @@ class ReplayBuffer:
         return n
 
     def confirm_all(self) -> int:
-        """Forget everything (used when the server state is known to include it all)."""
-        n = len(self._items)
-        self._items.clear()
-        self._bytes = 0
-        return n
+        """Forget every message sent on the current connection (used when the server state is
+        known to include them all); messages still waiting to be sent are kept."""
+        return self.confirm(_UNSENT - 1)
+
+    def mark_unsent(self) -> None:
+        """The connection was lost: every held message must be sent again on the next one."""
+        for message in self._items:
+            message.index = _UNSENT
 
     def renumber(self, first_index: int) -> list[SentMessage]:
         """Give the held messages consecutive indices from ``first_index`` (for a replay on a
@@ -562,6 +567,7 @@ class ClientProtocol:
         self.last_consumed_index: int | None = None
         self.session_id: str | None = None
         self.replay_buffer = ReplayBuffer(max_bytes=max_replay_bytes)
+        self._replay_pending = False
 
     # -- transitions ----------------------------------------------------------------------
     def _go(self, action: str) -> None:
@@ -582,6 +588,9 @@ class ClientProtocol:
         self._go("setup")
         self.connections += 1
         self.next_index = 1
+        # On a later connection, or with messages held, new messages must wait until replay()
+        # has re-sent the held ones: the server must see them in their original order.
+        self._replay_pending = self.connections > 1 or len(self.replay_buffer) > 0
         self.last_consumed_index = None
         message = self._setup
         if resume_handle is not None:
@@ -591,6 +600,9 @@ class ClientProtocol:
     def connection_lost(self) -> None:
         """The current connection ended; unconfirmed messages stay in the replay buffer."""
         self._go("lost")
+        # Their old indices mean nothing on the next connection; until replay() renumbers
+        # them, no update from the new connection may confirm them.
+        self.replay_buffer.mark_unsent()
 
     def close(self) -> None:
         """The session is over; any further send raises :class:`SessionClosedError`."""
@@ -600,11 +612,11 @@ class ClientProtocol:
     def _record(self, frame: bytes, kind: str, audio_ms: float = 0.0) -> bytes | None:
         if self.state is ConnectionState.CLOSED:
             raise SessionClosedError(f"the session is closed; cannot send {kind}")
-        if self.state is ConnectionState.ACTIVE:
+        if self.state is ConnectionState.ACTIVE and not self._replay_pending:
             self.replay_buffer.append(SentMessage(self.next_index, frame, kind, audio_ms))
             self.next_index += 1
             return frame
-        # Between connections: keep it for the next one; replay() sends it after setupComplete.
+        # Between connections, or before replay(): keep it; replay() sends it in order.
         self.replay_buffer.append(SentMessage(_UNSENT, frame, kind, audio_ms))
         return None
 
@@ -612,8 +624,17 @@ class ClientProtocol:
         """Return the frame to send for one chunk of int16 mono PCM at the configured rate.
 
         Returns ``None`` when no connection is active: the message is then held and goes out
-        with :meth:`replay` once the next connection is set up (nothing is lost)."""
-        return self._record(self._encoder.encode(pcm), "audio", len(pcm) / self._bytes_per_ms)
+        with :meth:`replay` once the next connection is set up (nothing is lost).
+
+        Raises:
+            AudioFormatError: ``pcm`` has an odd number of bytes (not 16-bit samples).
+        """
+        nbytes = pcm.nbytes if isinstance(pcm, memoryview) else len(pcm)
+        if nbytes % 2:
+            raise AudioFormatError(
+                f"PCM chunk has an odd number of bytes ({nbytes}); pass whole 16-bit samples"
+            )
+        return self._record(self._encoder.encode(pcm), "audio", nbytes / self._bytes_per_ms)
 
     def audio_stream_end(self) -> bytes | None:
         """Return the ``audioStreamEnd`` frame."""
@@ -632,6 +653,7 @@ class ClientProtocol:
         next messages of this connection and return them, to be sent in order."""
         if self.state is not ConnectionState.ACTIVE:
             raise ProtocolError(f"cannot replay while {self.state.value}")
+        self._replay_pending = False
         messages = self.replay_buffer.renumber(self.next_index)
         self.next_index += len(messages)
         return messages
