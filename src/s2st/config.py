@@ -276,6 +276,12 @@ def _check(condition: bool, message: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Option models
 
+_VAD_TUNING = (
+    "start_of_speech_sensitivity",
+    "end_of_speech_sensitivity",
+    "prefix_padding_ms",
+    "silence_duration_ms",
+)
 _Ms = Annotated[int, Field(ge=0)]
 _Tokens = Annotated[int, Field(gt=0)]
 
@@ -298,16 +304,7 @@ class ActivityDetection(_Options):
 
     @model_validator(mode="after")
     def _tuning_needs_detection(self) -> ActivityDetection:
-        tuned = [
-            name
-            for name in (
-                "start_of_speech_sensitivity",
-                "end_of_speech_sensitivity",
-                "prefix_padding_ms",
-                "silence_duration_ms",
-            )
-            if getattr(self, name) is not None
-        ]
+        tuned = [name for name in _VAD_TUNING if getattr(self, name) is not None]
         _check(
             not (self.disabled and tuned),
             f"disabled=True ignores {', '.join(tuned)}; remove them or set disabled=False",
@@ -317,12 +314,7 @@ class ActivityDetection(_Options):
     def to_wire(self) -> dict[str, Any]:
         """The snake_case wire object; ``disabled`` is sent only when true."""
         out: dict[str, Any] = {"disabled": True} if self.disabled else {}
-        for name in (
-            "start_of_speech_sensitivity",
-            "end_of_speech_sensitivity",
-            "prefix_padding_ms",
-            "silence_duration_ms",
-        ):
+        for name in _VAD_TUNING:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
