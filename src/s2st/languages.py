@@ -454,7 +454,7 @@ def _chinese(tag: str, rest: list[str]) -> str:
         raise UnsupportedLanguageError(tag, ("cmn", "yue"), _ZH_CONFLICT)
     if cantonese:
         return "yue"
-    if mandarin and not traditional:
+    if mandarin and (not traditional or "cmn" in rest):  # zh-cmn-Hant names Mandarin outright
         return "cmn"
     if traditional:
         raise UnsupportedLanguageError(tag, ("cmn", "yue", "zh"), _ZH_HANT)
