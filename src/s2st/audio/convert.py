@@ -364,7 +364,11 @@ def to_pcm16(
     Raises:
         AudioFormatError: empty input and every case listed on :class:`AudioConverter`.
     """
-    if len(audio) == 0 or (isinstance(audio, np.ndarray) and audio.size == 0):
+    if not isinstance(audio, (np.ndarray, bytes, bytearray, memoryview)):
+        raise AudioFormatError(
+            f"audio must be a numpy array or bytes, got {type(audio).__name__}"
+        )
+    if (audio.size if isinstance(audio, np.ndarray) else len(audio)) == 0:
         raise AudioFormatError("the audio is empty; pass at least one sample")
     if (
         isinstance(audio, np.ndarray)
@@ -390,7 +394,7 @@ def to_pcm16(
 # --- the declared-rate sanity check ---------------------------------------------------------------
 
 #: Speech-like audio whose spectral centroid falls below this looks slowed down.
-_LOW_CENTROID_HZ = 200.0
+_LOW_CENTROID_HZ = 350.0
 #: ... and above this (with a declared rate >= 22050 Hz) looks sped up.
 _HIGH_CENTROID_HZ = 5000.0
 
@@ -402,7 +406,7 @@ def check_sample_rate(samples: npt.ArrayLike, sample_rate: int) -> str | None:
     against what speech normally looks like. This check computes the power-weighted spectral
     centroid of the non-silent, non-noise-like (spectral flatness < 0.5) input of at least 0.25 s:
 
-    * centroid < 200 Hz: reported as "too low" (speech recorded at 44.1/48 kHz and declared as
+    * centroid < 350 Hz: reported as "too low" (speech recorded at 44.1/48 kHz and declared as
       16 kHz has its centroid divided by about 3);
     * centroid > 5 kHz at a declared rate >= 22.05 kHz: reported as "too high" (8 kHz telephony
       declared as 48 kHz has it multiplied by 6).
