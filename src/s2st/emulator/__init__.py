@@ -1,0 +1,34 @@
+"""A local emulator of the Live API speech-to-speech translation endpoint.
+
+It serves the Vertex and Gemini API WebSocket paths on 127.0.0.1, validates what the real
+service validates, and answers with transcripts and audio decided by an engine (scripted
+scenarios or a clearly labelled loopback). It never pretends to translate arbitrary speech.
+See :class:`Emulator`, :class:`EmulatorConfig`, :class:`Fault` and :class:`FaultPlan`.
+"""
+
+from __future__ import annotations
+
+from .accounting import ConnectionRecord, ReceivedMessage
+from .config import DEFAULT_ALLOWED_MODELS, EmulatorConfig
+from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine
+from .faults import Fault, FaultPlan
+from .scenarios import Scenario, list_scenarios, load_scenario, sample_path
+from .server import Emulator
+
+__all__ = [
+    "DEFAULT_ALLOWED_MODELS",
+    "ConnectionRecord",
+    "Emulator",
+    "EmulatorConfig",
+    "Engine",
+    "Fault",
+    "FaultPlan",
+    "LoopbackEngine",
+    "ReceivedMessage",
+    "Reply",
+    "Scenario",
+    "ScriptedEngine",
+    "list_scenarios",
+    "load_scenario",
+    "sample_path",
+]

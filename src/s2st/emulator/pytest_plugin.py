@@ -1,0 +1,69 @@
+"""pytest plugin (entry point ``pytest11: s2st_emulator``): emulator fixtures.
+
+- ``s2st_emulator``: a started :class:`~s2st.emulator.Emulator` with default settings, stopped
+  after the test.
+- ``s2st_emulator_factory``: an async callable ``await factory(**config_overrides)`` returning
+  started emulators; all are stopped after the test.
+
+The fixtures need pytest-asyncio (they are ``pytest_asyncio.fixture`` fixtures, so they work in
+both "auto" and "strict" mode). Without pytest-asyncio, using a fixture fails with a clear message;
+merely having this plugin installed never breaks a test session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from .server import Emulator
+
+__all__ = ["s2st_emulator", "s2st_emulator_factory"]
+
+EmulatorFactory = Callable[..., Awaitable[Emulator]]
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
+    pytest_asyncio = None
+
+
+_MISSING = (
+    "The s2st emulator fixtures need pytest-asyncio: pip install pytest-asyncio (or s2st[test])."
+)
+
+
+async def _emulator() -> AsyncIterator[Emulator]:
+    async with Emulator() as emu:
+        yield emu
+
+
+async def _factory() -> AsyncIterator[EmulatorFactory]:
+    started: list[Emulator] = []
+
+    async def make(**config_overrides: Any) -> Emulator:
+        emu = Emulator(**config_overrides)
+        await emu.start()
+        started.append(emu)
+        return emu
+
+    try:
+        yield make
+    finally:
+        for emu in reversed(started):
+            await emu.stop()
+
+
+if pytest_asyncio is not None:
+    s2st_emulator = pytest_asyncio.fixture(_emulator)
+    s2st_emulator_factory = pytest_asyncio.fixture(_factory)
+else:  # pragma: no cover
+
+    @pytest.fixture
+    def s2st_emulator() -> Any:
+        pytest.fail(_MISSING, pytrace=False)
+
+    @pytest.fixture
+    def s2st_emulator_factory() -> Any:
+        pytest.fail(_MISSING, pytrace=False)

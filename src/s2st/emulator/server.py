@@ -1,0 +1,771 @@
+"""The emulator server: a ``websockets`` asyncio server speaking the Live API S2ST dialect.
+
+One reader task per connection (the ``websockets`` handler), one sender task (paces output
+bursts, applies delay/burst faults) and one timer task (usage, goAway, lifetime, time faults).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import http
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from s2st.errors import ConfigurationError, redact
+
+from ._audio import IN_RATE, resample
+from .accounting import ConnectionRecord, ReceivedMessage
+from .config import EmulatorConfig
+from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine
+from .faults import Fault, FaultPlan
+from .wire import (
+    CLOSE_DEADLINE,
+    CLOSE_INVALID,
+    EndpointInfo,
+    SetupInfo,
+    WireRejection,
+    decode_b64,
+    encode_frame,
+    get_key,
+    get_obj,
+    match_path,
+    parse_audio_mime,
+    parse_client_frame,
+    truncate_reason,
+    validate_setup,
+)
+
+__all__ = ["Emulator"]
+
+logger = logging.getLogger("s2st.emulator")
+
+_SECRET_HEADERS = {"authorization", "x-goog-api-key"}
+
+
+def _duration(seconds: float) -> str:
+    """proto3 Duration JSON: ``"50s"`` or ``"0.500s"``."""
+    if seconds == int(seconds):
+        return f"{int(seconds)}s"
+    return f"{seconds:.3f}s"
+
+
+@dataclass
+class _Session:
+    """A logical session: survives resumption across connections."""
+
+    id: int
+    model_id: str
+    engine: Engine
+    current: ConnectionRecord | None = None
+
+
+@dataclass
+class _Handle:
+    session: _Session
+    engine: Engine
+    digests: list[str]
+    audio: list[bytes]
+    issued_at: float
+
+
+@dataclass
+class _ConnState:
+    """Per-connection runtime state (not part of the public record)."""
+
+    record: ConnectionRecord
+    ws: ServerConnection
+    endpoint: EndpointInfo
+    faults: list[Fault]
+    rng: random.Random
+    out: asyncio.Queue[tuple[str | bytes, float] | None] = field(default_factory=asyncio.Queue)
+    opened: float = field(default_factory=time.monotonic)
+    setup_done_at: float | None = None
+    setup: SetupInfo | None = None
+    session: _Session | None = None
+    delay: tuple[float, float] = (0.0, 0.0)
+    hold_until: float = 0.0
+    read_pause_s: float = 0.0
+    stalled: bool = False
+    closing: bool = False
+    last_index: int = 0
+    since_update: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    handle_counter: int = 0
+    api_key_bad: bool = False
+    sender: asyncio.Future[None] | None = None
+
+
+class Emulator:
+    """A local Live API S2ST emulator bound to ``host:port`` (``port=0``: a free port).
+
+    Use it as an async context manager (or call :meth:`start` / :meth:`stop`)::
+
+        async with Emulator(connection_lifetime_s=5) as emu:
+            url = emu.vertex_url()    # connect a WebSocket client here
+
+    ``config`` gives an :class:`EmulatorConfig`; keyword ``config_overrides`` replace its fields.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: EmulatorConfig | None = None,
+        **config_overrides: Any,
+    ) -> None:
+        base = config or EmulatorConfig()
+        try:
+            self.config = replace(base, **config_overrides)
+        except TypeError as exc:
+            raise ConfigurationError(f"Unknown EmulatorConfig option: {exc}") from exc
+        self.host = host
+        self._requested_port = port
+        self.port = 0
+        self.connections: list[ConnectionRecord] = []
+        self.faults = self.config.faults if self.config.faults is not None else FaultPlan()
+        self._server: Server | None = None
+        self._sessions: list[_Session] = []
+        self._handles: dict[str, _Handle] = {}
+        self._live: dict[int, _ConnState] = {}
+        self._changed = asyncio.Condition()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> Emulator:
+        """Start listening; returns ``self``."""
+        if self._server is not None:
+            return self
+        self._server = await serve(
+            self._handler,
+            self.host,
+            self._requested_port,
+            process_request=self._process_request,
+            max_size=self.config.max_message_bytes,
+            ping_interval=None,
+            compression=None,
+            close_timeout=self.config.close_timeout_s,
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = int(sock.getsockname()[1])
+        logger.info("emulator listening on %s:%d", self.host, self.port)
+        return self
+
+    async def stop(self, *, timeout_s: float = 5.0) -> None:
+        """Close every connection (1001) and stop listening, within ``timeout_s``."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        for st in list(self._live.values()):
+            if st.stalled:
+                st.ws.transport.abort()
+        server.close()
+        try:
+            await asyncio.wait_for(server.wait_closed(), timeout_s)
+        except asyncio.TimeoutError:
+            for st in list(self._live.values()):
+                st.ws.transport.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=1.0)
+
+    async def __aenter__(self) -> Emulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- URLs ------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """``ws://host:port`` (clients append the standard paths)."""
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def http_base_url(self) -> str:
+        """``http://host:port`` (for google-genai ``http_options.base_url``)."""
+        return f"http://{self.host}:{self.port}"
+
+    def vertex_url(self, location: str = "us-central1", version: str = "v1beta1") -> str:
+        """Full Vertex URL (``location`` is not part of the path; kept for symmetry)."""
+        del location
+        return f"{self.base_url}/ws/google.cloud.aiplatform.{version}.LlmBidiService/BidiGenerateContent"
+
+    def gemini_url(self, version: str = "v1beta", *, constrained: bool = False) -> str:
+        """Full Gemini API URL (``constrained``: the ephemeral-token method)."""
+        method = "BidiGenerateContentConstrained" if constrained else "BidiGenerateContent"
+        return (
+            f"{self.base_url}/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}"
+        )
+
+    # -- test helpers ----------------------------------------------------------------------
+    def inject(self, fault: Fault, *, connection: int) -> None:
+        """Add a fault for connection number ``connection`` (may already be open)."""
+        self.faults.add(fault, connection=connection)
+        st = self._live.get(connection)
+        if st is not None:
+            st.faults.append(fault)
+            st.wake.set()
+
+    async def wait_for_connections(self, n: int, *, timeout_s: float = 5.0) -> None:
+        """Wait until at least ``n`` connections were accepted."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: len(self.connections) >= n), timeout_s
+            )
+
+    async def wait_for_close(self, connection: int, *, timeout_s: float = 5.0) -> ConnectionRecord:
+        """Wait until connection number ``connection`` has ended; return its record."""
+        await self.wait_for_connections(connection + 1, timeout_s=timeout_s)
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: not self.connections[connection].open), timeout_s
+            )
+        return self.connections[connection]
+
+    def consumed_audio_digests(self) -> list[str]:
+        """sha1 of each consumed audio message, per logical session (creation order), taken
+        from the state of the session's latest connection (see ``accounting``)."""
+        out: list[str] = []
+        for s in self._sessions:
+            if s.current is not None:
+                out += s.current.consumed_audio_digests
+        return out
+
+    def all_audio_bytes(self) -> bytes:
+        """Concatenated PCM (as sent, at the declared rate) of the consumed audio, same order."""
+        out: list[bytes] = []
+        for s in self._sessions:
+            if s.current is not None:
+                out += [*s.current.base_audio, *s.current.audio]
+        return b"".join(out)
+
+    @property
+    def handles(self) -> list[str]:
+        """All resumption handles issued so far, in order."""
+        return list(self._handles)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- handshake -------------------------------------------------------------------------
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        endpoint, query = match_path(request.path)
+        if endpoint is None:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
+        cred = self._credential(endpoint, request.headers, query)
+        if cred is None:
+            return connection.respond(
+                http.HTTPStatus.UNAUTHORIZED,
+                "Request is missing required authentication credential.\n",
+            )
+        kind, value = cred
+        if kind == "bearer" and self.config.valid_tokens is not None:
+            if value not in self.config.valid_tokens:
+                return connection.respond(
+                    http.HTTPStatus.UNAUTHORIZED,
+                    "Request had invalid authentication credentials.\n",
+                )
+        return None
+
+    def _credential(
+        self, endpoint: EndpointInfo, headers: Headers, query: dict[str, list[str]]
+    ) -> tuple[str, str] | None:
+        auth = headers.get("Authorization", "")
+        if endpoint.backend == "vertex":
+            if auth[:7].lower() == "bearer " and auth[7:].strip():
+                return "bearer", auth[7:].strip()
+            key = headers.get("x-goog-api-key", "")  # Vertex express mode
+            return ("key", key) if key else None
+        if endpoint.method == "BidiGenerateContentConstrained":
+            if auth[:6].lower() == "token " and auth[6:].strip():
+                return "token", auth[6:].strip()
+            tok = (query.get("access_token") or [""])[0]
+            if tok:
+                return "token", tok
+        key = headers.get("x-goog-api-key", "") or (query.get("key") or [""])[0]
+        return ("key", key) if key else None
+
+    # -- connection ------------------------------------------------------------------------
+    async def _handler(self, ws: ServerConnection) -> None:
+        endpoint, query = match_path(ws.request.path if ws.request else "/")
+        assert endpoint is not None  # checked in _process_request
+        index = len(self.connections)
+        headers = {
+            k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v)
+            for k, v in (ws.request.headers.raw_items() if ws.request else [])
+        }
+        record = ConnectionRecord(
+            index=index,
+            path=redact(ws.request.path if ws.request else ""),
+            headers=headers,
+            backend=endpoint.backend,
+        )
+        self.connections.append(record)
+        st = _ConnState(
+            record=record,
+            ws=ws,
+            endpoint=endpoint,
+            faults=self.faults.for_connection(index),
+            rng=random.Random(f"{self.config.seed}:{index}"),
+        )
+        if endpoint.backend == "gemini" and self.config.valid_api_keys is not None:
+            cred = self._credential(
+                endpoint, ws.request.headers if ws.request else Headers(), query
+            )
+            st.api_key_bad = (
+                cred is not None and cred[0] == "key" and cred[1] not in self.config.valid_api_keys
+            )
+        self._live[index] = st
+        await self._notify()
+        sender = st.sender = asyncio.ensure_future(self._sender(st))
+        timer: asyncio.Future[None] | None = None
+        try:
+            if await self._do_setup(st):
+                timer = asyncio.ensure_future(self._timer(st))
+                await self._read_loop(st)
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._finish(st, sender, timer)
+
+    async def _finish(
+        self, st: _ConnState, sender: asyncio.Future[None], timer: asyncio.Future[None] | None
+    ) -> None:
+        for task in (sender, timer):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(sender, *([timer] if timer else []), return_exceptions=True)
+        rec = st.record
+        if rec.close_code is None:
+            rcvd = st.ws.protocol.close_rcvd
+            rec.close_code = rcvd.code if rcvd is not None else 1006
+            rec.close_reason = rcvd.reason if rcvd is not None else ""
+        rec.open = False
+        self._live.pop(rec.index, None)
+        logger.debug("connection %d ended: %s", rec.index, rec.close_code)
+        await self._notify()
+
+    async def _close(self, st: _ConnState, code: int, reason: str) -> None:
+        """Close with ``code`` after the replies already queued went out."""
+        if st.closing:
+            return
+        st.closing = True
+        reason = truncate_reason(reason)
+        st.record.close_code, st.record.close_reason = code, reason
+        st.out.put_nowait(None)  # the sender stops after flushing what is queued
+        if st.sender is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(st.sender), 2.0)
+        await st.ws.close(code, reason)
+
+    def _send(self, st: _ConnState, message: dict[str, Any], audio_s: float = 0.0) -> None:
+        if st.closing:
+            return
+        st.out.put_nowait((encode_frame(message, binary=self.config.binary_frames), audio_s))
+
+    async def _sender(self, st: _ConnState) -> None:
+        clock = time.monotonic()
+        while True:
+            item = await st.out.get()
+            if item is None:
+                return
+            now = time.monotonic()
+            if st.hold_until > now:
+                # burst fault: hold everything, then release all that queued up at once
+                await asyncio.sleep(st.hold_until - now)
+                st.hold_until = 0.0
+                batch: list[tuple[str | bytes, float] | None] = [item]
+                while not st.out.empty():
+                    batch.append(st.out.get_nowait())
+                for queued in batch:
+                    if queued is None:
+                        return
+                    await self._write(st, queued[0])
+                clock = time.monotonic()
+                continue
+            frame, audio_s = item
+            await self._write(st, frame)
+            if audio_s > 0 and not math.isinf(self.config.speed):
+                clock = max(clock, time.monotonic()) + audio_s / self.config.speed
+                ahead = clock - time.monotonic()
+                if ahead > 0.01:
+                    await asyncio.sleep(ahead)
+
+    async def _write(self, st: _ConnState, frame: str | bytes) -> None:
+        if st.delay != (0.0, 0.0):
+            ms, jitter = st.delay
+            await asyncio.sleep((ms + st.rng.uniform(0.0, jitter)) / 1000.0)
+        if st.stalled:
+            return  # a stalled server sends nothing more
+        await st.ws.send(frame)
+        st.record.frames_sent += 1
+
+    # -- setup -----------------------------------------------------------------------------
+    async def _do_setup(self, st: _ConnState) -> bool:
+        raw = await st.ws.recv()
+        rec = st.record
+        try:
+            obj = parse_client_frame(raw)
+            setup = obj.get("setup")
+            if setup is None or len(obj) != 1:
+                raise WireRejection(1007, f"{CLOSE_INVALID} The first message must be setup.")
+            rec.setup = setup if isinstance(setup, dict) else None
+            rec.messages.append(ReceivedMessage(0, "setup", f"{len(raw)} bytes", self._t(st)))
+            if st.api_key_bad:
+                raise WireRejection(1007, "API key not valid. Please pass a valid API key.")
+            info = validate_setup(
+                setup,
+                st.endpoint,
+                allowed_models=self.config.allowed_models,
+                require_s2st_flag=self.config.require_s2st_flag,
+            )
+            self._attach_session(st, info)
+        except WireRejection as rej:
+            logger.info("connection %d setup refused: %d", rec.index, rej.code)
+            await self._close(st, rej.code, rej.reason)
+            return False
+        st.setup = info
+        st.setup_done_at = time.monotonic()
+        self._send(st, {"setupComplete": {}})
+        if info.resumption:
+            self._resumption_update(st)
+        return True
+
+    def _attach_session(self, st: _ConnState, info: SetupInfo) -> None:
+        if info.resume_handle is not None:
+            handle = self._handles.get(info.resume_handle)
+            if handle is None or time.monotonic() - handle.issued_at > self.config.handle_ttl_s:
+                raise WireRejection(
+                    1007, f"{CLOSE_INVALID} Session resumption handle is invalid or expired."
+                )
+            session = handle.session
+            if session.model_id != info.model_id:
+                raise WireRejection(
+                    1007, f"{CLOSE_INVALID} A resumed session must use the same model."
+                )
+            if session.current is not None and session.current.open:
+                raise WireRejection(1011, "Internal error occurred.")  # PROTOCOL.md §6.2
+            session.engine = handle.engine.snapshot()
+            session.engine.target_language = info.target_language
+            st.record.base_digests = list(handle.digests)
+            st.record.base_audio = list(handle.audio)
+            st.record.resumed_from_handle = info.resume_handle
+        else:
+            session = _Session(len(self._sessions), info.model_id, self._make_engine(info))
+            self._sessions.append(session)
+        session.current = st.record
+        st.session = session
+        st.record.session_id = session.id
+
+    def _make_engine(self, info: SetupInfo) -> Engine:
+        cfg = self.config
+        if callable(cfg.engine):
+            return cfg.engine(info)
+        common: dict[str, Any] = {
+            "target_language": info.target_language,
+            "part_ms": cfg.part_ms,
+            "manual_activity": info.manual_activity,
+            "end_silence_ms": cfg.end_silence_ms,
+            "threshold_db": cfg.threshold_db,
+        }
+        if cfg.engine == "loopback":
+            return LoopbackEngine(**common)
+        return ScriptedEngine(scenarios=cfg.scenarios, **common)
+
+    def _t(self, st: _ConnState) -> float:
+        return round(time.monotonic() - st.opened, 6)
+
+    # -- messages --------------------------------------------------------------------------
+    async def _read_loop(self, st: _ConnState) -> None:
+        index = 0
+        while not st.closing:
+            if st.read_pause_s:
+                await asyncio.sleep(st.read_pause_s)
+            if st.stalled:
+                await st.ws.wait_closed()  # reading is paused: the close handshake stalls
+                return
+            raw = await st.ws.recv()
+            if self._is_closing(st):  # also set by stall_close, drop and close faults
+                continue
+            index += 1
+            st.last_index = index
+            fault = next((f for f in st.faults if f.at_message == index), None)
+            if fault is not None:
+                st.faults.remove(fault)
+                st.record.messages.append(
+                    ReceivedMessage(index, "unprocessed", f"{len(raw)} bytes", self._t(st))
+                )
+                await self._fire(st, fault)
+                continue
+            try:
+                self._on_message(st, index, raw)
+            except WireRejection as rej:
+                logger.info(
+                    "connection %d message %d refused: %d", st.record.index, index, rej.code
+                )
+                await self._close(st, rej.code, rej.reason)
+                return
+
+    @staticmethod
+    def _is_closing(st: _ConnState) -> bool:
+        return st.closing
+
+    def _on_message(self, st: _ConnState, index: int, raw: str | bytes) -> None:
+        obj = parse_client_frame(raw)
+        keys = [
+            k
+            for k in ("setup", "realtimeInput", "clientContent", "toolResponse")
+            if get_key(obj, k) is not None
+        ]
+        if len(keys) != 1 or len(obj) != 1:
+            raise WireRejection(
+                1007,
+                f"{CLOSE_INVALID} A message carries exactly one of setup, realtimeInput, clientContent, toolResponse.",
+            )
+        if keys[0] == "setup":
+            raise WireRejection(1007, f"{CLOSE_INVALID} setup may be sent only once, first.")
+        if keys[0] != "realtimeInput":
+            raise WireRejection(
+                1007,
+                f"{CLOSE_INVALID} Speech-to-speech translation accepts audio input only (realtimeInput).",
+            )
+        ri = get_obj(obj, "realtimeInput") or {}
+        assert st.session is not None and st.setup is not None
+        engine = st.session.engine
+        replies: list[Reply] = []
+        kind = "other"
+        summary = f"{len(raw)} bytes"
+        digest: str | None = None
+        for field_name in ri:
+            fname = field_name.replace("_", "").lower()
+            if fname not in (
+                "audio",
+                "mediachunks",
+                "audiostreamend",
+                "activitystart",
+                "activityend",
+            ):
+                raise WireRejection(
+                    1007,
+                    f"{CLOSE_INVALID} Unsupported realtimeInput field {field_name[:32]!r} (audio only).",
+                )
+        blob = get_obj(ri, "audio")
+        chunks = get_key(ri, "mediaChunks")
+        if blob is None and chunks is not None:
+            if not isinstance(chunks, list) or not chunks or not isinstance(chunks[0], dict):
+                raise WireRejection(1007, f"{CLOSE_INVALID} mediaChunks must be a list of blobs.")
+            blob = chunks[0]  # D-ref: only the first chunk is honoured
+        if blob is not None:
+            rate = parse_audio_mime(get_key(blob, "mimeType"))
+            pcm_bytes = decode_b64(get_key(blob, "data", ""))
+            if len(pcm_bytes) % 2:
+                raise WireRejection(
+                    1007, f"{CLOSE_INVALID} Audio data must be whole int16 samples."
+                )
+            pcm = np.frombuffer(pcm_bytes, dtype="<i2").astype(np.int16)
+            replies += engine.feed(resample(pcm, rate, IN_RATE))
+            digest = hashlib.sha1(pcm_bytes).hexdigest()
+            st.record.audio.append(pcm_bytes)
+            st.record.audio_message_indices.append(index)
+            st.record.audio_digests.append(digest)
+            kind, summary = "audio", f"{len(pcm_bytes)} bytes pcm @{rate} Hz"
+        if get_key(ri, "audioStreamEnd"):
+            replies += engine.stream_end()
+            kind = "audio_stream_end" if blob is None else kind
+        for name, method, k in (
+            ("activityStart", engine.activity_start, "activity_start"),
+            ("activityEnd", engine.activity_end, "activity_end"),
+        ):
+            if get_key(ri, name) is not None:
+                if not st.setup.manual_activity:
+                    raise WireRejection(
+                        1007,
+                        f"{CLOSE_INVALID} {name} requires automaticActivityDetection.disabled.",
+                    )
+                replies += method()
+                kind = k if blob is None else kind
+        st.record.messages.append(ReceivedMessage(index, kind, summary, self._t(st), digest))
+        self._emit(st, replies)
+        st.since_update += 1
+        if st.setup.resumption and st.since_update >= self.config.resumption_update_every_messages:
+            self._resumption_update(st)
+
+    # -- output ----------------------------------------------------------------------------
+    def _emit(self, st: _ConnState, replies: list[Reply]) -> None:
+        assert st.setup is not None
+        pending: dict[str, Any] = {}
+        audio_s = 0.0
+        combine = (
+            self.config.combine_probability > 0
+            and st.rng.random() < self.config.combine_probability
+        )
+
+        def flush() -> None:
+            nonlocal pending, audio_s
+            if pending:
+                self._send(st, {"serverContent": pending}, audio_s)
+            pending, audio_s = {}, 0.0
+
+        for r in replies:
+            if r.kind == "input_text" and not st.setup.input_transcription:
+                continue
+            if r.kind == "output_text" and not st.setup.output_transcription:
+                continue
+            key = {
+                "input_text": "inputTranscription",
+                "output_text": "outputTranscription",
+                "audio": "modelTurn",
+            }.get(r.kind)
+            if key is None:
+                flush()
+                if r.kind == "generation_complete":
+                    self._send(st, {"serverContent": {"generationComplete": True}})
+                else:
+                    self._send(
+                        st,
+                        {"serverContent": {"turnComplete": True}, "usageMetadata": self._usage(st)},
+                    )
+                    if st.setup.resumption:
+                        self._resumption_update(st)
+                continue
+            if key in pending or not combine:
+                flush()
+            if key == "modelTurn":
+                pending[key] = {
+                    "parts": [
+                        {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": r.audio_b64}}
+                    ]
+                }
+                audio_s = r.audio_s
+            else:
+                pending[key] = {"text": r.text}
+        flush()
+
+    def _usage(self, st: _ConnState) -> dict[str, Any]:
+        assert st.session is not None
+        eng = st.session.engine
+        prompt, response = int(eng.input_s * 25), int(eng.output_s * 25)
+        resp_name = "candidates" if st.endpoint.backend == "vertex" else "response"
+        return {
+            "promptTokenCount": prompt,
+            f"{resp_name}TokenCount": response,
+            "totalTokenCount": prompt + response,
+            "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": prompt}],
+            f"{resp_name}TokensDetails": [{"modality": "AUDIO", "tokenCount": response}],
+        }
+
+    def _resumption_update(self, st: _ConnState) -> None:
+        assert st.session is not None and st.setup is not None
+        st.since_update = 0
+        msg: dict[str, Any]
+        if not st.session.engine.idle:
+            msg = {"resumable": False}
+        else:
+            st.handle_counter += 1
+            handle = f"emu-{st.record.index}-{st.handle_counter}-{st.rng.getrandbits(48):012x}"
+            rec = st.record
+            self._handles[handle] = _Handle(
+                st.session,
+                st.session.engine.snapshot(),
+                rec.consumed_audio_digests,
+                [*rec.base_audio, *rec.audio],
+                time.monotonic(),
+            )
+            rec.handles_issued.append(handle)
+            rec.consumed_through = st.last_index
+            msg = {"newHandle": handle, "resumable": True}
+            if st.setup.transparent:
+                msg["lastConsumedClientMessageIndex"] = str(st.last_index)
+        self._send(st, {"sessionResumptionUpdate": msg})
+
+    # -- timers and faults -----------------------------------------------------------------
+    async def _timer(self, st: _ConnState) -> None:
+        cfg = self.config
+        assert st.setup_done_at is not None
+        start = st.setup_done_at
+        next_usage = cfg.usage_every_s
+        life = cfg.connection_lifetime_s
+        go_away_at = None if life is None else max(0.0, life - cfg.go_away_before_s)
+        while not st.closing:
+            now = time.monotonic() - start
+            due = [f for f in st.faults if f.trigger_s is not None and f.trigger_s <= now]
+            for f in due:
+                st.faults.remove(f)
+                await self._fire(st, f)
+            if go_away_at is not None and now >= go_away_at:
+                go_away_at = None
+                assert life is not None
+                self._send(st, {"goAway": {"timeLeft": _duration(round(life - now, 3))}})
+            if life is not None and now >= life:
+                await self._close(st, 1011, CLOSE_DEADLINE)
+                return
+            if next_usage is not None and now >= next_usage:
+                self._send(st, {"usageMetadata": self._usage(st)})
+                next_usage = now + (cfg.usage_every_s or 0.0)
+            times = [f.trigger_s for f in st.faults if f.trigger_s is not None]
+            times += [t for t in (go_away_at, life, next_usage) if t is not None]
+            wait = max(0.0, min(times) - now) if times else 3600.0
+            st.wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(st.wake.wait(), wait)
+
+    async def _fire(self, st: _ConnState, fault: Fault) -> None:
+        logger.info("connection %d: fault %s", st.record.index, fault.kind)
+        st.record.faults_fired.append(fault.kind)
+        if fault.kind == "close":
+            await self._close(st, fault.code, fault.reason)
+        elif fault.kind == "drop":
+            st.closing = True
+            st.record.close_code, st.record.close_reason = 1006, "dropped (fault injection)"
+            st.ws.transport.abort()
+        elif fault.kind == "go_away":
+            self._send(st, {"goAway": {"timeLeft": _duration(fault.time_left_s)}})
+            self._spawn(self._deadline(st, fault.time_left_s))
+        elif fault.kind == "delay":
+            st.delay = (fault.ms, fault.jitter_ms)
+        elif fault.kind == "burst":
+            st.hold_until = time.monotonic() + fault.hold_s
+        elif fault.kind == "slow_reads":
+            st.read_pause_s = fault.ms / 1000.0
+        elif fault.kind == "malformed":
+            frames: dict[str, str] = {
+                "not_json": "{this is not json",
+                "not_object": "[1, 2, 3]",
+                "unknown_field": '{"emulatorUnknownField": {"x": 1}}',
+                "bad_base64": '{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "!!not base64!!"}}]}}}',
+            }
+            text = frames[fault.malformed]
+            st.out.put_nowait((text.encode() if self.config.binary_frames else text, 0.0))
+        elif fault.kind == "stall_close":
+            st.stalled = st.closing = True
+            st.record.close_code, st.record.close_reason = 1006, "stalled (fault injection)"
+            st.ws.transport.pause_reading()
+            self._spawn(self._abort_later(st, fault.hold_s))
+
+    async def _deadline(self, st: _ConnState, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        await self._close(st, 1011, CLOSE_DEADLINE)
+
+    async def _abort_later(self, st: _ConnState, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        st.ws.transport.abort()
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

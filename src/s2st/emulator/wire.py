@@ -1,0 +1,312 @@
+"""Sans-I/O wire helpers of the emulator: paths, auth, setup validation, key casing, frames.
+
+Nothing here touches sockets or asyncio; the server module feeds strings and dicts in and
+writes out what these functions return. The rules follow PROTOCOL.md §1-§6.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+__all__ = [
+    "CLOSE_DEADLINE",
+    "CLOSE_INVALID",
+    "Backend",
+    "EndpointInfo",
+    "SetupInfo",
+    "WireRejection",
+    "decode_b64",
+    "encode_frame",
+    "get_key",
+    "match_path",
+    "parse_audio_mime",
+    "parse_client_frame",
+    "truncate_reason",
+    "validate_setup",
+]
+
+Backend = Literal["vertex", "gemini"]
+
+CLOSE_INVALID = "Request contains an invalid argument."
+CLOSE_DEADLINE = "Deadline expired before operation could complete."
+
+_VERTEX_PATH = re.compile(
+    r"^/+ws/google\.cloud\.aiplatform\.(v1|v1beta1)\.LlmBidiService/BidiGenerateContent$"
+)
+_GEMINI_PATH = re.compile(
+    r"^/+ws/google\.ai\.generativelanguage\.(v1|v1beta|v1alpha)\.GenerativeService\."
+    r"(BidiGenerateContent|BidiGenerateContentConstrained)$"
+)
+_VERTEX_MODEL = re.compile(
+    r"^(?:projects/([^/]+)/locations/([^/]+)/)?publishers/google/models/([A-Za-z0-9._-]+)$"
+)
+_GEMINI_MODEL = re.compile(r"^models/([A-Za-z0-9._-]+)$")
+_MIME = re.compile(r"^audio/pcm(?:\s*;\s*rate\s*=\s*(\d+))?$", re.IGNORECASE)
+
+
+class WireRejection(Exception):
+    """A client message the real service would refuse: close with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """What the upgrade request addressed: backend, API version and RPC method."""
+
+    backend: Backend
+    version: str
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class SetupInfo:
+    """The parts of a validated ``setup`` the emulator acts on."""
+
+    model_id: str
+    model: str
+    target_language: str | None
+    dialect: Literal["legacy", "translation_config", "none"]
+    resumption: bool
+    transparent: bool
+    resume_handle: str | None
+    manual_activity: bool
+    input_transcription: bool
+    output_transcription: bool
+
+
+def match_path(raw_path: str) -> tuple[EndpointInfo | None, dict[str, list[str]]]:
+    """Map an upgrade request path (with query) to an endpoint; ``None`` means HTTP 404."""
+    # Not urlsplit: "//ws/..." (python-genai's double slash) would parse as a netloc.
+    path, _, query_text = raw_path.partition("?")
+    query = parse_qs(query_text)
+    m = _VERTEX_PATH.match(path)
+    if m:
+        return EndpointInfo("vertex", m.group(1), "BidiGenerateContent", path), query
+    m = _GEMINI_PATH.match(path)
+    if m:
+        return EndpointInfo("gemini", m.group(1), m.group(2), path), query
+    return None, query
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def get_key(obj: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """Read field ``name`` (given in camelCase) accepting its snake_case spelling too (proto3 JSON).
+
+    Sending both spellings of one field is refused with 1007, as proto3 parsers do.
+    """
+    snake = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+    camel = _camel(name)
+    has_camel = camel in obj
+    has_snake = snake != camel and snake in obj
+    if has_camel and has_snake:
+        raise WireRejection(1007, f"{CLOSE_INVALID} Duplicate field {camel!r}.")
+    if has_camel:
+        return obj[camel]
+    if has_snake:
+        return obj[snake]
+    return default
+
+
+def get_obj(obj: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """Like :func:`get_key` for a message-typed field; a non-object value is a 1007."""
+    value = get_key(obj, name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise WireRejection(1007, f"{CLOSE_INVALID} Field {name!r} must be an object.")
+    return value
+
+
+def decode_b64(data: Any) -> bytes:
+    """Decode proto3 ``bytes``: standard or URL-safe alphabet, with or without padding."""
+    if not isinstance(data, str):
+        raise WireRejection(1007, f"{CLOSE_INVALID} Blob data must be a base64 string.")
+    text = data.strip().replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise WireRejection(1007, f"{CLOSE_INVALID} Invalid base64 in blob data.") from exc
+
+
+def parse_audio_mime(mime: Any) -> int:
+    """Return the sample rate of an ``audio/pcm[;rate=N]`` MIME type (16000 when missing)."""
+    if not isinstance(mime, str):
+        raise WireRejection(1007, f"{CLOSE_INVALID} Blob mimeType is required.")
+    m = _MIME.match(mime.strip())
+    if not m:
+        raise WireRejection(
+            1007, f"{CLOSE_INVALID} Unsupported audio mimeType; use audio/pcm;rate=16000."
+        )
+    rate = int(m.group(1)) if m.group(1) else 16000
+    if not 8000 <= rate <= 48000:
+        raise WireRejection(1007, f"{CLOSE_INVALID} Audio rate {rate} out of range 8000-48000.")
+    return rate
+
+
+def parse_client_frame(frame: str | bytes) -> dict[str, Any]:
+    """Parse one client frame: exactly one JSON object (text or binary frame), else 1007."""
+    try:
+        obj = json.loads(frame)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireRejection(1007, f"{CLOSE_INVALID} Message is not valid JSON.") from exc
+    if not isinstance(obj, dict):
+        raise WireRejection(1007, f"{CLOSE_INVALID} Message must be one JSON object.")
+    return obj
+
+
+def encode_frame(message: Mapping[str, Any], *, binary: bool) -> str | bytes:
+    """Serialise a server message compactly; bytes give a binary frame (opcode 2)."""
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8") if binary else text
+
+
+def truncate_reason(reason: str, limit_bytes: int = 123) -> str:
+    """Cut a close reason to ``limit_bytes`` of UTF-8 (RFC 6455) on a character boundary."""
+    raw = reason.encode("utf-8")
+    if len(raw) <= limit_bytes:
+        return reason
+    return raw[:limit_bytes].decode("utf-8", errors="ignore")
+
+
+def _check_model(
+    model: Any, endpoint: EndpointInfo, allowed_models: Iterable[str]
+) -> tuple[str, str]:
+    if not isinstance(model, str) or not model:
+        raise WireRejection(1007, f"{CLOSE_INVALID} setup.model is required.")
+    if endpoint.backend == "vertex":
+        m = _VERTEX_MODEL.match(model)
+        if not m:
+            raise WireRejection(
+                1007,
+                f"{CLOSE_INVALID} Model must be projects/P/locations/L/publishers/google/models/M.",
+            )
+        model_id = m.group(3)
+        if model_id not in set(allowed_models):
+            raise WireRejection(
+                1008,
+                truncate_reason(
+                    f"Publisher Model `{model}` was not found or your project does not have "
+                    "access to it."
+                ),
+            )
+        return model_id, model
+    m = _GEMINI_MODEL.match(model)
+    if not m:
+        raise WireRejection(1007, f"{CLOSE_INVALID} Model must be models/M.")
+    model_id = m.group(1)
+    if model_id not in set(allowed_models):
+        raise WireRejection(
+            1008,
+            truncate_reason(
+                f"models/{model_id} is not found for API version {endpoint.version}, or is not "
+                "supported for bidiGenerateContent. Call ListModels to see the list of available "
+                "models and their supported methods."
+            ),
+        )
+    return model_id, model
+
+
+def _language_ok(code: str) -> bool:
+    # Lazy import: the language table lives in s2st.languages (shared with the client).
+    from s2st import languages
+
+    if languages.is_supported(code):
+        return True
+    try:
+        normalized = languages.normalize_language(code)
+    except ValueError:
+        return False
+    return languages.is_supported(normalized)
+
+
+def _target_language(
+    setup: Mapping[str, Any], gen: Mapping[str, Any], require_s2st_flag: bool
+) -> tuple[str | None, Literal["legacy", "translation_config", "none"]]:
+    flag = get_key(setup, "enableSpeechToSpeechTranslation")
+    translation = get_obj(gen, "translationConfig")
+    speech = get_obj(gen, "speechConfig") or {}
+    if flag is not None and not isinstance(flag, bool):
+        raise WireRejection(
+            1007, f"{CLOSE_INVALID} enable_speech_to_speech_translation must be a bool."
+        )
+    if translation is not None:
+        code = get_key(translation, "targetLanguageCode")
+        dialect: Literal["legacy", "translation_config", "none"] = "translation_config"
+    elif flag:
+        code = get_key(speech, "languageCode")
+        dialect = "legacy"
+    else:
+        if require_s2st_flag:
+            raise WireRejection(
+                1007,
+                f"{CLOSE_INVALID} Set enable_speech_to_speech_translation or "
+                "generationConfig.translationConfig.",
+            )
+        return None, "none"
+    if not isinstance(code, str) or not code:
+        raise WireRejection(1007, f"{CLOSE_INVALID} The target language code is required.")
+    if not _language_ok(code):
+        raise WireRejection(1007, f"{CLOSE_INVALID} Unsupported target language {code[:16]!r}.")
+    return code, dialect
+
+
+def validate_setup(
+    setup: Any,
+    endpoint: EndpointInfo,
+    *,
+    allowed_models: Iterable[str],
+    require_s2st_flag: bool,
+) -> SetupInfo:
+    """Check a ``setup`` object as the service does; raise :class:`WireRejection` if refused.
+
+    Order: model form (1007), model access (1008), modalities (1007), S2ST switch and target
+    language (1007), resumption (``transparent`` is Vertex-only: 1007 on the Gemini API).
+    """
+    if not isinstance(setup, dict):
+        raise WireRejection(1007, f"{CLOSE_INVALID} setup must be an object.")
+    model_id, model = _check_model(setup.get("model"), endpoint, allowed_models)
+    gen = get_obj(setup, "generationConfig") or {}
+    modalities = get_key(gen, "responseModalities")
+    if modalities is not None and modalities != ["AUDIO"]:
+        raise WireRejection(1007, f'{CLOSE_INVALID} responseModalities must be ["AUDIO"].')
+    target, dialect = _target_language(setup, gen, require_s2st_flag)
+    resumption = get_obj(setup, "sessionResumption")
+    transparent = bool(resumption and get_key(resumption, "transparent"))
+    if transparent and endpoint.backend == "gemini":
+        raise WireRejection(
+            1007, f"{CLOSE_INVALID} transparent is not supported on the Gemini API."
+        )
+    handle = get_key(resumption, "handle") if resumption else None
+    if handle is not None and (not isinstance(handle, str) or not handle):
+        raise WireRejection(1007, f"{CLOSE_INVALID} sessionResumption.handle must be a string.")
+    ric = get_obj(setup, "realtimeInputConfig") or {}
+    aad = get_obj(ric, "automaticActivityDetection") or {}
+    return SetupInfo(
+        model_id=model_id,
+        model=model,
+        target_language=target,
+        dialect=dialect,
+        resumption=resumption is not None,
+        transparent=transparent,
+        resume_handle=handle or None,
+        manual_activity=bool(get_key(aad, "disabled", False)),
+        input_transcription=get_obj(setup, "inputAudioTranscription") is not None,
+        output_transcription=get_obj(setup, "outputAudioTranscription") is not None,
+    )
