@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_bytes_split_mid_sample_stream_equals_one_shot() -> None:
     one = to_pcm16(stereo, sample_rate=44_100, channels=2, backend="numpy")
     conv = AudioConverter(sample_rate=44_100, channels=2, backend="numpy")
     cuts = [0, 1, 7, 3001, 3002, 9999, len(stereo)]
-    streamed = b"".join(conv.convert(stereo[a:b]) for a, b in zip(cuts, cuts[1:]))
+    streamed = b"".join(conv.convert(stereo[a:b]) for a, b in itertools.pairwise(cuts))
     assert streamed + conv.flush() == one
 
 

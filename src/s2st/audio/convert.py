@@ -365,9 +365,7 @@ def to_pcm16(
         AudioFormatError: empty input and every case listed on :class:`AudioConverter`.
     """
     if not isinstance(audio, (np.ndarray, bytes, bytearray, memoryview)):
-        raise AudioFormatError(
-            f"audio must be a numpy array or bytes, got {type(audio).__name__}"
-        )
+        raise AudioFormatError(f"audio must be a numpy array or bytes, got {type(audio).__name__}")
     if (audio.size if isinstance(audio, np.ndarray) else len(audio)) == 0:
         raise AudioFormatError("the audio is empty; pass at least one sample")
     if (

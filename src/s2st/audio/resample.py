@@ -36,6 +36,8 @@ _KAISER_BETA = 8.6
 _ROLLOFF = 0.94
 #: Above this many phases the coefficients are computed per output instead of tabulated.
 _MAX_TABLE_PHASES = 4096
+#: Outputs computed per vectorised step.
+_BLOCK = 1024
 
 
 def _import_soxr() -> Any:
@@ -111,9 +113,14 @@ class _NumpyPolyphase:
         n = pos // self.up
         phase = pos % self.up
         starts = n - self.half + 1 - self._buf_start
-        windows = np.lib.stride_tricks.sliding_window_view(self._buf, self.taps)[starts]
-        coefs = self._table[phase] if self._table is not None else self._coefficients(phase)
-        out: FloatArray = np.einsum("ij,ij->i", windows, coefs).astype(np.float32, copy=False)
+        view = np.lib.stride_tricks.sliding_window_view(self._buf, self.taps)
+        out: FloatArray = np.empty(ks.size, dtype=np.float32)
+        # Blocks of outputs bound the gathered (outputs x taps) matrices to a few hundred kB.
+        for lo in range(0, ks.size, _BLOCK):
+            sl = slice(lo, lo + _BLOCK)
+            ph = phase[sl]
+            coefs = self._table[ph] if self._table is not None else self._coefficients(ph)
+            out[sl] = np.einsum("ij,ij->i", view[starts[sl]], coefs)
         self._next_out = int(ks[-1]) + 1
         # Drop history that no future output can reach.
         next_n = self._next_out * self.down // self.up
