@@ -16,7 +16,18 @@ are imported on first use, so ``import s2st`` stays cheap.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
+from .config import (
+    DEFAULT_MODEL,
+    LIVE_TRANSLATE_MODEL,
+    ActivityDetection,
+    ContextWindowCompressionConfig,
+    RealtimeInputConfig,
+    SessionResumptionConfig,
+    TranslationConfig,
+)
 from .errors import (
     AbnormalClosureError,
     AudioFormatError,
@@ -51,19 +62,58 @@ from .events import (
     UnknownEvent,
     UsageMetadata,
 )
+from .languages import SUPPORTED_LANGUAGES, normalize_language
+from .reconnect import ReconnectPolicy
+
+if TYPE_CHECKING:
+    from ._transport import TransportOptions
+    from .auth import ApiKey, EphemeralToken, GoogleCredentials, StaticToken
+    from .client import S2STClient
+    from .session import S2STSession
+
+# Imported on first use: they pull in websockets and (for auth) google-auth.
+_LAZY = {
+    "ApiKey": "auth",
+    "EphemeralToken": "auth",
+    "GoogleCredentials": "auth",
+    "S2STClient": "client",
+    "S2STSession": "session",
+    "StaticToken": "auth",
+    "TransportOptions": "_transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 's2st' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "LIVE_TRANSLATE_MODEL",
+    "SUPPORTED_LANGUAGES",
     "AbnormalClosureError",
+    "ActivityDetection",
+    "ApiKey",
     "AudioChunk",
     "AudioFormatError",
     "AuthenticationError",
     "ConcurrencyError",
     "ConfigurationError",
     "ConnectionClosedError",
+    "ContextWindowCompressionConfig",
     "EndpointNotFoundError",
+    "EphemeralToken",
     "Event",
     "GenerationComplete",
     "GoAway",
+    "GoogleCredentials",
     "HandshakeError",
     "InputTranscription",
     "Interrupted",
@@ -71,17 +121,26 @@ __all__ = [
     "ModelAccessDeniedError",
     "OutputTranscription",
     "ProtocolError",
+    "RealtimeInputConfig",
+    "ReconnectPolicy",
     "Reconnected",
+    "S2STClient",
     "S2STError",
+    "S2STSession",
     "ServerError",
     "SessionClosedError",
+    "SessionResumptionConfig",
     "SessionResumptionUpdate",
     "SetupComplete",
     "SetupTimeoutError",
+    "StaticToken",
+    "TranslationConfig",
     "TransportError",
+    "TransportOptions",
     "TurnComplete",
     "UnknownEvent",
     "UnsupportedLanguageError",
     "UsageMetadata",
     "__version__",
+    "normalize_language",
 ]

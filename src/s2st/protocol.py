@@ -331,10 +331,22 @@ def _dumps(obj: Any) -> bytes:
 
 
 def encode_setup(message: dict[str, Any]) -> bytes:
-    """Encode a complete ``{"setup": {...}}`` message (see ``TranslationConfig.build_setup``)."""
-    if set(message) != {"setup"} or not isinstance(message["setup"], dict):
+    """Encode a complete ``{"setup": {...}}`` message (see ``TranslationConfig.build_setup``).
+
+    Raises:
+        ConfigurationError: not a dict with exactly the key ``"setup"`` holding a dict, or a
+            value that JSON cannot represent.
+    """
+    if (
+        not isinstance(message, dict)
+        or set(message) != {"setup"}
+        or not isinstance(message["setup"], dict)
+    ):
         raise ConfigurationError("a setup message must be a dict with exactly one key, 'setup'")
-    return _dumps(message)
+    try:
+        return _dumps(message)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"the setup message is not JSON-serialisable: {exc}") from None
 
 
 _REALTIME_KEY: dict[Casing, str] = {"snake": "realtime_input", "camel": "realtimeInput"}
@@ -651,6 +663,8 @@ class ClientProtocol:
     def replay(self) -> list[SentMessage]:
         """After ``setupComplete`` on a new connection: renumber the unconfirmed messages as the
         next messages of this connection and return them, to be sent in order."""
+        if self.state is ConnectionState.CLOSED:
+            raise SessionClosedError("the session is closed; cannot replay")
         if self.state is not ConnectionState.ACTIVE:
             raise ProtocolError(f"cannot replay while {self.state.value}")
         self._replay_pending = False

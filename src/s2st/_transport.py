@@ -1,0 +1,133 @@
+"""Opening WebSocket connections, and the one place where foreign exceptions become s2st errors.
+
+Every ``websockets``/OS exception raised while connecting, sending or receiving is translated
+here (``raise ... from exc``), so the session only ever sees :mod:`s2st.errors` types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    InvalidURI,
+)
+
+from ._version import __version__
+from .endpoints import is_loopback_url
+from .errors import (
+    AbnormalClosureError,
+    ConfigurationError,
+    ConnectionClosedError,
+    TransportError,
+    error_from_close,
+    error_from_handshake,
+    redact,
+)
+
+__all__ = ["TransportOptions", "abort", "close_error", "close_quietly", "open_websocket"]
+
+logger = logging.getLogger("s2st.transport")
+
+USER_AGENT = f"s2st/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class TransportOptions:
+    """Socket-level options (keyword names carry their units).
+
+    Attributes:
+        open_timeout_s: bound on TCP + TLS + HTTP upgrade.
+        ping_interval_s: keepalive ping period; ``None`` disables pings.
+        ping_timeout_s: close if no pong within this time; ``None`` never closes for that.
+            The default is generous: Gemini pongs were measured at 8-30 s (PROTOCOL.md §3),
+            and websockets' 20 s default causes spurious "keepalive ping timeout" closes.
+        close_timeout_s: bound on the closing handshake; past it the TCP connection is dropped.
+        max_message_bytes: largest server message accepted.
+        max_queue_frames: frames websockets buffers before it stops reading the socket.
+    """
+
+    open_timeout_s: float = 10.0
+    ping_interval_s: float | None = 20.0
+    ping_timeout_s: float | None = 60.0
+    close_timeout_s: float = 2.0
+    max_message_bytes: int = 16 * 1024 * 1024
+    max_queue_frames: int = 32
+
+
+def close_error(exc: ConnectionClosed) -> ConnectionClosedError | None:
+    """Typed error for a closed connection; ``None`` for a normal close (1000/1001)."""
+    rcvd = exc.rcvd
+    if rcvd is None:
+        return AbnormalClosureError(1006, "", "connection lost without a close frame (1006)")
+    return error_from_close(rcvd.code, rcvd.reason)
+
+
+async def open_websocket(
+    url: str,
+    headers: Mapping[str, str],
+    options: TransportOptions,
+    *,
+    secrets: tuple[str, ...] = (),
+) -> ClientConnection:
+    """Open the WebSocket; raise :class:`~s2st.errors.TransportError` subclasses on failure."""
+    extra: dict[str, Any] = {}
+    if is_loopback_url(url):
+        extra["proxy"] = None  # never send loopback traffic through an environment proxy
+    try:
+        return await websockets.connect(
+            url,
+            additional_headers=dict(headers),
+            user_agent_header=USER_AGENT,
+            open_timeout=options.open_timeout_s,
+            ping_interval=options.ping_interval_s,
+            ping_timeout=options.ping_timeout_s,
+            close_timeout=options.close_timeout_s,
+            max_size=options.max_message_bytes,
+            max_queue=options.max_queue_frames,
+            **extra,
+        )
+    except InvalidStatus as exc:
+        response = exc.response
+        body = response.body.decode("utf-8", "replace") if response.body else ""
+        raise error_from_handshake(response.status_code, redact(body, *secrets)) from None
+    except InvalidURI as exc:
+        raise ConfigurationError(f"invalid WebSocket URL: {redact(str(exc), *secrets)}") from None
+    except InvalidHandshake as exc:
+        err = TransportError(f"WebSocket handshake failed: {redact(str(exc), *secrets)}")
+        err.retryable = True
+        raise err from None
+    except asyncio.TimeoutError:
+        err = TransportError(f"timed out after {options.open_timeout_s} s opening {url}")
+        err.retryable = True
+        raise err from None
+    except OSError as exc:
+        err = TransportError(f"could not connect to {url}: {exc.strerror or exc}")
+        err.retryable = True
+        raise err from None
+
+
+def abort(ws: ClientConnection) -> None:
+    """Drop the TCP connection at once (no closing handshake)."""
+    transport = ws.transport
+    if transport is not None and not transport.is_closing():
+        transport.abort()
+
+
+async def close_quietly(ws: ClientConnection, *, timeout_s: float, code: int = 1000) -> None:
+    """Close ``ws`` with ``code``, bounded by ``timeout_s`` even if the server never answers
+    the closing handshake; errors while closing are irrelevant and not raised."""
+    try:
+        await asyncio.wait_for(ws.close(code=code), timeout_s)
+    except (asyncio.TimeoutError, ConnectionClosed, OSError):
+        pass
+    finally:
+        abort(ws)

@@ -1,0 +1,245 @@
+"""``S2STClient``: the backend, the endpoint and the credentials, shared by its sessions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._transport import TransportOptions
+from .auth import ApiKey, CredentialsProvider, EphemeralToken, GoogleCredentials, StaticToken
+from .config import Backend, TranslationConfig, model_resource
+from .endpoints import (
+    DEFAULT_GEMINI_API_VERSION,
+    DEFAULT_VERTEX_API_VERSION,
+    gemini_url,
+    vertex_url,
+)
+from .errors import ConfigurationError
+from .reconnect import ReconnectPolicy
+from .session import S2STSession
+
+__all__ = ["ConnectionTarget", "S2STClient"]
+
+DEFAULT_LOCATION = "us-central1"
+_SESSION_OPTIONS = frozenset(
+    {
+        "setup_timeout_s",
+        "reconnect",
+        "max_pending_events",
+        "max_replay_bytes",
+        "transport",
+        "trailing_silence_ms",
+    }
+)
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class ConnectionTarget:
+    """Where and as whom a session connects: resolved once per ``connect()``."""
+
+    backend: Backend
+    url: str
+    model: str
+    credentials: CredentialsProvider
+    project: str | None = None
+    location: str | None = None
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+    async def model_resource(self) -> str:
+        """The ``setup.model`` name. On Vertex without a project, the project of the
+        Application Default Credentials is used (loaded off the event loop)."""
+        if self.backend == "gemini":
+            return model_resource(self.model, backend="gemini")
+        project = self.project
+        if project is None and isinstance(self.credentials, GoogleCredentials):
+            await self.credentials.headers()  # loads ADC in a worker thread
+            project = self.credentials.project_id
+        if project is None:
+            return model_resource(self.model, backend="vertex")
+        return model_resource(self.model, backend="vertex", project=project, location=self.location)
+
+    async def headers(self) -> dict[str, str]:
+        """Headers for one connection attempt (credentials fetched fresh each time)."""
+        headers = dict(self.extra_headers)
+        headers.update(await self.credentials.headers())
+        return headers
+
+    def secrets(self) -> tuple[str, ...]:
+        """Secrets to redact from any message."""
+        return self.credentials.secrets()
+
+    def __repr__(self) -> str:
+        return f"ConnectionTarget(backend={self.backend!r}, url={self.url!r})"
+
+
+class S2STClient:
+    """Holds the backend, endpoint and credentials; opens sessions with :meth:`connect`.
+
+    Vertex AI (default)::
+
+        client = s2st.S2STClient(project="my-project", location="us-central1")
+
+    uses Application Default Credentials (``gcloud auth application-default login``) unless
+    ``credentials`` (google-auth) or ``access_token`` is given. The Gemini Developer API::
+
+        client = s2st.S2STClient(backend="gemini", api_key="...")
+
+    An ephemeral token (``auth_tokens/...``) passed as ``api_key`` selects the constrained
+    method automatically. ``base_url`` points at a proxy or the bundled emulator (see
+    :meth:`for_emulator`).
+
+    Unset arguments come from the environment: ``GOOGLE_CLOUD_PROJECT``,
+    ``GOOGLE_CLOUD_LOCATION``, ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``,
+    ``GOOGLE_GENAI_USE_VERTEXAI``, ``S2ST_BASE_URL``.
+
+    Args:
+        backend: ``"vertex"`` or ``"gemini"``; inferred when ``None`` (a key and no project
+            means Gemini).
+        project: Vertex project id (else from the environment or the ADC file).
+        location: Vertex location (``"global"`` uses the bare host).
+        api_version: ``v1beta1`` (default) or ``v1`` on Vertex; ``v1beta`` (default), ``v1``
+            or ``v1alpha`` on Gemini.
+        credentials: google-auth credentials for Vertex.
+        access_token: a ready OAuth2 access token for Vertex (not refreshed).
+        api_key: Gemini API key or ephemeral token.
+        base_url: ``ws(s)://`` or ``http(s)://`` root to use instead of Google's host.
+        headers: extra headers for every connection.
+        quota_project: ``x-goog-user-project`` override.
+        transport: socket options (timeouts, keepalive, sizes).
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: Literal["vertex", "gemini"] | None = None,
+        project: str | None = None,
+        location: str | None = None,
+        api_version: str | None = None,
+        credentials: Any | None = None,
+        access_token: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        quota_project: str | None = None,
+        transport: TransportOptions | None = None,
+    ) -> None:
+        env = os.environ
+        api_key = api_key or env.get("GOOGLE_API_KEY") or env.get("GEMINI_API_KEY") or None
+        project = project or env.get("GOOGLE_CLOUD_PROJECT") or None
+        location = location or env.get("GOOGLE_CLOUD_LOCATION") or None
+        self.base_url = base_url or env.get("S2ST_BASE_URL") or None
+        if backend is None:
+            use_vertex = env.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower()
+            if use_vertex:
+                backend = "vertex" if use_vertex in _TRUE else "gemini"
+            elif access_token or credentials is not None or project:
+                backend = "vertex"
+            else:
+                backend = "gemini" if api_key else "vertex"
+        if backend not in ("vertex", "gemini"):
+            raise ConfigurationError(f"backend must be 'vertex' or 'gemini', got {backend!r}")
+        self.backend: Backend = backend
+        self.project = project
+        self.location = location or (DEFAULT_LOCATION if backend == "vertex" else None)
+        self._headers = tuple((headers or {}).items())
+        self.transport = transport or TransportOptions()
+        self._ephemeral = False
+        self._credentials: CredentialsProvider
+        if backend == "vertex":
+            if access_token is not None:
+                self._credentials = StaticToken(access_token)
+            else:
+                self._credentials = GoogleCredentials(credentials, quota_project=quota_project)
+            self.api_version = api_version or DEFAULT_VERTEX_API_VERSION
+        else:
+            if credentials is not None or access_token is not None:
+                raise ConfigurationError(
+                    "the Gemini API takes api_key=...; credentials/access_token are for Vertex AI"
+                )
+            if api_key is None:
+                raise ConfigurationError(
+                    "the Gemini API needs an API key: pass api_key=... or set GOOGLE_API_KEY"
+                )
+            self._ephemeral = api_key.startswith("auth_tokens/")
+            self._credentials = EphemeralToken(api_key) if self._ephemeral else ApiKey(api_key)
+            default_version = "v1alpha" if self._ephemeral else DEFAULT_GEMINI_API_VERSION
+            self.api_version = api_version or default_version
+        _ = self.url  # validate the endpoint now, not at connect time
+
+    @classmethod
+    def for_emulator(
+        cls,
+        emulator: Any,
+        *,
+        backend: Literal["vertex", "gemini"] = "vertex",
+        project: str = "s2st-emulator",
+        location: str = DEFAULT_LOCATION,
+        transport: TransportOptions | None = None,
+    ) -> S2STClient:
+        """A client for the bundled emulator (an ``Emulator`` or its ``base_url`` string),
+        with placeholder credentials that the emulator accepts."""
+        base_url = emulator if isinstance(emulator, str) else emulator.base_url
+        if backend == "vertex":
+            return cls(
+                backend="vertex",
+                project=project,
+                location=location,
+                access_token="emulator-token",
+                base_url=base_url,
+                transport=transport,
+            )
+        return cls(backend="gemini", api_key="emulator-key", base_url=base_url, transport=transport)
+
+    def __repr__(self) -> str:
+        return (
+            f"S2STClient(backend={self.backend!r}, project={self.project!r}, "
+            f"location={self.location!r}, url={self.url!r}, credentials={self._credentials!r})"
+        )
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL sessions connect to (holds no credentials)."""
+        if self.backend == "vertex":
+            assert self.location is not None
+            return vertex_url(self.location, version=self.api_version, base_url=self.base_url)
+        return gemini_url(
+            version=self.api_version, constrained=self._ephemeral, base_url=self.base_url
+        )
+
+    def connect(self, target_language: str, **options: Any) -> S2STSession:
+        """Prepare a session translating into ``target_language``; open it with ``async with``.
+
+        ``options`` are :class:`~s2st.config.TranslationConfig` fields (``model``,
+        ``input_transcription``, ``realtime_input``, ``session_resumption`` ...) and session
+        options: ``setup_timeout_s``, ``reconnect`` (a :class:`ReconnectPolicy`, or ``False``),
+        ``max_pending_events``, ``max_replay_bytes``, ``trailing_silence_ms``, ``transport``.
+
+        Everything is validated here, before any connection is opened.
+
+        Raises:
+            UnsupportedLanguageError: unknown target language (with suggestions).
+            ConfigurationError: any other invalid option.
+        """
+        session_options = {k: options.pop(k) for k in list(options) if k in _SESSION_OPTIONS}
+        reconnect = session_options.get("reconnect")
+        if reconnect is False:
+            session_options["reconnect"] = ReconnectPolicy.disabled()
+        elif reconnect is True:
+            session_options["reconnect"] = ReconnectPolicy()
+        elif reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
+            raise ConfigurationError("reconnect must be a ReconnectPolicy, True or False")
+        session_options.setdefault("transport", self.transport)
+        config = TranslationConfig.create(target_language=target_language, **options)
+        target = ConnectionTarget(
+            backend=self.backend,
+            url=self.url,
+            model=config.model,
+            credentials=self._credentials,
+            project=self.project,
+            location=self.location,
+            extra_headers=self._headers,
+        )
+        return S2STSession(target, config, **session_options)

@@ -1,0 +1,600 @@
+"""``S2STSession``: one translation session over one or more WebSocket connections.
+
+The session is the thin asyncio layer over :class:`s2st.protocol.ClientProtocol`. It owns
+exactly one background task (the *supervisor*, which reads frames and reconnects) plus the
+streaming tasks the user starts with :meth:`S2STSession.start_stream`; all of them are
+cancelled and awaited by :meth:`S2STSession.aclose`, which is idempotent and bounded in time.
+
+Backpressure policy: events wait in a bounded buffer (``max_pending_events``). When it is full
+the supervisor stops reading the socket, websockets stops reading TCP after
+``max_queue_frames``, and the server's sends slow down. No event is ever dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from ._transport import TransportOptions, close_error, close_quietly, open_websocket
+from .config import TranslationConfig
+from .errors import (
+    AudioFormatError,
+    ConcurrencyError,
+    InvalidArgumentError,
+    ProtocolError,
+    S2STError,
+    SessionClosedError,
+    SetupTimeoutError,
+    TransportError,
+)
+from .events import Event, GenerationComplete, GoAway, Reconnected, SetupComplete, TurnComplete
+from .protocol import ClientProtocol, ConnectionState
+from .reconnect import ReconnectPolicy
+
+if TYPE_CHECKING:
+    from .client import ConnectionTarget
+
+__all__ = ["S2STSession"]
+
+logger = logging.getLogger("s2st.session")
+
+_MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
+
+
+class _EventBuffer:
+    """A bounded FIFO of events with an end marker; the producer waits when it is full."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._items: deque[Event] = deque()
+        self._maxsize = maxsize
+        self._not_empty = asyncio.Event()
+        self._not_full = asyncio.Event()
+        self._not_full.set()
+        self.ended = False
+        self.error: BaseException | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def put(self, event: Event) -> None:
+        while len(self._items) >= self._maxsize and not self.ended:
+            self._not_full.clear()
+            await self._not_full.wait()
+        self._items.append(event)
+        self._not_empty.set()
+
+    def end(self, error: BaseException | None = None) -> None:
+        if not self.ended:
+            self.ended = True
+            self.error = error
+        self._not_empty.set()
+        self._not_full.set()
+
+    async def get(self) -> Event:
+        while not self._items:
+            if self.ended:
+                if self.error is not None:
+                    error, self.error = self.error, None
+                    raise error
+                raise StopAsyncIteration
+            self._not_empty.clear()
+            await self._not_empty.wait()
+        event = self._items.popleft()
+        if len(self._items) < self._maxsize:
+            self._not_full.set()
+        return event
+
+
+class S2STSession:
+    """A live translation session. Create it with :meth:`s2st.S2STClient.connect`.
+
+    Use it as an async context manager and iterate it for events::
+
+        async with client.connect(target_language="cmn") as session:
+            session.start_stream("speech.wav")          # paced at 1x, then finish()
+            async for event in session:
+                ...
+
+    Iteration does not stop at ``TurnComplete``: it ends when the session is closed (by
+    :meth:`finish`, :meth:`aclose` or the server). If the session ended because of an error,
+    the iteration raises that error (a :class:`~s2st.errors.S2STError`) after the events
+    received before it. Only one task may iterate at a time (:class:`ConcurrencyError`).
+    """
+
+    def __init__(
+        self,
+        target: ConnectionTarget,
+        config: TranslationConfig,
+        *,
+        setup_timeout_s: float = 15.0,
+        reconnect: ReconnectPolicy | None = None,
+        max_pending_events: int = 1024,
+        max_replay_bytes: int | None = 16 * 1024 * 1024,
+        transport: TransportOptions | None = None,
+        trailing_silence_ms: int = 1000,
+    ) -> None:
+        if setup_timeout_s <= 0:
+            raise S2STError("setup_timeout_s must be positive")
+        if max_pending_events < 1:
+            raise S2STError("max_pending_events must be >= 1")
+        self._target = target
+        self.config = config
+        self._setup_timeout_s = setup_timeout_s
+        self.reconnect_policy = reconnect or ReconnectPolicy()
+        self._transport = transport or TransportOptions()
+        self._trailing_silence_ms = trailing_silence_ms
+        self._max_replay_bytes = max_replay_bytes
+        # Validate the setup now (the model resource is final only once credentials load).
+        self._proto = self._protocol(
+            f"projects/p/locations/l/publishers/google/models/{config.model}"
+            if target.backend == "vertex"
+            else f"models/{config.model}"
+        )
+        self._max_pending = max_pending_events
+        self._events: _EventBuffer | None = None
+        self._ws: ClientConnection | None = None
+        self._send_lock: asyncio.Lock | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._user_tasks: set[asyncio.Task[Any]] = set()
+        self._reading = False
+        self._opened = False
+        self._closed = False
+        self._closing = False
+        self._input_ended = False
+        self._last_event_t = 0.0
+        self._done_after_input: asyncio.Event | None = None  # created by open()
+        self._converters: dict[tuple[int, int, str], Any] = {}
+        self._rng = random.Random()
+        self.session_id: str | None = None
+        self.reconnects = 0
+
+    def _protocol(self, model_resource: str) -> ClientProtocol:
+        config, backend = self.config, self._target.backend
+        return ClientProtocol(
+            config.build_setup(model_resource=model_resource, backend=backend),
+            casing="camel" if config.resolved_dialect == "live_translate" else "snake",
+            sample_rate=config.input_sample_rate,
+            track_consumption=config.session_resumption.resolve_transparent(backend),
+            max_replay_bytes=self._max_replay_bytes,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> S2STSession:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self._proto.state.value
+        return (
+            f"S2STSession(target_language={self.config.target_language!r}, "
+            f"backend={self._target.backend!r}, state={state!r})"
+        )
+
+    @property
+    def closed(self) -> bool:
+        """True once the session has ended (for any reason)."""
+        return self._closed or (self._events is not None and self._events.ended)
+
+    async def open(self) -> None:
+        """Connect, send ``setup`` and wait for ``setupComplete``. Called by ``async with``.
+
+        Raises:
+            SetupTimeoutError: no ``setupComplete`` within ``setup_timeout_s``.
+            HandshakeError: the upgrade was refused (401/403 ``AuthenticationError``, 404 ...).
+            ConnectionClosedError: the server closed after ``setup`` (1007, 1008 ...).
+        """
+        if self._opened:
+            raise SessionClosedError(
+                "a session can be opened only once; call client.connect() again"
+            )
+        self._opened = True
+        self._events = _EventBuffer(self._max_pending)
+        self._send_lock = asyncio.Lock()
+        self._done_after_input = asyncio.Event()
+        try:
+            self._proto = self._protocol(await self._target.model_resource())
+            ws, events = await self._handshake(resume_handle=None)
+        except BaseException:
+            self._closed = True
+            self._proto.close()
+            self._events.end()
+            raise
+        self._ws = ws
+        self._proto.replay()  # nothing held yet; opens the way for audio
+        for event in events:
+            await self._deliver(event)
+        self._supervisor = asyncio.create_task(self._supervise(), name="s2st-session-supervisor")
+
+    async def aclose(self) -> None:
+        """Close the session: stop streaming tasks, close the connection (bounded by
+        ``close_timeout_s`` even if the server never answers) and end the iteration.
+        Events already received stay readable. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closing = True
+        current = asyncio.current_task()
+        tasks = [t for t in self._user_tasks if t is not current]
+        if self._supervisor is not None and self._supervisor is not current:
+            tasks.append(self._supervisor)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=self._transport.close_timeout_s + 1)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                logger.debug("task %s ended with %r", task.get_name(), task.exception())
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
+        if self._proto.state is not ConnectionState.CLOSED:
+            self._proto.close()
+        if self._events is not None:
+            self._events.end()
+        logger.debug("session closed")
+
+    # ------------------------------------------------------------------ iteration
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._events is None:
+            raise SessionClosedError(
+                "the session is not open; use `async with client.connect(...)`"
+            )
+        if self._reading:
+            raise ConcurrencyError("another task is already iterating this session")
+        self._reading = True
+        try:
+            return await self._events.get()
+        finally:
+            self._reading = False
+
+    async def receive(self, timeout_s: float | None = None) -> Event:
+        """Return the next event; raise ``StopAsyncIteration`` at the end of the session,
+        ``asyncio.TimeoutError`` if none arrives within ``timeout_s``."""
+        return await asyncio.wait_for(self.__anext__(), timeout_s)
+
+    # ------------------------------------------------------------------ sending
+    async def send_audio(
+        self,
+        audio: bytes | bytearray | memoryview | np.ndarray[Any, Any],
+        *,
+        sample_rate: int | None = None,
+        channels: int = 1,
+    ) -> None:
+        """Send audio now (no pacing; see :meth:`stream` for files).
+
+        ``audio`` is little-endian int16 mono PCM bytes at ``sample_rate`` (default: the
+        config's ``input_sample_rate``, 16 kHz), or a numpy array (int16, float in [-1, 1],
+        ...; shape ``(frames,)`` or ``(frames, channels)``) at ``sample_rate``. Anything not
+        16-bit mono at the input rate is converted with a streaming resampler that keeps its
+        state between calls. Large buffers are split into messages of at most 200 ms.
+
+        While the session is between two connections the audio is held and sent, in order,
+        as soon as the next connection is ready: nothing is lost.
+
+        Raises:
+            SessionClosedError: the session is closed.
+            AudioFormatError: the audio cannot be interpreted (odd byte count, NaN, ...).
+        """
+        pcm = self._to_pcm(audio, sample_rate, channels)
+        step = self.config.input_sample_rate * 2 * _MAX_MESSAGE_MS // 1000
+        view = memoryview(pcm)
+        for start in range(0, len(view), step):
+            await self._send_audio_frame(view[start : start + step])
+
+    async def end_audio(self) -> None:
+        """Tell the server the input has ended so it flushes the last words.
+
+        Gemini API: ``audioStreamEnd``. Vertex AI, where ``audioStreamEnd`` is reportedly
+        rejected (PROTOCOL.md §4.2): ``trailing_silence_ms`` of silence instead, which lets the
+        server's activity detection close the last utterance.
+        """
+        self._input_ended = True
+        self._last_event_t = time.monotonic()
+        if self._target.backend == "gemini":
+            await self._send(self._proto.audio_stream_end)
+        elif self._trailing_silence_ms > 0:
+            silence = bytes(self.config.input_sample_rate * 2 * self._trailing_silence_ms // 1000)
+            await self.send_audio(silence)
+
+    async def stream(
+        self,
+        source: Any,
+        *,
+        sample_rate: int | None = None,
+        frame_ms: int = 100,
+        speed: float | None = 1.0,
+    ) -> None:
+        """Send a whole source, paced: a file path, a numpy array or bytes (with
+        ``sample_rate``), an (async) iterable of chunks, or a ``s2st.audio.Microphone``.
+
+        Files and arrays are paced at ``speed`` x real time (``None``: as fast as possible);
+        live sources are sent as they come. Does not end the input: call :meth:`end_audio` or
+        :meth:`finish`, or use :meth:`start_stream`.
+        """
+        from .audio import open_source
+
+        frames = open_source(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed)
+        try:
+            async for frame in frames:
+                await self._send_audio_frame(frame)
+        finally:
+            aclose = getattr(frames, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def start_stream(
+        self,
+        source: Any,
+        *,
+        sample_rate: int | None = None,
+        frame_ms: int = 100,
+        speed: float | None = 1.0,
+        finish: bool = True,
+        finish_timeout_s: float = 30.0,
+    ) -> asyncio.Task[None]:
+        """Run :meth:`stream` (then :meth:`finish` unless ``finish=False``) in a task owned by
+        the session: it is cancelled by :meth:`aclose`, and if it fails, the session ends
+        with its error so the ``async for`` loop sees it."""
+
+        async def run() -> None:
+            try:
+                await self.stream(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed)
+                if finish:
+                    await self.finish(timeout_s=finish_timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:
+                logger.debug("streaming task failed: %r", exc)
+                self._fail(exc)
+                raise
+
+        return self._own(asyncio.create_task(run(), name="s2st-stream"))
+
+    async def finish(self, timeout_s: float = 30.0, *, idle_s: float = 3.0) -> None:
+        """End the input, wait until the translation of what was sent has arrived, then close.
+
+        "Arrived" means: a ``TurnComplete``/``GenerationComplete`` after the input ended and no
+        further event for 0.5 s, or no event at all for ``idle_s``, or ``timeout_s`` passed.
+        Events stay readable after the session closes.
+        """
+        if self._closed:
+            return
+        if not self._input_ended:
+            await self.end_audio()
+        deadline = time.monotonic() + timeout_s
+        assert self._done_after_input is not None
+        while not self.closed:
+            now = time.monotonic()
+            quiet = now - self._last_event_t
+            if now >= deadline or quiet >= idle_s:
+                break
+            if self._done_after_input.is_set() and quiet >= 0.5:
+                break
+            await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
+        await self.aclose()
+
+    # ------------------------------------------------------------------ internals
+    def _own(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._user_tasks.add(task)
+        task.add_done_callback(self._user_tasks.discard)
+        return task
+
+    def _fail(self, error: BaseException) -> None:
+        if self._events is not None:
+            self._events.end(error)
+        if not self._closing:
+            self._own(asyncio.create_task(self.aclose(), name="s2st-close-after-error"))
+
+    def _to_pcm(self, audio: Any, sample_rate: int | None, channels: int) -> bytes:
+        rate = sample_rate or self.config.input_sample_rate
+        if isinstance(audio, (bytes, bytearray, memoryview)):
+            data = bytes(audio)
+            if not data:
+                raise AudioFormatError("empty audio buffer; send at least one sample")
+            if len(data) % (2 * channels):
+                raise AudioFormatError(
+                    f"{len(data)} bytes is not a whole number of 16-bit frames with {channels} "
+                    "channel(s); send little-endian int16 PCM"
+                )
+            if rate == self.config.input_sample_rate and channels == 1:
+                return data
+            audio = np.frombuffer(data, dtype="<i2").reshape(-1, channels)
+        if not isinstance(audio, np.ndarray):
+            raise AudioFormatError(
+                f"audio must be bytes or a numpy array, not {type(audio).__name__}"
+            )
+        if audio.size == 0:
+            raise AudioFormatError("empty audio array; send at least one sample")
+        if audio.dtype == np.int16 and rate == self.config.input_sample_rate and audio.ndim == 1:
+            return audio.astype("<i2", copy=False).tobytes()
+        from .audio import AudioConverter
+
+        n_channels = 1 if audio.ndim == 1 else int(audio.shape[1])
+        key = (rate, n_channels, audio.dtype.str)
+        converter = self._converters.get(key)
+        if converter is None:
+            converter = AudioConverter(
+                sample_rate=rate, channels=n_channels, target_rate=self.config.input_sample_rate
+            )
+            self._converters[key] = converter
+        return bytes(converter.convert(audio))
+
+    async def _send_audio_frame(self, pcm: bytes | memoryview) -> None:
+        await self._send(lambda: self._proto.audio(pcm))
+
+    async def _send(self, build: Callable[[], bytes | None]) -> None:
+        if self._closed or self._send_lock is None:
+            raise SessionClosedError("the session is closed; no more audio can be sent")
+        if self._events is not None and self._events.ended:
+            raise SessionClosedError("the session has ended; no more audio can be sent")
+        async with self._send_lock:
+            frame = build()  # numbered and kept for replay even if the send below fails
+            ws = self._ws
+            if frame is None or ws is None:
+                return
+            try:
+                await ws.send(frame, text=True)
+            except ConnectionClosed as exc:
+                # The supervisor sees the same closure and reconnects (the message is replayed)
+                # or ends the session with the typed error.
+                if not self.reconnect_policy.enabled:
+                    raise close_error(exc) or SessionClosedError("the connection closed") from None
+
+    async def _deliver(self, event: Event) -> None:
+        assert self._events is not None
+        self._last_event_t = time.monotonic()
+        if isinstance(event, SetupComplete):
+            self.session_id = event.session_id or self.session_id
+        if self._input_ended and isinstance(event, (TurnComplete, GenerationComplete)):
+            assert self._done_after_input is not None
+            self._done_after_input.set()
+        await self._events.put(event)
+
+    async def _handshake(
+        self, *, resume_handle: str | None
+    ) -> tuple[ClientConnection, list[Event]]:
+        url = self._target.url
+        headers = await self._target.headers()
+        ws = await open_websocket(url, headers, self._transport, secrets=self._target.secrets())
+        events: list[Event] = []
+        try:
+            await ws.send(self._proto.start(resume_handle=resume_handle), text=True)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self._setup_timeout_s
+            while self._proto.state is not ConnectionState.ACTIVE:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise asyncio.TimeoutError
+                frame = await asyncio.wait_for(ws.recv(), remaining)
+                events.extend(self._proto.receive(frame))
+        except asyncio.TimeoutError:
+            await self._drop(ws)
+            raise SetupTimeoutError(
+                f"no setupComplete within {self._setup_timeout_s} s; the server may be "
+                "overloaded or the endpoint is not a Live API server"
+            ) from None
+        except ConnectionClosed as exc:
+            await self._drop(ws)
+            closed = close_error(exc)
+            if closed is not None:
+                raise closed from None
+            raise TransportError("the server closed the connection during setup (1000)") from None
+        except BaseException:
+            await self._drop(ws)
+            raise
+        logger.info("connected (%s)", "resumed" if resume_handle else "new session")
+        return ws, events
+
+    async def _drop(self, ws: ClientConnection) -> None:
+        if self._proto.state in (ConnectionState.SETUP_SENT, ConnectionState.ACTIVE):
+            self._proto.connection_lost()
+        await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
+
+    async def _pump(self, ws: ClientConnection) -> tuple[str, BaseException | None]:
+        """Read frames until the connection ends or must be left; return (reason, error)."""
+        try:
+            async for frame in ws:
+                for event in self._proto.receive(frame):
+                    await self._deliver(event)
+                    if isinstance(event, GoAway) and self.reconnect_policy.on_go_away:
+                        return "go_away", None
+        except ConnectionClosed as exc:
+            error = close_error(exc)
+            code = exc.rcvd.code if exc.rcvd is not None else 1006
+            return f"closed {code}", error
+        except ProtocolError as exc:
+            return "protocol error", exc
+        return "closed 1000", None
+
+    async def _supervise(self) -> None:
+        try:
+            while True:
+                ws = self._ws
+                assert ws is not None
+                reason, error = await self._pump(ws)
+                if self._closing:
+                    return
+                lost_at = time.monotonic()
+                async with self._lock():
+                    self._ws = None
+                    await self._drop(ws)
+                if not self.reconnect_policy.should_retry(error):
+                    self._end(error)
+                    return
+                logger.info("connection ended (%s); reconnecting", reason)
+                await self._reconnect(reason, error, lost_at)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._end(exc)
+
+    def _lock(self) -> asyncio.Lock:
+        assert self._send_lock is not None
+        return self._send_lock
+
+    def _end(self, error: BaseException | None) -> None:
+        if error is None:
+            logger.info("the server ended the session")
+        else:
+            logger.info("session ended: %s", error)
+        assert self._events is not None
+        self._events.end(error)
+        self._closed_by_server = True
+
+    async def _reconnect(self, reason: str, error: BaseException | None, lost_at: float) -> None:
+        policy = self.reconnect_policy
+        handle = self._proto.resumption_handle if policy.resume else None
+        last_error: BaseException | None = error
+        for attempt in range(1, policy.max_attempts + 1):
+            await asyncio.sleep(policy.backoff_s(attempt, self._rng))
+            try:
+                ws, events = await self._handshake(resume_handle=handle)
+            except InvalidArgumentError as exc:
+                if handle is None:
+                    raise
+                # The handle was refused (expired or unknown): start afresh, context is lost.
+                logger.warning("resumption handle refused (%s); starting a new session", exc.code)
+                handle, last_error = None, exc
+                continue
+            except TransportError as exc:
+                if not exc.retryable:
+                    raise
+                last_error = exc
+                logger.info("reconnect attempt %d failed: %s", attempt, exc)
+                continue
+            async with self._lock():
+                replayed = self._proto.replay()
+                for message in replayed:
+                    await ws.send(message.frame, text=True)
+                self._ws = ws
+            self.reconnects += 1
+            for event in events:
+                await self._deliver(event)
+            await self._deliver(
+                Reconnected(
+                    reason=reason,
+                    resumed=handle is not None,
+                    attempt=attempt,
+                    downtime_s=time.monotonic() - lost_at,
+                    replayed_messages=len(replayed),
+                    replayed_audio_ms=sum(m.audio_ms for m in replayed),
+                )
+            )
+            return
+        assert last_error is not None
+        raise last_error
