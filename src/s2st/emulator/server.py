@@ -52,6 +52,7 @@ __all__ = ["Emulator"]
 logger = logging.getLogger("s2st.emulator")
 
 _SECRET_HEADERS = {"authorization", "x-goog-api-key"}
+_FROM_START = ("delay", "slow_reads", "burst")
 
 
 def _duration(seconds: float) -> str:
@@ -330,6 +331,13 @@ class Emulator:
             st.api_key_bad = (
                 cred is not None and cred[0] == "key" and cred[1] not in self.config.valid_api_keys
             )
+        for f in [
+            f
+            for f in st.faults
+            if f.kind in _FROM_START and f.at_s is None and f.at_message is None
+        ]:
+            st.faults.remove(f)  # trigger-less delay/slow_reads apply from the upgrade on
+            await self._fire(st, f)
         self._live[index] = st
         await self._notify()
         sender = st.sender = asyncio.ensure_future(self._sender(st))
@@ -710,7 +718,8 @@ class Emulator:
             if go_away_at is not None and now >= go_away_at:
                 go_away_at = None
                 assert life is not None
-                self._send(st, {"goAway": {"timeLeft": _duration(round(life - now, 3))}})
+                left = min(cfg.go_away_before_s, life)
+                self._send(st, {"goAway": {"timeLeft": _duration(left)}})
             if life is not None and now >= life:
                 await self._close(st, 1011, CLOSE_DEADLINE)
                 return
