@@ -157,6 +157,8 @@ def _extras(obj: Any, prefix: str, out: list[Event]) -> None:
     extra = obj.__pydantic_extra__
     if extra:
         for key, value in extra.items():
+            # Name and kind only: the payload may hold user content (§5.8).
+            logger.debug("unknown server field %s%s (%s)", prefix, key, type(value).__name__)
             out.append(UnknownEvent(key=f"{prefix}{key}", payload=value))
 
 
@@ -344,7 +346,10 @@ def encode_setup(message: dict[str, Any]) -> bytes:
     ):
         raise ConfigurationError("a setup message must be a dict with exactly one key, 'setup'")
     try:
-        return _dumps(message)
+        # allow_nan=False: NaN/Infinity are not JSON and the server would reject the setup.
+        return json.dumps(
+            message, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"the setup message is not JSON-serialisable: {exc}") from None
 
@@ -630,6 +635,8 @@ class ClientProtocol:
             return frame
         # Between connections, or before replay(): keep it; replay() sends it in order.
         self.replay_buffer.append(SentMessage(_UNSENT, frame, kind, audio_ms))
+        # Held during SETUP_SENT of a first connection too: later messages must queue behind it.
+        self._replay_pending = True
         return None
 
     def audio(self, pcm: bytes | bytearray | memoryview) -> bytes | None:
