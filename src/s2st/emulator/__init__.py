@@ -12,6 +12,7 @@ from .accounting import ConnectionRecord, ReceivedMessage
 from .config import DEFAULT_ALLOWED_MODELS, EmulatorConfig
 from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine
 from .faults import Fault, FaultPlan
+from .runner import EmulatorThread, run_in_thread
 from .scenarios import Scenario, list_scenarios, load_scenario, sample_path
 from .server import Emulator
 
@@ -20,6 +21,7 @@ __all__ = [
     "ConnectionRecord",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorThread",
     "Engine",
     "Fault",
     "FaultPlan",
@@ -30,5 +32,6 @@ __all__ = [
     "ScriptedEngine",
     "list_scenarios",
     "load_scenario",
+    "run_in_thread",
     "sample_path",
 ]

@@ -24,9 +24,11 @@ __all__ = ["s2st_emulator", "s2st_emulator_factory"]
 EmulatorFactory = Callable[..., Awaitable[Emulator]]
 
 try:
-    import pytest_asyncio
+    import pytest_asyncio as _pytest_asyncio
 except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
-    pytest_asyncio = None
+    _HAVE_PYTEST_ASYNCIO = False
+else:
+    _HAVE_PYTEST_ASYNCIO = True
 
 
 _MISSING = (
@@ -55,9 +57,9 @@ async def _factory() -> AsyncIterator[EmulatorFactory]:
             await emu.stop()
 
 
-if pytest_asyncio is not None:
-    s2st_emulator = pytest_asyncio.fixture(_emulator)
-    s2st_emulator_factory = pytest_asyncio.fixture(_factory)
+if _HAVE_PYTEST_ASYNCIO:
+    s2st_emulator = _pytest_asyncio.fixture(_emulator)
+    s2st_emulator_factory = _pytest_asyncio.fixture(_factory)
 else:  # pragma: no cover
 
     @pytest.fixture
