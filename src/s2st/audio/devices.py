@@ -77,9 +77,12 @@ class Microphone:
         if queue_frames < 1:
             raise ConfigurationError("queue_frames must be >= 1")
         self._sd = sounddevice
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=queue_frames)
+        self.queue_frames = queue_frames
+        # Unbounded queue with the bound enforced in _put, so the end marker always fits.
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
         self.overflows = 0
         self.frames = 0
 
@@ -89,7 +92,7 @@ class Microphone:
         return self.sample_rate * self.frame_ms // 1000
 
     def _put(self, data: bytes) -> None:
-        if self._queue.full():
+        if self._queue.qsize() >= self.queue_frames:
             self._queue.get_nowait()
             self.overflows += 1
             logger.warning("microphone consumer too slow: dropped one %d ms frame", self.frame_ms)
@@ -109,6 +112,7 @@ class Microphone:
             return
         sd = self._sd if self._sd is not None else load_sounddevice()
         self._loop = asyncio.get_running_loop()
+        self._closed = False
         try:
             stream = sd.RawInputStream(
                 samplerate=self.sample_rate,
@@ -130,11 +134,9 @@ class Microphone:
         """Stop and close the stream (idempotent); iteration then ends."""
         stream, self._stream = self._stream, None
         if stream is not None:
+            self._closed = True
             stream.stop()
             stream.close()
-            if self._queue.full():
-                self._queue.get_nowait()
-                self.overflows += 1
             self._queue.put_nowait(None)
 
     async def __aenter__(self) -> Microphone:
@@ -150,8 +152,10 @@ class Microphone:
         await self.close()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        owned = self._stream is None
-        await self.start()
+        # After close() the frames still queued are delivered, then iteration ends.
+        owned = self._stream is None and not self._closed
+        if owned:
+            await self.start()
         try:
             while True:
                 data = await self._queue.get()
