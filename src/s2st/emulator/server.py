@@ -13,6 +13,7 @@ import http
 import logging
 import math
 import random
+import ssl as ssl_module
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -117,6 +118,8 @@ class Emulator:
             url = emu.vertex_url()    # connect a WebSocket client here
 
     ``config`` gives an :class:`EmulatorConfig`; keyword ``config_overrides`` replace its fields.
+    ``ssl`` (a server :class:`ssl.SSLContext`) serves ``wss://``; python-genai always connects
+    with TLS, so its conformance test uses a self-signed certificate.
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         config: EmulatorConfig | None = None,
+        ssl: ssl_module.SSLContext | None = None,
         **config_overrides: Any,
     ) -> None:
         base = config or EmulatorConfig()
@@ -133,6 +137,7 @@ class Emulator:
         except TypeError as exc:
             raise ConfigurationError(f"Unknown EmulatorConfig option: {exc}") from exc
         self.host = host
+        self._ssl = ssl
         self._requested_port = port
         self.port = 0
         self.connections: list[ConnectionRecord] = []
@@ -158,6 +163,7 @@ class Emulator:
             ping_interval=None,
             compression=None,
             close_timeout=self.config.close_timeout_s,
+            ssl=self._ssl,
         )
         sock = next(iter(self._server.sockets))
         self.port = int(sock.getsockname()[1])
@@ -193,12 +199,12 @@ class Emulator:
     @property
     def base_url(self) -> str:
         """``ws://host:port`` (clients append the standard paths)."""
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self._ssl else 'ws'}://{self.host}:{self.port}"
 
     @property
     def http_base_url(self) -> str:
         """``http://host:port`` (for google-genai ``http_options.base_url``)."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self._ssl else 'http'}://{self.host}:{self.port}"
 
     def vertex_url(self, location: str = "us-central1", version: str = "v1beta1") -> str:
         """Full Vertex URL (``location`` is not part of the path; kept for symmetry)."""
