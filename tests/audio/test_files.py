@@ -227,3 +227,68 @@ def test_no_backend_imports_at_package_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class _FakeAvFrame:
+    def __init__(self, samples: np.ndarray) -> None:
+        self.samples = samples
+
+    def to_ndarray(self) -> np.ndarray:
+        return self.samples[None, :]  # packed mono: shape (1, n), as PyAV returns
+
+
+class _FakeAvResampler:
+    def __init__(self, *, format: str, layout: str, rate: int) -> None:
+        assert (format, layout) == ("flt", "mono")
+        self.flushed = False
+
+    def resample(self, frame: _FakeAvFrame | None) -> list[_FakeAvFrame]:
+        if frame is None:
+            self.flushed = True
+            return []
+        return [frame]
+
+
+class _FakeAv:
+    """The slice of PyAV's public API that s2st uses: open/streams/decode/AudioResampler."""
+
+    AudioResampler = _FakeAvResampler
+
+    def __init__(self, samples: np.ndarray, rate: int) -> None:
+        self.samples, self.rate = samples, rate
+
+    def open(self, name: str) -> object:
+        fake = self
+
+        class Streams:
+            def __init__(self) -> None:
+                self.audio = [type("S", (), {"rate": fake.rate, "channels": 2})()]
+
+        class Container:
+            def __init__(self) -> None:
+                self.streams = Streams()
+
+            def __enter__(self) -> Container:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                return None
+
+            def decode(self, stream: object) -> list[_FakeAvFrame]:
+                x = fake.samples
+                return [_FakeAvFrame(x[i : i + 1024]) for i in range(0, x.size, 1024)]
+
+        return Container()
+
+
+def test_pyav_path_when_soundfile_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "video.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    fake = _FakeAv(sine(440, 48_000, amp=AMP).astype(np.float32), 48_000)
+    monkeypatch.setattr(files_mod, "_import_soundfile", lambda: None)
+    monkeypatch.setattr(files_mod, "_import_av", lambda: fake)
+    info = audio_file_info(path)
+    assert (info.sample_rate, info.container) == (48_000, "av")
+    _check_tone(read_audio(path)[0])

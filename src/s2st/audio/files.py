@@ -25,6 +25,7 @@ import numpy.typing as npt
 from s2st.errors import AudioFormatError, ConfigurationError
 
 from .convert import TARGET_SAMPLE_RATE, AudioConverter, Encoding
+from .resample import Backend
 
 __all__ = ["AudioFileInfo", "audio_file_info", "iter_file_frames", "read_audio"]
 
@@ -265,7 +266,7 @@ def iter_file_frames(
     *,
     frame_ms: int = 100,
     target_rate: int = TARGET_SAMPLE_RATE,
-    backend: str = "auto",
+    backend: Backend = "auto",
 ) -> Iterator[bytes]:
     """Decode ``path`` progressively and yield mono int16 LE frames at ``target_rate``.
 
@@ -290,7 +291,7 @@ def iter_file_frames(
                 channels=info.channels if info.container == "wav" else None,
                 encoding=encoding,
                 target_rate=target_rate,
-                backend=backend,  # type: ignore[arg-type]
+                backend=backend,
             )
         pending += converter.convert(chunk)
         while len(pending) >= frame_bytes:

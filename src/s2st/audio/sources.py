@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Generator,
+    Iterable,
+    Iterator,
+)
 from typing import Any, Union
 
 import numpy as np
@@ -77,7 +84,7 @@ def _warn_if_mislabelled(audio: np.ndarray, sample_rate: int) -> None:
 
 async def _iter_file(
     path: str, sample_rate: int | None, frame_ms: int, backend: Backend
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     info = await asyncio.to_thread(audio_file_info, path)
     if sample_rate is not None and sample_rate != info.sample_rate:
         raise AudioFormatError(
@@ -102,7 +109,7 @@ async def _iter_file(
 
 async def _iter_memory(
     chunks: Iterable[Any], converter: AudioConverter, framer: _Framer
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     for chunk in chunks:
         for frame in framer.feed(converter.convert(chunk)):
             yield frame
@@ -118,7 +125,7 @@ async def _iter_live(
     converter: AudioConverter,
     framer: _Framer,
     keepalive_s: float | None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     iterator = chunks.__aiter__()
     pending: asyncio.Future[Any] | None = None
     try:
@@ -200,7 +207,7 @@ async def open_source(
     framer = _Framer(TARGET_SAMPLE_RATE * frame_ms // 1000 * 2)
     keepalive_s = frame_ms / 1000 if keepalive_silence else None
     live = isinstance(source, (Microphone, AsyncIterable))
-    frames: AsyncIterator[bytes]
+    frames: AsyncGenerator[bytes, None]
     if isinstance(source, (str, os.PathLike)):
         frames = _iter_file(os.fspath(source), sample_rate, frame_ms, backend)
     elif isinstance(source, Microphone):
@@ -233,4 +240,4 @@ async def open_source(
                 await pacer.wait()
             yield frame
     finally:
-        await frames.aclose()  # type: ignore[attr-defined]
+        await frames.aclose()
