@@ -40,6 +40,23 @@ logger = logging.getLogger("s2st.transport")
 USER_AGENT = f"s2st/{__version__}"
 
 
+class _RedactingFilter(logging.Filter):
+    """websockets logs the upgrade request headers at DEBUG, Authorization included: its
+    records go through a logger of ours whose filter redacts credentials (Bearer/Token
+    headers, API-key headers and query parameters) before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+_WS_LOGGER = logging.getLogger("s2st.transport.websockets")
+_WS_LOGGER.addFilter(_RedactingFilter())
+
+
 @dataclass(frozen=True, slots=True)
 class TransportOptions:
     """Socket-level options (keyword names carry their units).
@@ -93,6 +110,7 @@ async def open_websocket(
             close_timeout=options.close_timeout_s,
             max_size=options.max_message_bytes,
             max_queue=options.max_queue_frames,
+            logger=_WS_LOGGER,
             **extra,
         )
     except InvalidStatus as exc:

@@ -36,7 +36,17 @@ from .errors import (
     SetupTimeoutError,
     TransportError,
 )
-from .events import Event, GenerationComplete, GoAway, Reconnected, SetupComplete, TurnComplete
+from .events import (
+    AudioChunk,
+    Event,
+    GenerationComplete,
+    GoAway,
+    InputTranscription,
+    OutputTranscription,
+    Reconnected,
+    SetupComplete,
+    TurnComplete,
+)
 from .protocol import ClientProtocol, ConnectionState
 from .reconnect import ReconnectPolicy
 
@@ -47,6 +57,7 @@ __all__ = ["S2STSession"]
 
 logger = logging.getLogger("s2st.session")
 
+_CONTENT_EVENTS = (InputTranscription, OutputTranscription, AudioChunk)
 _MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
 
 
@@ -369,7 +380,8 @@ class S2STSession:
         """End the input, wait until the translation of what was sent has arrived, then close.
 
         "Arrived" means: a ``TurnComplete``/``GenerationComplete`` after the input ended and no
-        further event for 0.5 s, or no event at all for ``idle_s``, or ``timeout_s`` passed.
+        transcript or audio for 0.5 s since, or no transcript or audio at all for ``idle_s``
+        (usage and resumption updates do not count), or ``timeout_s`` passed.
         Events stay readable after the session closes.
         """
         if self._closed:
@@ -457,7 +469,8 @@ class S2STSession:
 
     async def _deliver(self, event: Event) -> None:
         assert self._events is not None
-        self._last_event_t = time.monotonic()
+        if isinstance(event, _CONTENT_EVENTS):
+            self._last_event_t = time.monotonic()
         if isinstance(event, SetupComplete):
             self.session_id = event.session_id or self.session_id
         if self._input_ended and isinstance(event, (TurnComplete, GenerationComplete)):
