@@ -1,0 +1,61 @@
+"""``import s2st`` stays cheap, its public surface is sorted and resolvable, and it is typed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import s2st
+
+HEAVY = ["google.auth", "soundfile", "sounddevice", "soxr", "av"]
+
+
+def test_import_does_not_pull_heavy_modules() -> None:
+    code = (
+        "import json, sys\n"
+        "import s2st\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if any("
+        "m == h or m.startswith(h + '.') for h in heavy))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(out.stdout) == []
+
+
+def test_protocol_core_does_not_import_io_libraries() -> None:
+    code = (
+        "import json, sys\n"
+        "import s2st.protocol, s2st.events, s2st.errors\n"
+        "bad = ('asyncio', 'websockets', 'google.auth', 'soundfile', 'sounddevice')\n"
+        "loaded = [m for m in bad if m in sys.modules]\n"
+        "print(json.dumps(loaded))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(out.stdout) == []  # sans-I/O: no event loop, no socket library
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    # ruff RUF022 "isort-style": CONSTANTS, then Classes, then everything else, each A-Z.
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
+def test_all_is_sorted_and_resolves() -> None:
+    assert s2st.__all__ == sorted(s2st.__all__, key=_isort_key)
+    assert len(s2st.__all__) == len(set(s2st.__all__))
+    for name in s2st.__all__:
+        assert getattr(s2st, name) is not None, name
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(s2st.__version__, str) and s2st.__version__
+
+
+def test_py_typed_is_shipped() -> None:
+    package_dir = Path(s2st.__file__).parent
+    assert (package_dir / "py.typed").is_file()
