@@ -114,6 +114,7 @@ ROWS: list[tuple[str, Any, list[Event]]] = [
         [InputTranscription("", finished=True)],
     ),
     ("input-empty-object", {"serverContent": {"inputTranscription": {}}}, []),
+    ("output-empty-text", {"serverContent": {"outputTranscription": {"text": ""}}}, []),
     (
         "output-transcription-unicode",
         {"serverContent": {"outputTranscription": {"text": "你好，世界 👋"}}},

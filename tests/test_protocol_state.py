@@ -500,6 +500,9 @@ def test_receive_returns_all_events_and_raises_protocol_error_on_garbage() -> No
     )
     assert [e.type for e in events] == ["setup_complete", "session_resumption_update"]
     assert proto.state is ACTIVE and proto.resumption_handle == "x"
+    events = proto.receive('{"serverContent": {"turnComplete": true}, "usageMetadata": {}}')
+    assert [e.type for e in events] == ["turn_complete", "usage"]
+    assert proto.state is ACTIVE
     with pytest.raises(ProtocolError):
         proto.receive(b"\x00garbage")
     assert proto.state is ACTIVE
