@@ -381,9 +381,9 @@ async def test_secrets_never_logged_or_shown(caplog: pytest.LogCaptureFixture) -
             await collect(session)
         shown = repr(client) + repr(session) + str(emu.connections[0].headers)
     assert secret not in shown
-    client_side = [r for r in caplog.records if not r.name.startswith("websockets.server")]
-    assert any(r.name == "s2st.transport.websockets" for r in client_side)  # headers were logged
-    assert all(secret not in r.getMessage() for r in client_side)
+    assert any(r.name == "s2st.transport.websockets" for r in caplog.records)  # headers logged
+    assert any(r.name == "s2st.emulator.websockets" for r in caplog.records)
+    assert secret not in caplog.text
     gemini = S2STClient(backend="gemini", api_key="AIzaSyD-very-secret-key-000000000")
     assert "AIza" not in repr(gemini) and "very-secret" not in gemini.url
 

@@ -21,6 +21,7 @@ from websockets.exceptions import (
     InvalidURI,
 )
 
+from ._logging import redacted_logger
 from ._version import __version__
 from .endpoints import is_loopback_url
 from .errors import (
@@ -40,21 +41,8 @@ logger = logging.getLogger("s2st.transport")
 USER_AGENT = f"s2st/{__version__}"
 
 
-class _RedactingFilter(logging.Filter):
-    """websockets logs the upgrade request headers at DEBUG, Authorization included: its
-    records go through a logger of ours whose filter redacts credentials (Bearer/Token
-    headers, API-key headers and query parameters) before any handler sees them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        return True
-
-
-_WS_LOGGER = logging.getLogger("s2st.transport.websockets")
-_WS_LOGGER.addFilter(_RedactingFilter())
+# websockets logs the upgrade headers at DEBUG: route them through a redacting logger.
+_WS_LOGGER = redacted_logger("s2st.transport.websockets")
 
 
 @dataclass(frozen=True, slots=True)

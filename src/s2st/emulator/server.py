@@ -24,6 +24,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from s2st._logging import redacted_logger
 from s2st.errors import ConfigurationError, redact
 
 from ._audio import IN_RATE, resample
@@ -163,6 +164,7 @@ class Emulator:
             ping_interval=None,
             compression=None,
             close_timeout=self.config.close_timeout_s,
+            logger=redacted_logger("s2st.emulator.websockets"),
             ssl=self._ssl,
         )
         sock = next(iter(self._server.sockets))
