@@ -1,0 +1,530 @@
+"""Aligned bilingual segments from the streamed transcripts, and subtitle export.
+
+The service streams three unaligned outputs (PROTOCOL.md §5.2, §8.1–8.2): source-language
+transcript deltas (:class:`~s2st.events.InputTranscription`), translated-text deltas
+(:class:`~s2st.events.OutputTranscription`) and translated speech
+(:class:`~s2st.events.AudioChunk`). :class:`SegmentAggregator` pairs them into
+:class:`Segment` objects: source text, translated text and the span of translated audio they
+belong to. Pure code, no asyncio: feed it every event of a session, in order.
+
+Segmentation rule (applied by :meth:`SegmentAggregator.feed`):
+
+1. Any transcript fragment or audio chunk opens a segment when none is open.
+2. ``TurnComplete``, ``GenerationComplete`` and ``Interrupted`` close the open segment.
+3. Sentences are paired by order: as soon as *both* streams of the open segment contain a
+   completed sentence, the segment is closed after the first sentence of each stream and the
+   rest of both texts opens the next segment. A sentence ends at ``. ! ? 。 ！ ？ ؟ ।`` (a run of
+   them, plus closing quotes or brackets) followed by whitespace, another character for the
+   CJK/Arabic/Devanagari marks, or the end of the text received so far (except a ``.`` after a
+   digit, which waits for the next fragment so ``3.5`` is not split, and a ``.`` ending a word
+   that already has one, such as ``e.g.``). When both texts end exactly at their sentence
+   ends, the segment stays open, collecting the translated audio that trails the text, until
+   the next transcript fragment (which opens a new segment), a turn boundary or a pause.
+4. A pause: when a fragment arrives ``pause_s`` or more after the previous fragment, the open
+   segment is closed first. :meth:`SegmentAggregator.poll` applies the same rule without an event.
+5. ``Reconnected``: fragments are deltas, so nothing is replayed or dropped. A resumed session
+   keeps the open segment (and the pause clock restarts); a fresh session (``resumed=False``,
+   server context lost) closes it.
+
+Closed segments are *stable* and never change again; the open segment is still revising.
+
+Limits: sentence pairing assumes one translated sentence per source sentence; an abbreviation
+(``Mr.``) or a merged sentence shifts the pairing until the next turn boundary re-aligns it.
+Audio is attributed to the segment that is open when it arrives: the split between two
+segments of one turn is as good as the service's interleaving of text and audio.
+
+Timing: ``start_s``/``end_s`` are on the translated-audio timeline (seconds of translated
+speech received before the segment's audio), which is what subtitles for the translated audio
+need. Exports (:func:`to_srt`, :func:`to_webvtt`) add a minimum display duration and never
+let cues overlap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Literal
+
+from .errors import ConfigurationError
+from .events import (
+    AudioChunk,
+    Event,
+    GenerationComplete,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    Reconnected,
+    TurnComplete,
+)
+
+__all__ = [
+    "Segment",
+    "SegmentAggregator",
+    "SubtitleFormat",
+    "SubtitleText",
+    "from_jsonl",
+    "join_texts",
+    "renumber",
+    "to_jsonl",
+    "to_srt",
+    "to_webvtt",
+    "write_subtitles",
+]
+
+SubtitleText = Literal["translated", "source", "both"]
+SubtitleFormat = Literal["srt", "vtt", "jsonl"]
+
+#: Default shortest time a cue stays on screen, in seconds.
+DEFAULT_MIN_DURATION_S = 0.7
+
+_CJK_TERMINATORS = "。！？؟।"
+_TERMINATORS = ".!?" + _CJK_TERMINATORS
+_CLOSERS = "\"'”’»)]}」』）"
+_SENTENCE_END = re.compile(rf"[{re.escape(_TERMINATORS)}]+[{re.escape(_CLOSERS)}]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Source text, translated text and translated-audio span of one utterance or sentence.
+
+    Attributes:
+        id: 0-based, in order of creation; an open segment keeps its id when it is updated.
+        source_text: the source-language transcript (whitespace-trimmed).
+        translated_text: the translated text (whitespace-trimmed).
+        start_s: start on the translated-audio timeline: ``audio_start_s`` when the segment
+            has audio, else the amount of translated audio received when it opened.
+        end_s: end on that timeline (``audio_end_s``, or ``start_s`` without audio).
+        first_received_s: arrival of its first fragment, seconds since the aggregator's start.
+        last_received_s: arrival of its last fragment, same clock.
+        audio_start_s: start of the translated audio attributed to it, ``None`` if none.
+        audio_end_s: end of that audio, ``None`` if none.
+        stable: ``True`` once closed: the segment will not change any more.
+    """
+
+    id: int
+    source_text: str
+    translated_text: str
+    start_s: float
+    end_s: float
+    first_received_s: float
+    last_received_s: float
+    audio_start_s: float | None = None
+    audio_end_s: float | None = None
+    stable: bool = False
+
+    @property
+    def duration_s(self) -> float:
+        """``end_s - start_s``."""
+        return self.end_s - self.start_s
+
+
+def _sentence_end(text: str) -> int | None:
+    """Index just after the first completed sentence in ``text``, or ``None``."""
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end()
+        if m.group().rstrip(_CLOSERS) == "." and _is_abbreviation(text, m.start()):
+            continue
+        if end < len(text):
+            nxt = text[end]
+            if nxt.isspace() or any(c in _CJK_TERMINATORS for c in m.group()):
+                return end
+            continue
+        if m.group()[0] == "." and m.start() > 0 and text[m.start() - 1].isdigit():
+            return None  # "3." may continue as "3.5": wait for the next fragment
+        return end
+    return None
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """``e.g.``, ``U.S.``: the word before a single ``.`` already contains a dot."""
+    word = text[:dot].rsplit(None, 1)[-1] if text[:dot].strip() else ""
+    return "." in word
+
+
+class _Open:
+    """The segment being built (mutable)."""
+
+    __slots__ = (
+        "audio_end",
+        "audio_start",
+        "complete",
+        "first_t",
+        "id",
+        "last_t",
+        "source",
+        "start",
+        "target",
+    )
+
+    def __init__(self, seg_id: int, t: float, position_s: float) -> None:
+        self.id = seg_id
+        self.source = ""
+        self.target = ""
+        self.first_t = t
+        self.last_t = t
+        self.start = position_s
+        self.audio_start: float | None = None
+        self.audio_end: float | None = None
+        self.complete = False  # both texts end with a sentence: the next text starts anew
+
+    def freeze(self, *, stable: bool) -> Segment:
+        start = self.audio_start if self.audio_start is not None else self.start
+        end = self.audio_end if self.audio_end is not None else start
+        return Segment(
+            id=self.id,
+            source_text=self.source.strip(),
+            translated_text=self.target.strip(),
+            start_s=start,
+            end_s=end,
+            first_received_s=self.first_t,
+            last_received_s=self.last_t,
+            audio_start_s=self.audio_start,
+            audio_end_s=self.audio_end,
+            stable=stable,
+        )
+
+
+class SegmentAggregator:
+    """Turn a session's events into :class:`Segment` objects (see the module docstring).
+
+    Args:
+        pause_s: close the open segment when a fragment arrives this long after the previous
+            one (``None`` disables the pause rule).
+        split_sentences: apply the sentence-pairing rule (``False``: split on turn boundaries
+            and pauses only).
+        t0: the session start on the ``t`` clock (default: ``t`` of the first event fed).
+    """
+
+    def __init__(
+        self,
+        *,
+        pause_s: float | None = 1.5,
+        split_sentences: bool = True,
+        t0: float | None = None,
+    ) -> None:
+        if pause_s is not None and not pause_s > 0:
+            raise ConfigurationError(f"pause_s must be positive or None, got {pause_s!r}")
+        self.pause_s = pause_s
+        self.split_sentences = split_sentences
+        self._t0 = t0
+        self._closed: list[Segment] = []
+        self._open: _Open | None = None
+        self._next_id = 0
+        self._position_s = 0.0  # translated audio received so far
+        self._last_fragment_t: float | None = None
+
+    @property
+    def output_audio_s(self) -> float:
+        """Seconds of translated audio seen so far (the end of the output timeline)."""
+        return self._position_s
+
+    @property
+    def segments(self) -> list[Segment]:
+        """All segments in order: the stable ones, then the open one (if any)."""
+        out = list(self._closed)
+        if self._open is not None:
+            out.append(self._open.freeze(stable=False))
+        return out
+
+    @property
+    def stable_segments(self) -> list[Segment]:
+        """The segments that will not change any more."""
+        return list(self._closed)
+
+    def _rel(self, t: float | None) -> float:
+        if t is None:
+            t = time.monotonic()
+        if self._t0 is None:
+            self._t0 = t
+        return t - self._t0
+
+    def feed(self, event: Event, *, t: float | None = None) -> list[Segment]:
+        """Consume one event; return the segments it created or changed (closed ones with
+        ``stable=True``), in order. ``t`` is the event's arrival on a monotonic clock in
+        seconds (default :func:`time.monotonic`)."""
+        now = self._rel(t)
+        changed: list[Segment] = []
+        if isinstance(event, (InputTranscription, OutputTranscription, AudioChunk)):
+            if isinstance(event, AudioChunk) or event.text:
+                changed += self._pause_check(now)
+                self._last_fragment_t = now
+                changed += self._content(event, now)
+        elif isinstance(event, (TurnComplete, GenerationComplete, Interrupted)):
+            changed += self._close()
+        elif isinstance(event, Reconnected):
+            if event.resumed:
+                self._last_fragment_t = now if self._last_fragment_t is not None else None
+            else:
+                changed += self._close()
+        return changed
+
+    def poll(self, *, t: float | None = None) -> list[Segment]:
+        """Apply the pause rule at time ``t`` without an event; return the segment it closed."""
+        return self._pause_check(self._rel(t))
+
+    def close(self) -> list[Segment]:
+        """Close the open segment (end of session); return it if there was one."""
+        return self._close()
+
+    def _pause_check(self, now: float) -> list[Segment]:
+        if (
+            self.pause_s is not None
+            and self._last_fragment_t is not None
+            and now - self._last_fragment_t >= self.pause_s
+        ):
+            return self._close()
+        return []
+
+    def _new(self, now: float) -> _Open:
+        seg = _Open(self._next_id, now, self._position_s)
+        self._next_id += 1
+        return seg
+
+    def _content(
+        self, event: InputTranscription | OutputTranscription | AudioChunk, now: float
+    ) -> list[Segment]:
+        seg = self._open
+        closed: list[Segment] = []
+        if seg is not None and seg.complete and not isinstance(event, AudioChunk):
+            # Both sentences were complete and the audio that followed them was theirs:
+            # this text is the next sentence.
+            closed = self._close()
+            seg = None
+        if seg is None:
+            seg = self._open = self._new(now)
+        seg.last_t = now
+        if isinstance(event, AudioChunk):
+            if seg.audio_start is None:
+                seg.audio_start = self._position_s
+            self._position_s += event.duration_s
+            seg.audio_end = self._position_s
+            return [seg.freeze(stable=False)]
+        if isinstance(event, InputTranscription):
+            seg.source += event.text
+        else:
+            seg.target += event.text
+        return closed + self._split(now)
+
+    def _split(self, now: float) -> list[Segment]:
+        seg = self._open
+        assert seg is not None
+        out: list[Segment] = []
+        while self.split_sentences:
+            cut_src, cut_tgt = _sentence_end(seg.source), _sentence_end(seg.target)
+            if cut_src is None or cut_tgt is None:
+                break
+            rest_src, rest_tgt = seg.source[cut_src:], seg.target[cut_tgt:]
+            if not (rest_src.strip() or rest_tgt.strip()):
+                # Keep it open: translated audio usually trails the text (module docstring).
+                seg.complete = True
+                break
+            seg.source, seg.target = seg.source[:cut_src], seg.target[:cut_tgt]
+            out += self._close()
+            seg = self._open = self._new(now)
+            seg.source, seg.target = rest_src, rest_tgt
+        out.append(seg.freeze(stable=False))
+        return out
+
+    def _close(self) -> list[Segment]:
+        seg, self._open = self._open, None
+        if seg is None:
+            return []
+        frozen = seg.freeze(stable=True)
+        self._closed.append(frozen)
+        return [frozen]
+
+
+# ---------------------------------------------------------------------------- text helpers
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x3000 <= code <= 0x9FFF  # CJK punctuation, kana, unified ideographs
+        or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+    )
+
+
+def join_texts(texts: Iterable[str]) -> str:
+    """Join segment texts into one transcript: a space between them, none between two CJK
+    characters (Chinese and Japanese are written without spaces)."""
+    out = ""
+    for text in texts:
+        text = text.strip()
+        if not text:
+            continue
+        if out and not (_is_cjk(out[-1]) and _is_cjk(text[0])):
+            out += " "
+        out += text
+    return out
+
+
+def _cue_text(seg: Segment, text: SubtitleText) -> str:
+    if text == "translated":
+        parts = [seg.translated_text]
+    elif text == "source":
+        parts = [seg.source_text]
+    elif text == "both":
+        parts = [seg.translated_text, seg.source_text]
+    else:
+        raise ConfigurationError(f"text must be 'translated', 'source' or 'both', got {text!r}")
+    # A blank line ends a cue and "-->" marks a timing line: neither may appear in the text.
+    lines = [" ".join(p.split()).replace("-->", "->") for p in parts]
+    return "\n".join(line for line in lines if line)
+
+
+def _cues(
+    segments: Sequence[Segment], text: SubtitleText, min_duration_s: float
+) -> list[tuple[float, float, str]]:
+    """(start, end, text) per non-empty cue: sorted by start, at least ``min_duration_s``
+    long, never overlapping (a cue that would start before the previous one ends waits)."""
+    if not min_duration_s >= 0:
+        raise ConfigurationError(f"min_duration_s must be >= 0, got {min_duration_s!r}")
+    items = [(s, _cue_text(s, text)) for s in sorted(segments, key=lambda s: (s.start_s, s.id))]
+    items = [(s, body) for s, body in items if body]
+    cues: list[tuple[float, float, str]] = []
+    prev_end = 0.0
+    for i, (seg, body) in enumerate(items):
+        start = max(seg.start_s, prev_end, 0.0)
+        end = max(seg.end_s, start + min_duration_s)
+        if i + 1 < len(items):
+            end = max(min(end, items[i + 1][0].start_s), start + min_duration_s)
+        cues.append((start, end, body))
+        prev_end = end
+    return cues
+
+
+def _timestamp(seconds: float, sep: str) -> str:
+    ms = round(seconds * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def to_srt(
+    segments: Sequence[Segment],
+    *,
+    text: SubtitleText = "translated",
+    min_duration_s: float = DEFAULT_MIN_DURATION_S,
+) -> str:
+    """SubRip subtitles: 1-based cue numbers, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, the text
+    (``"both"``: translated line, then source line), a blank line after each cue.
+
+    Segments whose selected text is empty produce no cue. Returns ``""`` for no cues.
+    """
+    blocks = [
+        f"{i}\n{_timestamp(a, ',')} --> {_timestamp(b, ',')}\n{body}\n"
+        for i, (a, b, body) in enumerate(_cues(segments, text, min_duration_s), start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def _vtt_escape(body: str) -> str:
+    return body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_webvtt(
+    segments: Sequence[Segment],
+    *,
+    text: SubtitleText = "translated",
+    min_duration_s: float = DEFAULT_MIN_DURATION_S,
+) -> str:
+    """WebVTT subtitles: a ``WEBVTT`` header, then cues numbered like SRT with
+    ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` timings; ``&``, ``<`` and ``>`` are escaped."""
+    out = "WEBVTT\n"
+    for i, (a, b, body) in enumerate(_cues(segments, text, min_duration_s), start=1):
+        out += f"\n{i}\n{_timestamp(a, '.')} --> {_timestamp(b, '.')}\n{_vtt_escape(body)}\n"
+    return out
+
+
+def to_jsonl(segments: Sequence[Segment]) -> str:
+    """One JSON object per segment and line (all :class:`Segment` fields; text as UTF-8, not
+    escaped). :func:`from_jsonl` reads it back."""
+    return "".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in segments)
+
+
+def from_jsonl(data: str) -> list[Segment]:
+    """Parse :func:`to_jsonl` output back into segments.
+
+    Raises:
+        ConfigurationError: a line is not a JSON object with the :class:`Segment` fields.
+    """
+    out: list[Segment] = []
+    for n, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            out.append(Segment(**obj))
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                f"line {n} is not a segment written by to_jsonl ({exc}); check the file"
+            ) from exc
+    return out
+
+
+_SUFFIXES: dict[str, SubtitleFormat] = {".srt": "srt", ".vtt": "vtt", ".jsonl": "jsonl"}
+
+
+def write_subtitles(
+    path: str | os.PathLike[str],
+    segments: Sequence[Segment],
+    *,
+    format: SubtitleFormat | None = None,
+    text: SubtitleText = "translated",
+    min_duration_s: float = DEFAULT_MIN_DURATION_S,
+) -> None:
+    """Write ``segments`` as SRT, WebVTT or JSONL (UTF-8), atomically: a temporary file in the
+    same directory is renamed over ``path``, so readers never see a half-written file.
+
+    ``format`` defaults to the suffix of ``path`` (``.srt``, ``.vtt``, ``.jsonl``).
+
+    Raises:
+        ConfigurationError: unknown format or suffix, or a bad ``text``/``min_duration_s``.
+    """
+    name = os.fspath(path)
+    if format is None:
+        suffix = os.path.splitext(name)[1].lower()
+        if suffix not in _SUFFIXES:
+            raise ConfigurationError(
+                f"cannot tell the subtitle format from {suffix or 'no suffix'!r}: use .srt, "
+                ".vtt or .jsonl, or pass format="
+            )
+        format = _SUFFIXES[suffix]
+    if format == "srt":
+        data = to_srt(segments, text=text, min_duration_s=min_duration_s)
+    elif format == "vtt":
+        data = to_webvtt(segments, text=text, min_duration_s=min_duration_s)
+    elif format == "jsonl":
+        data = to_jsonl(segments)
+    else:
+        raise ConfigurationError(f"format must be 'srt', 'vtt' or 'jsonl', got {format!r}")
+    _atomic_write(name, data.encode("utf-8"))
+
+
+def _atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file renamed over it."""
+    name = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(name))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(name))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, name)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def renumber(segments: Sequence[Segment]) -> list[Segment]:
+    """Copies of ``segments`` with ids 0, 1, 2... in their order (e.g. after filtering)."""
+    return [replace(s, id=i) for i, s in enumerate(segments)]
