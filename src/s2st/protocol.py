@@ -292,20 +292,36 @@ def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> list[Even
     return out
 
 
+_VALIDATE_AUDIO_ONLY = AUDIO_ONLY.validator.validate_json  # skip TypeAdapter's wrapper
+_new_chunk = object.__new__
+_set_data = vars(AudioChunk)["data"].__set__
+_set_rate = vars(AudioChunk)["sample_rate"].__set__
+_set_mime = vars(AudioChunk)["mime_type"].__set__
+
+
+def _audio_chunk(data: bytes, mime: str) -> AudioChunk:
+    # Same result as AudioChunk(...), without the frozen dataclass __init__ (hot path).
+    chunk: AudioChunk = _new_chunk(AudioChunk)
+    _set_data(chunk, np.frombuffer(data, dtype=_INT16))
+    _set_rate(chunk, _RATE_CACHE.get(mime) or sample_rate_from_mime(mime))
+    _set_mime(chunk, mime)
+    return chunk
+
+
 def _parse_audio_only(frame: str | bytes | bytearray) -> list[Event] | None:
     """The hot path: a frame holding nothing but modelTurn audio parts. ``None`` if the frame
     has any other shape (the general parser then handles it, including its errors)."""
     try:
-        parts = AUDIO_ONLY.validate_json(frame)["serverContent"]["modelTurn"]["parts"]
+        parts = _VALIDATE_AUDIO_ONLY(frame)["serverContent"]["modelTurn"]["parts"]
     except ValidationError:
         return None
     out: list[Event] = []
     for part in parts:
         inline = part["inlineData"]
         mime, data = inline["mimeType"], inline["data"]
-        if not mime.startswith("audio/") or len(data) % 2:
+        if len(data) & 1 or not mime.startswith("audio/"):
             return None
-        out.append(AudioChunk(np.frombuffer(data, dtype=_INT16), sample_rate_from_mime(mime), mime))
+        out.append(_audio_chunk(data, mime))
     return out
 
 
@@ -684,6 +700,8 @@ class ClientProtocol:
         """Parse a server frame and update the state; return its events."""
         events = parse_server_frame(frame)
         for event in events:
+            if type(event) is AudioChunk:  # the common case, checked first
+                continue
             if isinstance(event, SetupComplete):
                 self._go("setup_complete")
                 self.session_id = event.session_id or self.session_id

@@ -49,6 +49,7 @@ from .events import (
 )
 from .protocol import ClientProtocol, ConnectionState
 from .reconnect import ReconnectPolicy
+from .stats import SessionStats
 
 if TYPE_CHECKING:
     from .client import ConnectionTarget
@@ -58,15 +59,29 @@ __all__ = ["S2STSession"]
 logger = logging.getLogger("s2st.session")
 
 _CONTENT_EVENTS = (InputTranscription, OutputTranscription, AudioChunk)
+# Event types the session itself reacts to (a set lookup keeps the hot path cheap).
+_WATCHED = frozenset(
+    {
+        InputTranscription,
+        OutputTranscription,
+        AudioChunk,
+        SetupComplete,
+        TurnComplete,
+        GenerationComplete,
+        GoAway,
+    }
+)
 _MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
 
 
 class _EventBuffer:
-    """A bounded FIFO of events with an end marker; the producer waits when it is full."""
+    """A bounded FIFO of (arrival time, event) with an end marker; the producer waits while it
+    is full. Delivery delays are recorded in ``stats``."""
 
-    def __init__(self, maxsize: int) -> None:
-        self._items: deque[Event] = deque()
+    def __init__(self, maxsize: int, stats: SessionStats) -> None:
+        self._items: deque[tuple[float, Event]] = deque()
         self._maxsize = maxsize
+        self._stats = stats
         self._not_empty = asyncio.Event()
         self._not_full = asyncio.Event()
         self._not_full.set()
@@ -76,12 +91,13 @@ class _EventBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    async def put(self, event: Event) -> None:
+    async def put(self, event: Event, arrived: float) -> None:
         while len(self._items) >= self._maxsize and not self.ended:
             self._not_full.clear()
             await self._not_full.wait()
-        self._items.append(event)
-        self._not_empty.set()
+        self._items.append((arrived, event))
+        if not self._not_empty.is_set():
+            self._not_empty.set()
 
     def end(self, error: BaseException | None = None) -> None:
         if not self.ended:
@@ -91,7 +107,8 @@ class _EventBuffer:
         self._not_full.set()
 
     async def get(self) -> Event:
-        while not self._items:
+        items = self._items
+        while not items:
             if self.ended:
                 if self.error is not None:
                     error, self.error = self.error, None
@@ -99,9 +116,14 @@ class _EventBuffer:
                 raise StopAsyncIteration
             self._not_empty.clear()
             await self._not_empty.wait()
-        event = self._items.popleft()
-        if len(self._items) < self._maxsize:
+        return self.pop()
+
+    def pop(self) -> Event:
+        """Take the oldest event (the buffer must not be empty)."""
+        arrived, event = self._items.popleft()
+        if not self._not_full.is_set():
             self._not_full.set()
+        self._stats.record_delivery(time.perf_counter() - arrived)
         return event
 
 
@@ -167,6 +189,7 @@ class S2STSession:
         self._rng = random.Random()
         self.session_id: str | None = None
         self.reconnects = 0
+        self.stats = SessionStats()
 
     def _protocol(self, model_resource: str) -> ClientProtocol:
         config, backend = self.config, self._target.backend
@@ -211,7 +234,7 @@ class S2STSession:
                 "a session can be opened only once; call client.connect() again"
             )
         self._opened = True
-        self._events = _EventBuffer(self._max_pending)
+        self._events = _EventBuffer(self._max_pending, self.stats)
         self._send_lock = asyncio.Lock()
         self._done_after_input = asyncio.Event()
         try:
@@ -261,15 +284,18 @@ class S2STSession:
         return self
 
     async def __anext__(self) -> Event:
-        if self._events is None:
+        buf = self._events
+        if buf is None:
             raise SessionClosedError(
                 "the session is not open; use `async with client.connect(...)`"
             )
         if self._reading:
             raise ConcurrencyError("another task is already iterating this session")
+        if buf._items:  # fast path: no suspension when events are waiting
+            return buf.pop()
         self._reading = True
         try:
-            return await self._events.get()
+            return await buf.get()
         finally:
             self._reading = False
 
@@ -315,7 +341,7 @@ class S2STSession:
         server's activity detection close the last utterance.
         """
         self._input_ended = True
-        self._last_event_t = time.monotonic()
+        self._last_event_t = time.perf_counter()
         if self._target.backend == "gemini":
             await self._send(self._proto.audio_stream_end)
         elif self._trailing_silence_ms > 0:
@@ -388,10 +414,10 @@ class S2STSession:
             return
         if not self._input_ended:
             await self.end_audio()
-        deadline = time.monotonic() + timeout_s
+        deadline = time.perf_counter() + timeout_s
         assert self._done_after_input is not None
         while not self.closed:
-            now = time.monotonic()
+            now = time.perf_counter()
             quiet = now - self._last_event_t
             if now >= deadline or quiet >= idle_s:
                 break
@@ -448,6 +474,8 @@ class S2STSession:
 
     async def _send_audio_frame(self, pcm: bytes | memoryview) -> None:
         await self._send(lambda: self._proto.audio(pcm))
+        self.stats.audio_messages_sent += 1
+        self.stats.audio_ms_sent += len(pcm) * 500 / self.config.input_sample_rate
 
     async def _send(self, build: Callable[[], bytes | None]) -> None:
         if self._closed or self._send_lock is None:
@@ -467,16 +495,26 @@ class S2STSession:
                 if not self.reconnect_policy.enabled:
                     raise close_error(exc) or SessionClosedError("the connection closed") from None
 
-    async def _deliver(self, event: Event) -> None:
-        assert self._events is not None
+    def _watch(self, event: Event, arrived: float) -> bool:
+        """Note what the session itself needs from an event; True if the connection must be
+        left (``goAway`` with reconnection on)."""
         if isinstance(event, _CONTENT_EVENTS):
-            self._last_event_t = time.monotonic()
-        if isinstance(event, SetupComplete):
+            self._last_event_t = arrived
+        elif isinstance(event, SetupComplete):
             self.session_id = event.session_id or self.session_id
-        if self._input_ended and isinstance(event, (TurnComplete, GenerationComplete)):
-            assert self._done_after_input is not None
-            self._done_after_input.set()
-        await self._events.put(event)
+        elif isinstance(event, (TurnComplete, GenerationComplete)):
+            if self._input_ended:
+                assert self._done_after_input is not None
+                self._done_after_input.set()
+        elif isinstance(event, GoAway):
+            return self.reconnect_policy.on_go_away
+        return False
+
+    async def _deliver(self, event: Event, arrived: float | None = None) -> None:
+        assert self._events is not None
+        arrived = time.perf_counter() if arrived is None else arrived
+        self._watch(event, arrived)
+        await self._events.put(event, arrived)
 
     async def _handshake(
         self, *, resume_handle: str | None
@@ -494,7 +532,10 @@ class S2STSession:
                 if remaining <= 0:
                     raise asyncio.TimeoutError
                 frame = await asyncio.wait_for(ws.recv(), remaining)
-                events.extend(self._proto.receive(frame))
+                parsed = self._proto.receive(frame)
+                self.stats.frames_received += 1
+                self.stats.events_received += len(parsed)
+                events.extend(parsed)
         except asyncio.TimeoutError:
             await self._drop(ws)
             raise SetupTimeoutError(
@@ -519,20 +560,42 @@ class S2STSession:
         await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
 
     async def _pump(self, ws: ClientConnection) -> tuple[str, BaseException | None]:
-        """Read frames until the connection ends or must be left; return (reason, error)."""
+        """Read frames until the connection ends or must be left; return (reason, error).
+
+        This is the hot path: events go straight into the buffer unless it is full."""
+        stats, receive, buf = self.stats, self._proto.receive, self._events
+        assert buf is not None
+        items, maxsize, not_empty = buf._items, buf._maxsize, buf._not_empty
+        clock = time.perf_counter
+        recv = ws.recv
+        leave = False
         try:
-            async for frame in ws:
-                for event in self._proto.receive(frame):
-                    await self._deliver(event)
-                    if isinstance(event, GoAway) and self.reconnect_policy.on_go_away:
-                        return "go_away", None
+            while True:
+                frame = await recv()
+                arrived = clock()
+                events = receive(frame)
+                stats.frames_received += 1
+                stats.events_received += len(events)
+                for event in events:
+                    cls = type(event)
+                    if cls is AudioChunk:
+                        self._last_event_t = arrived
+                    elif cls in _WATCHED:
+                        leave |= self._watch(event, arrived)
+                    if len(items) < maxsize:  # inline put(): no coroutine per event
+                        items.append((arrived, event))
+                        if not not_empty.is_set():
+                            not_empty.set()
+                    else:
+                        await buf.put(event, arrived)
+                if leave:
+                    return "go_away", None
         except ConnectionClosed as exc:
             error = close_error(exc)
             code = exc.rcvd.code if exc.rcvd is not None else 1006
             return f"closed {code}", error
         except ProtocolError as exc:
             return "protocol error", exc
-        return "closed 1000", None
 
     async def _supervise(self) -> None:
         try:
@@ -594,6 +657,9 @@ class S2STSession:
                 replayed = self._proto.replay()
                 for message in replayed:
                     await ws.send(message.frame, text=True)
+                    if message.kind == "audio":
+                        self.stats.audio_messages_sent += 1
+                        self.stats.audio_ms_sent += message.audio_ms
                 self._ws = ws
             self.reconnects += 1
             for event in events:
