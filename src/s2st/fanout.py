@@ -233,8 +233,15 @@ class SessionGroup(Generic[T]):
     def own(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         """Make the group responsible for ``task``: it is cancelled by :meth:`aclose`."""
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._forget)
         return task
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        # The error already ends the iteration (see fail()); retrieving it here keeps asyncio
+        # from logging "exception was never retrieved" when nobody awaits the task.
+        if not task.cancelled():
+            task.exception()
 
     def fail(self, error: BaseException) -> None:
         """End the group with ``error`` (raised by the iteration) and close every session."""
@@ -310,7 +317,9 @@ class SessionGroup(Generic[T]):
         self.check_sendable()
         targets = self.live_keys(keys)
         if not targets:
-            raise SessionClosedError(f"every session of the {self._name} has ended; cannot {what}")
+            raise SessionClosedError(
+                f"cannot {what}: the {self._name} has no session left running (they have ended)"
+            )
         results = await asyncio.gather(
             *(send(self.sessions[k]) for k in targets), return_exceptions=True
         )
@@ -325,7 +334,9 @@ class SessionGroup(Generic[T]):
             else:
                 logger.debug("%s: skipped %s for the ended %r session", self._name, what, key)
         if not delivered:
-            raise SessionClosedError(f"every session of the {self._name} has ended; cannot {what}")
+            raise SessionClosedError(
+                f"cannot {what}: the {self._name} has no session left running (they have ended)"
+            )
 
 
 def to_pcm16(
