@@ -1,0 +1,192 @@
+"""LatencyTracker with explicit times and a fake clock: exact figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from s2st.errors import AudioFormatError, ConfigurationError
+from s2st.events import (
+    AudioChunk,
+    GoAway,
+    InputTranscription,
+    OutputTranscription,
+    Reconnected,
+    TurnComplete,
+)
+from s2st.metrics import LatencyMeasurement, LatencyTracker, SessionMetrics, export_opentelemetry
+
+from .session_helpers import silence, tone
+
+
+def chunk(seconds: float = 0.1) -> AudioChunk:
+    return AudioChunk(np.zeros(round(seconds * 24_000), dtype=np.int16))
+
+
+def scripted_session() -> tuple[LatencyTracker, list[LatencyMeasurement | None]]:
+    """Two utterances sent at 0.1 s and 0.9 s; translated audio at 0.5 s, 1.6 s and 4.0 s."""
+    tr = LatencyTracker(clock=lambda: pytest.fail("the clock must not be read"))
+    sends = [silence(0.1), tone(0.1), tone(0.1)] + [silence(0.1)] * 6 + [tone(0.1), silence(0.1)]
+    for i, pcm in enumerate(sends):
+        tr.on_audio_sent(pcm, sample_rate=16_000, t=round(i * 0.1, 3))
+    results = [
+        tr.on_event(InputTranscription("Good"), t=0.35),
+        tr.on_event(OutputTranscription("Buenos"), t=0.45),
+        tr.on_event(chunk(), t=0.5),
+        tr.on_event(chunk(), t=0.6),
+        tr.on_event(TurnComplete(), t=0.7),
+        tr.on_event(chunk(), t=1.6),
+        tr.on_event(Reconnected(reason="go_away", resumed=True, downtime_s=0.25), t=1.7),
+        tr.on_event(GoAway(time_left=timedelta(seconds=5)), t=1.8),
+        tr.on_event(chunk(), t=4.0),  # 2.3 s after the reconnect: a new output segment
+    ]
+    return tr, results
+
+
+def test_exact_figures() -> None:
+    tr, results = scripted_session()
+    assert [r for r in results if r is not None] == [
+        LatencyMeasurement(segment=0, lag_s=pytest.approx(0.4), at_s=0.5),  # type: ignore[arg-type]
+        LatencyMeasurement(segment=1, lag_s=pytest.approx(0.7), at_s=1.6),  # type: ignore[arg-type]
+    ]
+    m = tr.snapshot()
+    assert m.time_to_first_audio_s == 0.5
+    assert m.time_to_first_transcript_s == 0.35
+    assert m.time_to_first_translation_s == 0.45
+    assert m.ear_to_voice_lag_s == pytest.approx((0.4, 0.7))
+    assert (m.speech_onsets, m.output_segments, m.unpaired_output_segments) == (2, 3, 1)
+    assert m.lag_mean_s == pytest.approx(0.55)
+    assert m.lag_p50_s == pytest.approx(0.55)
+    assert m.lag_p95_s == pytest.approx(0.685)
+    assert m.lag_percentile_s(0) == pytest.approx(0.4)
+    assert m.drift_s == pytest.approx(0.3)
+    assert m.drift_per_min_s == pytest.approx(0.3 / 1.1 * 60)
+    assert (m.reconnects, m.reconnect_downtime_s) == (1, 0.25)
+    assert m.input_audio_s == pytest.approx(1.1)
+    assert m.output_audio_s == pytest.approx(0.4)
+    assert m.elapsed_s == 4.0
+    assert m.realtime_factor == pytest.approx(4.0 / 1.1)
+    d = m.as_dict()
+    assert d["ear_to_voice_lag_s"] == pytest.approx([0.4, 0.7])
+    assert d["measurements"][1] == {"segment": 1, "lag_s": pytest.approx(0.7), "at_s": 1.6}
+    assert d["realtime_factor"] == pytest.approx(4.0 / 1.1) and d["reconnects"] == 1
+
+
+def test_empty_snapshot() -> None:
+    m = LatencyTracker().snapshot()
+    assert m == SessionMetrics()
+    assert (m.lag_mean_s, m.lag_p50_s, m.lag_p95_s, m.drift_s) == (None, None, None, None)
+    assert (m.drift_per_min_s, m.realtime_factor, m.time_to_first_audio_s) == (None, None, None)
+    with pytest.raises(ConfigurationError, match=r"0\.\.100"):
+        m.lag_percentile_s(101)
+
+
+def test_default_clock_and_split_frames() -> None:
+    ticks = iter([10.0 + i * 0.01 for i in range(100)])
+    tr = LatencyTracker(clock=lambda: next(ticks))
+    pcm = tone(0.2)
+    for i in range(0, len(pcm), 320):  # 10 ms pieces: frames straddle calls
+        tr.on_audio_sent(pcm[i : i + 320], sample_rate=16_000)
+    tr.on_audio_sent(silence(0.01), sample_rate=16_000)
+    assert tr.on_event(chunk()) == LatencyMeasurement(
+        segment=0,
+        lag_s=pytest.approx(0.21),  # type: ignore[arg-type]
+        at_s=pytest.approx(0.21),  # type: ignore[arg-type]
+    )
+    assert tr.snapshot().speech_onsets == 1
+
+
+def test_quiet_audio_and_short_pauses_are_not_onsets() -> None:
+    tr = LatencyTracker(min_pause_s=0.5)
+    tr.on_audio_sent(tone(0.5, amp=0.003), sample_rate=16_000, t=0.0)  # about -53 dBFS
+    assert tr.snapshot().speech_onsets == 0
+    for i, pcm in enumerate([tone(0.2), silence(0.3), tone(0.2), silence(0.6), tone(0.1)]):
+        tr.on_audio_sent(pcm, sample_rate=16_000, t=1.0 + i)
+    assert tr.snapshot().speech_onsets == 2
+    # Another rate: 8 kHz frames are 160 samples.
+    tr8 = LatencyTracker()
+    tr8.on_audio_sent(tone(0.1, rate=8_000), sample_rate=8_000, t=0.0)
+    assert tr8.snapshot().speech_onsets == 1
+    assert tr8.snapshot().input_audio_s == pytest.approx(0.1)
+
+
+def test_output_segments_by_gap_or_turn_only() -> None:
+    tr = LatencyTracker(output_gap_s=None)
+    tr.on_audio_sent(tone(0.1), sample_rate=16_000, t=0.0)
+    tr.on_audio_sent(silence(0.6), sample_rate=16_000, t=0.1)
+    tr.on_audio_sent(tone(0.1), sample_rate=16_000, t=0.7)
+    assert tr.on_event(chunk(), t=1.0) is not None
+    assert tr.on_event(chunk(), t=9.0) is None  # a long gap but no turn boundary
+    assert tr.on_event(TurnComplete(), t=9.1) is None
+    m = tr.on_event(chunk(), t=9.2)
+    assert m is not None and m.lag_s == pytest.approx(8.5)
+
+
+def test_audio_before_any_onset_is_unpaired() -> None:
+    tr = LatencyTracker()
+    tr.on_event(chunk(), t=0.0)  # nothing sent yet
+    tr.on_event(TurnComplete(), t=0.1)
+    tr.on_audio_sent(tone(0.1), sample_rate=16_000, t=0.5)
+    snap = tr.snapshot()
+    assert (snap.output_segments, snap.unpaired_output_segments) == (1, 1)
+    assert snap.time_to_first_audio_s is None  # no audio had been sent when it arrived
+
+
+@pytest.mark.parametrize(
+    ("pcm", "rate", "match"),
+    [(b"\x00", 16_000, "whole int16"), (b"\x00\x00", 0, "sample_rate"), (b"", True, "sample_rate")],
+)
+def test_bad_audio(pcm: bytes, rate: Any, match: str) -> None:
+    with pytest.raises(AudioFormatError, match=match):
+        LatencyTracker().on_audio_sent(pcm, sample_rate=rate)
+
+
+def test_bad_options() -> None:
+    with pytest.raises(ConfigurationError, match="min_pause_s"):
+        LatencyTracker(min_pause_s=0)
+    with pytest.raises(ConfigurationError, match="output_gap_s"):
+        LatencyTracker(output_gap_s=-1)
+
+
+class FakeInstrument:
+    def __init__(self, log: list[tuple[str, float, dict[str, str]]], name: str) -> None:
+        self.log, self.name = log, name
+
+    def record(self, value: float, attributes: dict[str, str]) -> None:
+        self.log.append((self.name, value, attributes))
+
+    add = record
+
+
+class FakeMeter:
+    """The two methods of the opentelemetry-api ``Meter`` that the exporter uses."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, float, dict[str, str]]] = []
+        self.units: dict[str, str] = {}
+
+    def create_histogram(self, name: str, unit: str, description: str) -> FakeInstrument:
+        self.units[name] = unit
+        return FakeInstrument(self.log, name)
+
+    create_counter = create_histogram
+
+
+def test_export_opentelemetry() -> None:
+    tr, _ = scripted_session()
+    meter = FakeMeter()
+    export_opentelemetry(tr.snapshot(), meter, attributes={"target": "es"})
+    by_name: dict[str, list[float]] = {}
+    for name, value, attrs in meter.log:
+        assert attrs == {"target": "es"}
+        by_name.setdefault(name, []).append(value)
+    assert by_name["s2st.ear_to_voice_lag"] == pytest.approx([0.4, 0.7])
+    assert by_name["s2st.time_to_first_audio"] == [0.5]
+    assert by_name["s2st.reconnect_downtime"] == [0.25]
+    assert by_name["s2st.reconnects"] == [1]
+    assert by_name["s2st.input_audio"] == pytest.approx([1.1])
+    assert by_name["s2st.output_audio"] == pytest.approx([0.4])
+    assert meter.units["s2st.reconnects"] == "1" and meter.units["s2st.input_audio"] == "s"
