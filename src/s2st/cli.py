@@ -1,40 +1,575 @@
-"""The ``s2st`` command line."""
+"""The ``s2st`` command line (stdlib argparse only).
+
+Subcommands::
+
+    s2st translate INPUT --to LANG [-o OUT.wav] [--subtitles OUT.srt|.vtt|.jsonl] [--emulator]
+    s2st live --to LANG [--emulator] [--device IN] [--output-device OUT]
+    s2st languages [QUERY] [--json]
+    s2st emulator [...]                 (see ``s2st emulator --help``)
+
+Exit codes: 0 ok, 1 nothing found (``languages``), 2 usage or configuration error, 3
+authentication or model access, 4 connection or server error, 5 audio, file or sound-device
+error, 130 interrupted (Ctrl-C). Errors are one line on stderr, ``s2st: error: ...``; ``--debug``
+adds the traceback and debug logging.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import os
 import sys
-from collections.abc import Sequence
+import time
+import traceback
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Literal, TextIO
 
-__all__ = ["main"]
+from ._version import __version__
+from .errors import (
+    AudioFormatError,
+    AuthenticationError,
+    ConfigurationError,
+    ModelAccessDeniedError,
+    S2STError,
+    TransportError,
+    UnsupportedLanguageError,
+)
+
+__all__ = ["EXIT_AUDIO", "EXIT_AUTH", "EXIT_INTERRUPTED", "EXIT_TRANSPORT", "EXIT_USAGE", "main"]
+
+logger = logging.getLogger("s2st.cli")
+
+EXIT_OK = 0
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_TRANSPORT = 4
+EXIT_AUDIO = 5
+EXIT_INTERRUPTED = 130
 
 
-def _languages(args: argparse.Namespace) -> int:
+class DeviceError(S2STError):
+    """No usable sound device (exit code 5)."""
+
+
+class _UsageError(Exception):
+    """A command-line mistake found after parsing (exit code 2)."""
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit status for an error (see the module docstring)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, (AuthenticationError, ModelAccessDeniedError)):
+        return EXIT_AUTH
+    if isinstance(exc, TransportError):
+        return EXIT_TRANSPORT
+    if isinstance(exc, (AudioFormatError, DeviceError, OSError)):
+        return EXIT_AUDIO
+    if isinstance(exc, (ConfigurationError, _UsageError)):
+        return EXIT_USAGE
+    return 1
+
+
+def _error_message(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file: {exc.filename or exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, UnsupportedLanguageError):
+        return text  # already carries the suggestions and the `s2st languages` hint
+    return text
+
+
+# ---------------------------------------------------------------------------- terminal output
+
+
+class Progress:
+    """A progress line on ``stream``: one updating line on a TTY, else a plain line per 10 %."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool = True, width: int = 30) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.width = width
+        self._last_step = -1
+        self._shown = False
+
+    def update(self, fraction: float, sent_s: float, total_s: float) -> None:
+        if not self.enabled:
+            return
+        fraction = min(1.0, max(0.0, fraction))
+        if self.tty:
+            filled = round(fraction * self.width)
+            bar = "#" * filled + "." * (self.width - filled)
+            self.stream.write(f"\r[{bar}] {fraction:4.0%} {sent_s:6.1f}/{total_s:.1f} s")
+            self.stream.flush()
+            self._shown = True
+            return
+        step = int(fraction * 10)
+        if step > self._last_step:
+            self._last_step = step
+            self.stream.write(f"s2st: sent {sent_s:.1f}/{total_s:.1f} s ({fraction:.0%})\n")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        """End the updating line so other output starts on a fresh line."""
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._shown = False
+
+
+class Captions:
+    """Live captions on ``stream``: text deltas as they arrive, a newline at each segment end.
+
+    Writes nothing when disabled (``--json`` keeps stdout for the JSON object)."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool = True, progress: Progress | None = None):
+        self.stream = stream
+        self.enabled = enabled
+        self.progress = progress
+        self._open_line = False
+
+    def text(self, delta: str, *, prefix: str = "") -> None:
+        if not (self.enabled and delta):
+            return
+        if self.progress is not None and self.progress.tty and self.progress.stream is self.stream:
+            self.progress.clear()
+        if not self._open_line and prefix:
+            self.stream.write(prefix)
+        self.stream.write(delta)
+        self.stream.flush()
+        self._open_line = True
+
+    def end_line(self) -> None:
+        if self.enabled and self._open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._open_line = False
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+@contextlib.asynccontextmanager
+async def client_context(args: argparse.Namespace) -> AsyncIterator[tuple[Any, bool]]:
+    """Yield ``(S2STClient, is_emulator)`` for the connection flags of ``args``."""
+    from .client import S2STClient
+
+    if args.emulator:
+        from .emulator import Emulator
+
+        async with Emulator() as emu:
+            yield S2STClient.for_emulator(emu), True
+        return
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env, "").strip()
+        if not key:
+            raise ConfigurationError(
+                f"--api-key-env {args.api_key_env}: that environment variable is not set or empty"
+            )
+        yield S2STClient(backend="gemini", api_key=key), False
+        return
+    if args.project or args.location:
+        yield S2STClient(backend="vertex", project=args.project, location=args.location), False
+        return
+    from .translate import default_client_context
+
+    async with default_client_context() as (client, is_emulator):
+        yield client, is_emulator
+
+
+def _add_connection_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "connection",
+        "Default: the bundled emulator unless Google credentials are configured "
+        "(GOOGLE_CLOUD_PROJECT, GOOGLE_API_KEY or GOOGLE_APPLICATION_CREDENTIALS).",
+    )
+    g.add_argument("--emulator", action="store_true", help="use the bundled local emulator")
+    g.add_argument("--project", help="Vertex AI project id")
+    g.add_argument("--location", help="Vertex AI location (default us-central1)")
+    g.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="use the Gemini API with the key in environment variable VAR",
+    )
+
+
+def _check_connection_flags(args: argparse.Namespace) -> None:
+    chosen = [
+        name
+        for name, on in (
+            ("--emulator", args.emulator),
+            ("--project/--location", bool(args.project or args.location)),
+            ("--api-key-env", bool(args.api_key_env)),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        raise _UsageError(f"choose one of {', '.join(chosen)}")
+
+
+def _speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not speed >= 0 or speed == float("inf"):
+        raise argparse.ArgumentTypeError("must be >= 0 (0 = as fast as possible)")
+    return speed
+
+
+def _language(value: str) -> str:
+    from .languages import normalize_language
+
+    return normalize_language(value)  # UnsupportedLanguageError -> exit 2 with suggestions
+
+
+# ---------------------------------------------------------------------------- translate
+
+
+def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import translate as tr
+
+    # Everything that can be checked is checked before connecting.
+    _check_connection_flags(args)
+    language = _language(args.to)
+    path = args.input
+    if not os.path.isfile(path):
+        raise FileNotFoundError(2, "no such file", path)
+    subtitle_format = _subtitle_format(args.subtitles) if args.subtitles else None
+    progress = Progress(err, enabled=not args.quiet)
+    captions = Captions(out, enabled=not (args.json or args.quiet), progress=progress)
+
+    def on_progress(p: Any) -> None:
+        progress.update(p.fraction, p.sent_s, p.total_s or p.sent_s)
+
+    def on_event(event: Any) -> None:
+        from .events import InputTranscription, OutputTranscription, TurnComplete
+
+        if isinstance(event, OutputTranscription):
+            captions.text(event.text)
+        elif isinstance(event, InputTranscription) and args.show_source:
+            captions.text(event.text, prefix="  > ")
+        elif isinstance(event, TurnComplete):
+            captions.end_line()
+
+    # Live captions need translate_file's per-event hook; without it they print at the end.
+    live_hook = "on_event" in inspect.signature(tr.translate_file).parameters
+    extra: dict[str, Any] = {"on_event": on_event} if live_hook else {}
+
+    async def run() -> tuple[Any, bool]:
+        async with client_context(args) as (client, is_emulator):
+            if is_emulator and not args.quiet:
+                err.write("s2st: using the bundled emulator (scripted demo translations)\n")
+            result = await tr.translate_file(
+                path,
+                language,
+                client=client,
+                speed=None if args.speed == 0 else args.speed,
+                progress=on_progress,
+                **extra,
+            )
+            return result, is_emulator
+
+    started = time.monotonic()
+    try:
+        result, is_emulator = asyncio.run(run())
+    finally:
+        progress.clear()
+        captions.end_line()
+    if not live_hook:
+        shown: dict[int, tuple[str, str]] = {}
+        for seg in result.segments:
+            _caption_segment(captions, shown, seg, show_source=args.show_source, final=True)
+        captions.end_line()
+    outputs: dict[str, str] = {}
+    if args.output:
+        result.write_wav(args.output)
+        outputs["audio"] = os.path.abspath(args.output)
+    if args.subtitles:
+        result.write_subtitles(args.subtitles, format=subtitle_format)
+        outputs["subtitles"] = os.path.abspath(args.subtitles)
+    if args.json:
+        out.write(json.dumps(_result_json(result, outputs, is_emulator, started)) + "\n")
+    elif not args.quiet:
+        err.write(
+            f"s2st: done in {time.monotonic() - started:.1f} s: {len(result.segments)} segment(s),"
+            f" {result.duration_s:.1f} s of translated audio\n"
+        )
+        for kind, where in outputs.items():
+            err.write(f"s2st: wrote {kind} {where}\n")
+    return EXIT_OK
+
+
+def _subtitle_format(path: str) -> Literal["srt", "vtt", "jsonl"]:
+    suffix = os.path.splitext(path)[1].lower()
+    formats: dict[str, Literal["srt", "vtt", "jsonl"]] = {
+        ".srt": "srt",
+        ".vtt": "vtt",
+        ".jsonl": "jsonl",
+    }
+    if suffix not in formats:
+        raise _UsageError(f"--subtitles {path}: use a .srt, .vtt or .jsonl file name")
+    return formats[suffix]
+
+
+def _caption_segment(
+    captions: Captions,
+    shown: dict[int, tuple[str, str]],
+    seg: Any,
+    *,
+    show_source: bool,
+    final: bool = False,
+) -> None:
+    """Print the part of a segment's text not printed yet (texts only grow while revising)."""
+    src_done, dst_done = shown.get(seg.id, ("", ""))
+    src, dst = seg.source_text, seg.translated_text
+    if show_source and src.startswith(src_done) and len(src) > len(src_done) and seg.stable:
+        captions.end_line()
+        captions.text(src[len(src_done) :], prefix="  > ")
+        captions.end_line()
+        src_done = src
+    if dst.startswith(dst_done) and len(dst) > len(dst_done):
+        captions.text(dst[len(dst_done) :])
+        dst_done = dst
+    if (seg.stable or final) and dst_done:
+        captions.end_line()
+    shown[seg.id] = (src_done, dst_done)
+
+
+def _result_json(
+    result: Any, outputs: dict[str, str], is_emulator: bool, started: float
+) -> dict[str, Any]:
+    summary: dict[str, Any] = dict(result.summary())
+    summary["input"] = os.path.abspath(str(result.path))
+    summary["outputs"] = outputs
+    summary["used_emulator"] = is_emulator
+    summary["elapsed_s"] = round(time.monotonic() - started, 3)
+    return summary
+
+
+# ---------------------------------------------------------------------------- live
+
+
+async def _live(args: argparse.Namespace, out: TextIO, err: TextIO, devices: Any) -> int:
+    from .audio import Microphone, Speaker
+    from .events import (
+        AudioChunk,
+        InputTranscription,
+        Interrupted,
+        OutputTranscription,
+        TurnComplete,
+    )
+
+    _check_connection_flags(args)
+    language = _language(args.to)
+    mic = Microphone(device=_device(args.device), sounddevice=devices)
+    speaker = Speaker(device=_device(args.output_device), sounddevice=devices)
+    try:
+        await mic.start()
+        await speaker.start()
+    except ConfigurationError as exc:
+        await mic.close()
+        raise DeviceError(f"no usable sound device: {exc}") from exc
+    captions = Captions(out, enabled=not args.json)
+    transcript: list[str] = []
+    try:
+        async with client_context(args) as (client, is_emulator):
+            if is_emulator:
+                err.write("s2st: using the bundled emulator (it answers speech with loopback)\n")
+            async with client.connect(language) as session:
+                err.write("s2st: listening; press Ctrl-C to stop\n")
+                session.start_stream(mic, finish=True)
+                if args.duration_s is not None:
+                    asyncio.get_running_loop().call_later(
+                        args.duration_s, lambda: asyncio.ensure_future(mic.close())
+                    )
+                async for event in session:
+                    if isinstance(event, AudioChunk):
+                        speaker.play(event)
+                    elif isinstance(event, Interrupted):
+                        speaker.clear()
+                    elif isinstance(event, OutputTranscription):
+                        captions.text(event.text)
+                        transcript.append(event.text)
+                    elif isinstance(event, InputTranscription) and args.show_source:
+                        captions.text(event.text, prefix="  > ")
+                    elif isinstance(event, TurnComplete):
+                        captions.end_line()
+        captions.end_line()
+        await speaker.drain()
+    finally:
+        await mic.close()
+        await speaker.close()
+    if args.json:
+        out.write(json.dumps({"target_language": language, "translated_text": "".join(transcript)}))
+        out.write("\n")
+    return EXIT_OK
+
+
+def _device(value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+# ---------------------------------------------------------------------------- languages
+
+
+def _languages(args: argparse.Namespace, out: TextIO) -> int:
     from .languages import search_languages
 
     rows = search_languages(args.query or "")
-    for code, name in rows:
-        print(f"{code:<5} {name}")
-    return 0 if rows else 1
+    if args.json:
+        out.write(json.dumps([{"code": c, "name": n} for c, n in rows], ensure_ascii=False) + "\n")
+    else:
+        for code, name in rows:
+            out.write(f"{code:<8} {name}\n")
+    return EXIT_OK if rows else EXIT_NOT_FOUND
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``s2st`` console script."""
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``s2st`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser = argparse.ArgumentParser(
+        prog="s2st",
+        description="Real-time speech-to-speech translation over Google's Live API.",
+        epilog="Exit codes: 0 ok, 1 nothing found, 2 usage/configuration, 3 authentication/"
+        "access, 4 connection/server, 5 audio/file/device, 130 interrupted.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"s2st {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    t = sub.add_parser(
+        "translate",
+        parents=[common],
+        help="translate an audio file",
+        description="Translate an audio file (WAV, or FLAC/OGG/MP3 with s2st[files]) into LANG, "
+        "with a progress bar on stderr and live captions on stdout.",
+    )
+    t.add_argument("input", metavar="INPUT", help="audio file to translate")
+    t.add_argument("--to", required=True, metavar="LANG", help="target language code or name")
+    t.add_argument("-o", "--output", metavar="OUT.wav", help="write the translated speech here")
+    t.add_argument(
+        "--subtitles", metavar="OUT.srt", help="write subtitles (.srt, .vtt or .jsonl by suffix)"
+    )
+    t.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="X",
+        help="stream the file at X times real time (default 1.0; 0 = as fast as possible)",
+    )
+    t.add_argument("--show-source", action="store_true", help="also caption the source text")
+    t.add_argument("--json", action="store_true", help="print one JSON result object on stdout")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress, captions or summary")
+    _add_connection_flags(t)
+    t.set_defaults(handler="translate")
+
+    live = sub.add_parser(
+        "live",
+        parents=[common],
+        help="translate the microphone to the speaker",
+        description="Translate speech from a microphone to a speaker, with captions on stdout. "
+        "Needs sounddevice and PortAudio (pip install 's2st[devices]').",
+    )
+    live.add_argument("--to", required=True, metavar="LANG", help="target language code or name")
+    live.add_argument("--device", metavar="IN", help="input device index or name")
+    live.add_argument("--output-device", metavar="OUT", help="output device index or name")
+    live.add_argument(
+        "--duration",
+        dest="duration_s",
+        type=float,
+        metavar="SECONDS",
+        help="stop listening after this many seconds (default: until Ctrl-C)",
+    )
+    live.add_argument("--show-source", action="store_true", help="also caption the source text")
+    live.add_argument(
+        "--json", action="store_true", help="print the translation as JSON at the end"
+    )
+    _add_connection_flags(live)
+    live.set_defaults(handler="live")
+
+    langs = sub.add_parser(
+        "languages",
+        parents=[common],
+        help="list or search the supported target languages",
+        description="List the supported target languages, or search them by code or name.",
+    )
+    langs.add_argument("query", nargs="?", help="code or name to search for")
+    langs.add_argument("--json", action="store_true", help="print a JSON array")
+    langs.set_defaults(handler="languages")
+
+    sub.add_parser(
+        "emulator",
+        help="run the local Live API emulator (see `s2st emulator --help`)",
+        add_help=False,
+    )
+    return parser
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
+    """Entry point of the ``s2st`` console script; returns the exit status.
+
+    ``_devices`` replaces the sounddevice module for ``live`` (tests)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "emulator":
         from .emulator.cli import main as emulator_main
 
         return emulator_main(argv[1:])
-    parser = argparse.ArgumentParser(
-        prog="s2st", description="Real-time speech-to-speech translation."
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help/--version (0) and usage errors (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    debug = bool(args.debug)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="s2st: %(levelname)s %(name)s: %(message)s",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    langs = sub.add_parser("languages", help="list or search the supported target languages")
-    langs.add_argument("query", nargs="?", help="code or name to search for")
-    langs.set_defaults(func=_languages)
-    sub.add_parser("emulator", help="run the local Live API emulator (see `s2st emulator --help`)")
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    out, err = sys.stdout, sys.stderr
+    run: Callable[[], Any]
+    if args.handler == "languages":
+        return _guard(lambda: _languages(args, out), err, debug)
+    if args.handler == "translate":
+        run = lambda: _translate(args, out, err)  # noqa: E731
+    else:
+        run = lambda: asyncio.run(_live(args, out, err, _devices))  # noqa: E731
+    return _guard(run, err, debug)
+
+
+def _guard(run: Callable[[], Any], err: TextIO, debug: bool) -> int:
+    try:
+        return int(run())
+    except KeyboardInterrupt:
+        err.write("\ns2st: interrupted\n")
+        return EXIT_INTERRUPTED
+    except (S2STError, OSError, _UsageError) as exc:
+        if debug:
+            traceback.print_exc(file=err)
+        err.write(f"s2st: error: {_error_message(exc)}\n")
+        return exit_code_for(exc)
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            traceback.print_exc(file=err)
+        err.write(f"s2st: error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)\n")
+        return 1
 
 
 if __name__ == "__main__":
