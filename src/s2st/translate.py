@@ -1,0 +1,616 @@
+"""Translate whole files: :func:`translate_file`, its sync twin, and the :func:`translate_files`
+batch helper.
+
+Without a client, :func:`default_client_context` picks the real service when Google
+credentials are configured in the environment, and otherwise starts the bundled emulator for
+the duration of the call (logged at INFO), so the same code runs offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+import wave
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ConfigurationError, S2STError
+from .events import DEFAULT_OUTPUT_SAMPLE_RATE, AudioChunk, Event
+from .metrics import LatencyTracker, SessionMetrics
+from .segments import (
+    DEFAULT_MIN_DURATION_S,
+    Segment,
+    SegmentAggregator,
+    SubtitleFormat,
+    SubtitleText,
+    _atomic_write,
+    join_texts,
+    write_subtitles,
+)
+
+if TYPE_CHECKING:
+    from .client import S2STClient
+    from .session import S2STSession
+
+__all__ = [
+    "BatchReport",
+    "TranslationProgress",
+    "TranslationResult",
+    "default_client_context",
+    "translate_file",
+    "translate_file_sync",
+    "translate_files",
+]
+
+logger = logging.getLogger("s2st.translate")
+
+#: Environment variables that mean "credentials for the real service are configured".
+CREDENTIAL_ENV_VARS = (
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+)
+_INPUT_RATE = 16_000
+_MANIFEST = "manifest.jsonl"
+
+
+@dataclass(frozen=True)
+class TranslationProgress:
+    """Where a :func:`translate_file` call stands.
+
+    Attributes:
+        sent_s: seconds of source audio sent.
+        total_s: length of the file in seconds, ``None`` when its header does not say.
+        fraction: ``sent_s / total_s`` in 0..1 (0 while the total is unknown); exactly 1.0 in
+            the last report, made once the translation has arrived.
+        translated_audio_s: seconds of translated audio received.
+        segments: segments closed so far.
+    """
+
+    sent_s: float
+    total_s: float | None
+    fraction: float
+    translated_audio_s: float
+    segments: int
+
+
+@dataclass(frozen=True, eq=False)
+class TranslationResult:
+    """The translation of one file.
+
+    Attributes:
+        source_text: the source transcript (segment texts joined).
+        translated_text: the translated text.
+        audio: the translated speech, 1-D ``int16`` at ``sample_rate`` (24 kHz).
+        sample_rate: rate of ``audio``.
+        segments: the aligned segments, all stable.
+        metrics: latency and volume figures of the session.
+        events_count: events received.
+        target_language: the target language as requested.
+        used_emulator: ``True`` when the bundled emulator answered, not Google's service.
+        path: the input file.
+    """
+
+    source_text: str
+    translated_text: str
+    audio: npt.NDArray[np.int16]
+    sample_rate: int
+    segments: list[Segment]
+    metrics: SessionMetrics
+    events_count: int
+    target_language: str
+    used_emulator: bool
+    path: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the translated audio in seconds."""
+        return self.audio.size / self.sample_rate
+
+    def write_wav(self, path: str | os.PathLike[str]) -> None:
+        """Write the translated audio as a mono 16-bit WAV file (atomically)."""
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(self.sample_rate)
+            w.writeframes(self.audio.astype("<i2", copy=False).tobytes())
+        _atomic_write(path, buf.getvalue())
+
+    def write_subtitles(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: SubtitleFormat | None = None,
+        text: SubtitleText = "translated",
+        min_duration_s: float = DEFAULT_MIN_DURATION_S,
+    ) -> None:
+        """Write the segments as subtitles; see :func:`s2st.segments.write_subtitles`."""
+        write_subtitles(
+            path, self.segments, format=format, text=text, min_duration_s=min_duration_s
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary: texts, segments, metrics, counts (no audio samples)."""
+        return {
+            "path": self.path,
+            "target_language": self.target_language,
+            "used_emulator": self.used_emulator,
+            "source_text": self.source_text,
+            "translated_text": self.translated_text,
+            "audio_s": self.duration_s,
+            "sample_rate": self.sample_rate,
+            "events_count": self.events_count,
+            "segments": [
+                {k: getattr(s, k) for k in Segment.__dataclass_fields__} for s in self.segments
+            ],
+            "metrics": self.metrics.as_dict(),
+        }
+
+
+def credentials_configured(environ: dict[str, str] | None = None) -> bool:
+    """Whether any of :data:`CREDENTIAL_ENV_VARS` is set (non-empty)."""
+    env = os.environ if environ is None else environ
+    return any(env.get(name) for name in CREDENTIAL_ENV_VARS)
+
+
+@contextlib.asynccontextmanager
+async def default_client_context() -> AsyncIterator[tuple[S2STClient, bool]]:
+    """Yield ``(client, is_emulator)``: ``S2STClient()`` when Google credentials are configured
+    (``GOOGLE_CLOUD_PROJECT``, ``GOOGLE_API_KEY``, ``GEMINI_API_KEY`` or
+    ``GOOGLE_APPLICATION_CREDENTIALS``), else a client for a bundled emulator started on
+    127.0.0.1 for the duration of the ``async with`` block."""
+    from .client import S2STClient
+
+    if credentials_configured():
+        yield S2STClient(), False
+        return
+    from .emulator import Emulator
+
+    async with Emulator() as emu:
+        logger.info(
+            "no Google credentials in the environment: using the bundled emulator at %s "
+            "(set GOOGLE_CLOUD_PROJECT or GOOGLE_API_KEY to use the real service)",
+            emu.base_url,
+        )
+        yield S2STClient.for_emulator(emu), True
+
+
+class _Collector:
+    """Everything a file translation accumulates from the session."""
+
+    def __init__(self) -> None:
+        self.tracker = LatencyTracker()
+        self.segments = SegmentAggregator()
+        self.audio: list[npt.NDArray[np.int16]] = []
+        self.sample_rate: int | None = None
+        self.events = 0
+        self.sent_s = 0.0
+
+    def on_event(self, event: Event) -> None:
+        now = time.monotonic()
+        self.events += 1
+        self.tracker.on_event(event, t=now)
+        self.segments.feed(event, t=now)
+        if isinstance(event, AudioChunk) and event.data.size:
+            if self.sample_rate is None:
+                self.sample_rate = event.sample_rate
+            data = event.data
+            if event.sample_rate != self.sample_rate:
+                from .audio import to_pcm16
+
+                logger.warning(
+                    "translated audio changed rate %d -> %d Hz; resampling",
+                    self.sample_rate,
+                    event.sample_rate,
+                )
+                pcm = to_pcm16(data, sample_rate=event.sample_rate, target_rate=self.sample_rate)
+                data = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
+            self.audio.append(data)
+
+    def progress(self, total_s: float | None, *, final: bool = False) -> TranslationProgress:
+        if final:
+            fraction = 1.0
+        elif total_s:
+            fraction = min(1.0, self.sent_s / total_s)
+        else:
+            fraction = 0.0
+        return TranslationProgress(
+            sent_s=self.sent_s,
+            total_s=total_s,
+            fraction=fraction,
+            translated_audio_s=self.segments.output_audio_s,
+            segments=len(self.segments.stable_segments),
+        )
+
+
+async def _read_events(session: S2STSession, col: _Collector) -> None:
+    async for event in session:
+        col.on_event(event)
+
+
+async def _send_file(
+    session: S2STSession,
+    name: str,
+    col: _Collector,
+    *,
+    speed: float | None,
+    frame_ms: int,
+    total_s: float | None,
+    progress: Callable[[TranslationProgress], None] | None,
+) -> None:
+    from .audio import open_source
+
+    frames = open_source(name, frame_ms=frame_ms, speed=speed)
+    try:
+        async for frame in frames:
+            await session.send_audio(frame, sample_rate=_INPUT_RATE)
+            col.tracker.on_audio_sent(frame, sample_rate=_INPUT_RATE)
+            col.sent_s += len(frame) / (2 * _INPUT_RATE)
+            if progress is not None:
+                progress(col.progress(total_s))
+    finally:
+        aclose = getattr(frames, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _translate(
+    client: S2STClient,
+    name: str,
+    target_language: str,
+    *,
+    used_emulator: bool,
+    speed: float | None,
+    frame_ms: int,
+    finish_timeout_s: float,
+    total_s: float | None,
+    progress: Callable[[TranslationProgress], None] | None,
+    options: dict[str, Any],
+) -> TranslationResult:
+    col = _Collector()
+    async with client.connect(target_language, **options) as session:
+        reader = asyncio.create_task(_read_events(session, col), name="s2st-translate-reader")
+        try:
+            await _send_file(
+                session,
+                name,
+                col,
+                speed=speed,
+                frame_ms=frame_ms,
+                total_s=total_s,
+                progress=progress,
+            )
+            await session.finish(timeout_s=finish_timeout_s)
+        except S2STError:
+            # A send fails with SessionClosedError when the session ended with an error (e.g.
+            # the server closed with 1011): that error, raised by the reader, is the real cause.
+            await session.aclose()
+            await asyncio.wait([reader])
+            if not reader.cancelled() and reader.exception() is not None:
+                raise reader.exception() from None  # type: ignore[misc]
+            raise
+        except BaseException:
+            reader.cancel()
+            await asyncio.wait([reader])
+            raise
+        await reader  # ends with the session; raises the session's error if it had one
+    col.segments.close()
+    if progress is not None:
+        progress(col.progress(total_s, final=True))
+    segments = col.segments.segments
+    rate = col.sample_rate or DEFAULT_OUTPUT_SAMPLE_RATE
+    audio = np.concatenate(col.audio) if col.audio else np.zeros(0, dtype=np.int16)
+    return TranslationResult(
+        source_text=join_texts(s.source_text for s in segments),
+        translated_text=join_texts(s.translated_text for s in segments),
+        audio=audio,
+        sample_rate=rate,
+        segments=segments,
+        metrics=col.tracker.snapshot(),
+        events_count=col.events,
+        target_language=target_language,
+        used_emulator=used_emulator,
+        path=name,
+    )
+
+
+async def translate_file(
+    path: str | os.PathLike[str],
+    target_language: str,
+    *,
+    client: S2STClient | None = None,
+    speed: float | None = 1.0,
+    progress: Callable[[TranslationProgress], None] | None = None,
+    timeout_s: float | None = None,
+    finish_timeout_s: float = 30.0,
+    frame_ms: int = 100,
+    **options: Any,
+) -> TranslationResult:
+    """Translate an audio file into ``target_language`` over one session.
+
+    The file is streamed at ``speed`` x real time (``None``: as fast as the connection takes
+    it; the real service expects about real time). ``progress`` is called from the event loop
+    after every frame sent and once more with ``fraction == 1.0`` when the translation has
+    arrived; an exception it raises aborts the call. ``options`` go to
+    :meth:`S2STClient.connect` (model, reconnect, ...).
+
+    Args:
+        client: the client to use; ``None``: :func:`default_client_context` (real service
+            with credentials in the environment, else the bundled emulator).
+        timeout_s: bound for the whole call (``None``: no bound).
+        finish_timeout_s: how long to wait for the translation after the input ended.
+        frame_ms: length of each audio message.
+
+    Raises:
+        AudioFormatError / ConfigurationError: unreadable file, bad options (before connecting).
+        TransportError: the session failed (its typed subclass).
+        TimeoutError: ``timeout_s`` passed.
+    """
+    from .audio import audio_file_info
+
+    name = os.fspath(path)
+    info = await asyncio.to_thread(audio_file_info, name)
+    total_s = info.frames / info.sample_rate if info.frames is not None else None
+    if timeout_s is not None and not timeout_s > 0:
+        raise ConfigurationError(f"timeout_s must be positive or None, got {timeout_s!r}")
+
+    async def run() -> TranslationResult:
+        kwargs: dict[str, Any] = {
+            "speed": speed,
+            "frame_ms": frame_ms,
+            "finish_timeout_s": finish_timeout_s,
+            "total_s": total_s,
+            "progress": progress,
+            "options": options,
+        }
+        if client is not None:
+            return await _translate(client, name, target_language, used_emulator=False, **kwargs)
+        async with default_client_context() as (default, is_emulator):
+            return await _translate(
+                default, name, target_language, used_emulator=is_emulator, **kwargs
+            )
+
+    try:
+        return await asyncio.wait_for(run(), timeout_s)
+    except asyncio.TimeoutError:
+        raise TimeoutError(
+            f"{name}: not translated within timeout_s={timeout_s}; raise it or stream faster"
+        ) from None
+
+
+def translate_file_sync(
+    path: str | os.PathLike[str], target_language: str, **kwargs: Any
+) -> TranslationResult:
+    """Blocking :func:`translate_file` (runs its own event loop).
+
+    Raises:
+        ConfigurationError: called from a running event loop (use ``await translate_file``).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(translate_file(path, target_language, **kwargs))
+    raise ConfigurationError(
+        "translate_file_sync() cannot run inside a running event loop; "
+        "use `await s2st.translate_file(...)` instead"
+    )
+
+
+# ---------------------------------------------------------------------------- batch
+@dataclass(frozen=True)
+class BatchReport:
+    """What :func:`translate_files` did, in input order.
+
+    Attributes:
+        done: inputs translated by this call.
+        skipped: inputs already in the manifest with the same content (``resume=True``).
+        failed: input -> ``"ErrorType: message"`` for inputs that could not be translated.
+        output_dir: where the outputs and ``manifest.jsonl`` are.
+    """
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    output_dir: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failed
+
+
+def _file_sha256(name: str) -> str:
+    digest = hashlib.sha256()
+    with open(name, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_manifest(path: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Entries by (input path, language); a line cut short by a crash is ignored."""
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    if not os.path.exists(path):
+        return entries
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            try:
+                entry = json.loads(line)
+                entries[(entry["input"], entry["target_language"])] = entry
+            except (ValueError, KeyError, TypeError):
+                logger.warning("%s line %d is unreadable; that file will be redone", path, n)
+    return entries
+
+
+def _output_names(output_dir: str, name: str, lang: str) -> dict[str, str]:
+    stem = os.path.splitext(os.path.basename(name))[0]
+    base = os.path.join(output_dir, f"{stem}.{lang}")
+    return {"wav": base + ".wav", "srt": base + ".srt", "json": base + ".json"}
+
+
+def _prepare(
+    paths: Iterable[str | os.PathLike[str]], output_dir: str | os.PathLike[str]
+) -> tuple[list[str], str]:
+    """Absolute input names (checked for clashing outputs) and the created output dir."""
+    names = [os.path.abspath(os.fspath(p)) for p in paths]
+    _check_inputs(names)
+    out_dir = os.path.abspath(os.fspath(output_dir))
+    os.makedirs(out_dir, exist_ok=True)
+    return names, out_dir
+
+
+def _is_done(entry: dict[str, Any] | None, digest: str, outputs: dict[str, str]) -> bool:
+    return (
+        entry is not None
+        and entry.get("sha256") == digest
+        and all(os.path.exists(p) for p in outputs.values())
+    )
+
+
+def _append_line(path: str, line: dict[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _check_inputs(paths: Sequence[str]) -> None:
+    stems: dict[str, str] = {}
+    for name in paths:
+        stem = os.path.splitext(os.path.basename(name))[0]
+        if stem in stems and stems[stem] != name:
+            raise ConfigurationError(
+                f"{stems[stem]} and {name} would write the same outputs ({stem}.*); "
+                "rename one or translate them into different output_dir"
+            )
+        stems[stem] = name
+
+
+async def translate_files(
+    paths: Iterable[str | os.PathLike[str]],
+    target_language: str,
+    *,
+    output_dir: str | os.PathLike[str],
+    concurrency: int = 2,
+    client: S2STClient | None = None,
+    resume: bool = True,
+    progress: Callable[[str, TranslationProgress], None] | None = None,
+    **options: Any,
+) -> BatchReport:
+    """Translate many files, ``concurrency`` sessions at a time, and resume where it stopped.
+
+    For each input ``<stem>.<ext>`` it writes ``<output_dir>/<stem>.<lang>.wav`` (translated
+    speech), ``.srt`` (subtitles) and ``.json`` (:meth:`TranslationResult.summary` plus the
+    input hash), each atomically, then appends one line to ``<output_dir>/manifest.jsonl``
+    (input path, SHA-256 of its content, language, outputs, time). With ``resume=True`` an
+    input already in the manifest with the same hash and language, and whose outputs exist, is
+    skipped. A failing input is recorded in :attr:`BatchReport.failed` (not in the manifest,
+    so the next run retries it) and does not stop the others.
+
+    ``progress(path, TranslationProgress)`` reports each file; ``options`` go to
+    :func:`translate_file` (``speed``, ``timeout_s``, ...) and :meth:`S2STClient.connect`.
+    ``client=None`` uses :func:`default_client_context` once for the whole batch.
+
+    Raises:
+        ConfigurationError: ``concurrency < 1``, or two inputs with the same file stem.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigurationError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    names, out_dir = await asyncio.to_thread(_prepare, paths, output_dir)
+    if client is not None:
+        return await _batch(
+            names, target_language, out_dir, concurrency, client, False, resume, progress, options
+        )
+    async with default_client_context() as (default, is_emulator):
+        return await _batch(
+            names,
+            target_language,
+            out_dir,
+            concurrency,
+            default,
+            is_emulator,
+            resume,
+            progress,
+            options,
+        )
+
+
+async def _batch(
+    names: list[str],
+    lang: str,
+    out_dir: str,
+    concurrency: int,
+    client: S2STClient,
+    used_emulator: bool,
+    resume: bool,
+    progress: Callable[[str, TranslationProgress], None] | None,
+    options: dict[str, Any],
+) -> BatchReport:
+    manifest_path = os.path.join(out_dir, _MANIFEST)
+    manifest = await asyncio.to_thread(_read_manifest, manifest_path) if resume else {}
+    status: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    semaphore = asyncio.Semaphore(concurrency)
+    manifest_lock = asyncio.Lock()
+
+    async def one(name: str) -> None:
+        async with semaphore:
+            try:
+                digest = await asyncio.to_thread(_file_sha256, name)
+                outputs = _output_names(out_dir, name, lang)
+                entry = manifest.get((name, lang))
+                if await asyncio.to_thread(_is_done, entry, digest, outputs):
+                    status[name] = "skipped"
+                    return
+                report = None if progress is None else (lambda p: progress(name, p))
+                result = await translate_file(name, lang, client=client, progress=report, **options)
+                result = _with_emulator_flag(result, used_emulator)
+                await asyncio.to_thread(_write_outputs, result, outputs, digest)
+                line = {
+                    "input": name,
+                    "sha256": digest,
+                    "target_language": lang,
+                    "outputs": outputs,
+                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                }
+                async with manifest_lock:  # whole lines, one writer at a time
+                    await asyncio.to_thread(_append_line, manifest_path, line)
+                status[name] = "done"
+            except Exception as exc:
+                logger.info("%s failed: %s", os.path.basename(name), type(exc).__name__)
+                failed[name] = f"{type(exc).__name__}: {exc}"
+
+    await asyncio.gather(*(one(name) for name in names))
+    return BatchReport(
+        done=[n for n in names if status.get(n) == "done"],
+        skipped=[n for n in names if status.get(n) == "skipped"],
+        failed={n: failed[n] for n in names if n in failed},
+        output_dir=out_dir,
+    )
+
+
+def _with_emulator_flag(result: TranslationResult, used_emulator: bool) -> TranslationResult:
+    if result.used_emulator == used_emulator:
+        return result
+    from dataclasses import replace
+
+    return replace(result, used_emulator=used_emulator)
+
+
+def _write_outputs(result: TranslationResult, outputs: dict[str, str], digest: str) -> None:
+    result.write_wav(outputs["wav"])
+    result.write_subtitles(outputs["srt"])
+    summary = result.summary()
+    summary["sha256"] = digest
+    data = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    _atomic_write(outputs["json"], data.encode("utf-8"))
