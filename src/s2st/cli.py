@@ -532,7 +532,10 @@ def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
     if argv and argv[0] == "emulator":
         from .emulator.cli import main as emulator_main
 
-        return emulator_main(argv[1:])
+        try:
+            return emulator_main(argv[1:])
+        except SystemExit as exc:  # its --help (0) and usage errors (2)
+            return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

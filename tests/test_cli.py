@@ -1,0 +1,214 @@
+"""The `s2st` command line, end to end against the bundled emulator."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+import sys
+import threading
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from s2st import cli
+from s2st.emulator import load_scenario, sample_path
+
+SRT_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)$")
+
+
+def _seconds(h: str, m: str, s: str, ms: str) -> float:
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+
+def check_srt(text: str) -> list[tuple[float, float, str]]:
+    cues = []
+    for n, block in enumerate(text.strip().split("\n\n"), start=1):
+        lines = block.split("\n")
+        assert lines[0] == str(n)
+        match = SRT_TIME.match(lines[1])
+        assert match, lines[1]
+        start, end = _seconds(*match.groups()[:4]), _seconds(*match.groups()[4:])
+        cues.append((start, end, "\n".join(lines[2:])))
+    for (s0, e0, _), (s1, _e1, _) in itertools.pairwise(cues):
+        assert s0 < e0 <= s1
+    return cues
+
+
+def check_wav(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24_000, 1, 2)
+        return w.getnframes() / w.getframerate()
+
+
+def test_translate_end_to_end_in_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    station = [u.translations["es"].text for u in load_scenario("station").utterances]
+    out, srt = tmp_path / "out.wav", tmp_path / "out.srt"
+    argv = ["translate", str(sample_path("station")), "--to", "Spanish", "--emulator"]
+    argv += ["--speed", "0", "-o", str(out), "--subtitles", str(srt), "--json"]
+    assert cli.main(argv) == 0
+    stdout = capsys.readouterr().out
+    result = json.loads(stdout)  # one JSON object and nothing else on stdout
+    assert result["translated_text"].split() == " ".join(station).split()
+    assert "train station" in result["source_text"].lower()
+    assert result["used_emulator"] is True and result["target_language"] == "es"
+    assert result["outputs"] == {"audio": str(out.resolve()), "subtitles": str(srt.resolve())}
+    duration = check_wav(out)
+    assert duration > 1.0 and abs(duration - result["audio_s"]) < 0.01
+    cues = check_srt(srt.read_text(encoding="utf-8"))
+    assert [c[2] for c in cues] == station
+    assert cues[-1][1] <= duration + 0.01
+
+
+def test_translate_captions_and_vtt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vtt = tmp_path / "out.vtt"
+    argv = ["translate", str(sample_path("hello")), "--to", "de", "--emulator", "--speed", "0"]
+    assert cli.main([*argv, "--subtitles", str(vtt), "--show-source"]) == 0
+    captured = capsys.readouterr()
+    assert "Wetter" in captured.out and "> " in captured.out and "weather" in captured.out
+    assert "s2st: done" in captured.err and "sent" in captured.err
+    assert vtt.read_text(encoding="utf-8").startswith("WEBVTT")
+
+
+def test_translate_subprocess_console_entry(tmp_path: Path) -> None:
+    srt = tmp_path / "a.srt"
+    argv = ["translate", str(sample_path("station")), "--to", "cmn", "--emulator", "--speed", "0"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "s2st.cli", *argv, "--subtitles", str(srt), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "火车站" in json.loads(proc.stdout)["translated_text"]
+    assert "火车站在哪里" in srt.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["translate", "x.wav", "--to", "klingon"], 2, "did you mean"),
+        (["translate", "missing.wav", "--to", "es", "--emulator"], 5, "no such file: missing.wav"),
+        (["translate", "IN", "--to", "es", "--subtitles", "a.txt"], 2, ".srt, .vtt or .jsonl"),
+        (["translate", "IN", "--to", "es", "--emulator", "--project", "p"], 2, "choose one"),
+        (["translate", "IN", "--to", "es", "--api-key-env", "S2ST_NOPE_XYZ"], 2, "S2ST_NOPE_XYZ"),
+        (["translate", "IN", "--to", "es", "--speed", "-1"], 2, "must be >= 0"),
+        (["translate", "IN"], 2, "--to"),
+        (["live", "--to", "es", "--emulator"], 5, "no usable sound device"),
+        (["languages", "zzzzqqq"], 1, ""),
+    ],
+)
+def test_errors_exit_codes(
+    argv: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(sample_path("hello")) if a == "IN" else a for a in argv]
+    assert cli.main(argv) == code
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    if code != 1:
+        assert err.strip().splitlines()[-1].startswith(("s2st: error:", "usage:", "s2st "))
+
+
+def test_bad_audio_file_exit_5(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really a wav file")
+    assert cli.main(["translate", str(bad), "--to", "es", "--emulator", "--quiet"]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("s2st: error:") and "bad.wav" in err and "Traceback" not in err
+
+
+def test_connection_refused_exit_4(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("S2ST_BASE_URL", "ws://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("S2ST_TEST_KEY", "not-a-real-key")
+    argv = ["translate", str(sample_path("hello")), "--to", "es", "--api-key-env", "S2ST_TEST_KEY"]
+    assert cli.main([*argv, "--quiet"]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("s2st: error:") and "not-a-real-key" not in err
+
+
+@pytest.mark.parametrize("command", [[], ["translate"], ["live"], ["languages"], ["emulator"]])
+def test_help_exits_0(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([*command, "--help"]) == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_version_and_languages_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("s2st ")
+    assert cli.main(["languages", "german", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0] == {"code": "de", "name": "German"}
+    assert cli.main(["languages", "cmn"]) == 0
+    assert capsys.readouterr().out.split()[0] == "cmn"
+
+
+class _FakeStream:
+    def __init__(self, kind: str, callback: Any, blocksize: int, pcm: bytes | None) -> None:
+        self.kind, self.callback, self.blocksize, self.pcm = kind, callback, blocksize, pcm
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.played = 0
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        self.thread.join(5)
+
+    def close(self) -> None:
+        pass
+
+    def _run(self) -> None:
+        step = self.blocksize * 2
+        offset = 0
+        while not self.stop_flag.wait(0.01):  # 10x real time for 100 ms blocks
+            if self.kind == "in":
+                assert self.pcm is not None
+                block = self.pcm[offset : offset + step]
+                offset += step
+                block += bytes(step - len(block))  # silence after the sample
+                self.callback(block, self.blocksize, None, None)
+            else:
+                out = bytearray(step)
+                self.callback(out, self.blocksize, None, None)
+                self.played += self.blocksize
+
+
+class FakeDevices:
+    """A sounddevice stand-in: the microphone "says" the hello sample, the speaker counts."""
+
+    def __init__(self) -> None:
+        with wave.open(str(sample_path("hello"))) as w:
+            assert w.getframerate() == 16_000
+            self.pcm = w.readframes(w.getnframes())
+        self.streams: list[_FakeStream] = []
+
+    def RawInputStream(self, *, callback: Any, blocksize: int, **kw: Any) -> _FakeStream:
+        stream = _FakeStream("in", callback, blocksize, self.pcm)
+        self.streams.append(stream)
+        return stream
+
+    def RawOutputStream(self, *, callback: Any, blocksize: int, **kw: Any) -> _FakeStream:
+        stream = _FakeStream("out", callback, blocksize, None)
+        self.streams.append(stream)
+        return stream
+
+
+def test_live_with_fake_devices(capsys: pytest.CaptureFixture[str]) -> None:
+    devices = FakeDevices()
+    argv = ["live", "--to", "es", "--emulator", "--duration", "1.5", "--json"]
+    assert cli.main(argv, _devices=devices) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "tiempo" in result["translated_text"]
+    speaker = next(s for s in devices.streams if s.kind == "out")
+    assert speaker.played > 24_000  # more than a second of translated speech went out
+    assert all(s.stop_flag.is_set() for s in devices.streams)
