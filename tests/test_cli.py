@@ -41,7 +41,7 @@ def check_srt(text: str) -> list[tuple[float, float, str]]:
 def check_wav(path: Path) -> float:
     with wave.open(str(path)) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24_000, 1, 2)
-        return w.getnframes() / w.getframerate()
+        return float(w.getnframes() / w.getframerate())
 
 
 def test_translate_end_to_end_in_process(
