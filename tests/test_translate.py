@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 
 import s2st
-from s2st.emulator import Emulator, sample_path
-from s2st.errors import AudioFormatError, ConfigurationError, UnsupportedLanguageError
+from s2st.emulator import Emulator, Fault, sample_path
+from s2st.errors import (
+    AudioFormatError,
+    ConfigurationError,
+    InvalidArgumentError,
+    UnsupportedLanguageError,
+)
 from s2st.segments import from_jsonl
 from s2st.translate import (
     CREDENTIAL_ENV_VARS,
@@ -211,3 +216,23 @@ async def test_batch_bounds_concurrency(tmp_path: Path) -> None:
                 await watcher
     assert report.done == [str(p) for p in paths]
     assert peak == 1
+
+
+async def test_session_error_surfaces_typed() -> None:
+    async with Emulator() as emu:
+        emu.inject(Fault.close(1007, at_message=3), connection=0)
+        client = s2st.S2STClient.for_emulator(emu)
+        with pytest.raises(InvalidArgumentError):
+            await translate_file(
+                sample_path("station"), "es", client=client, speed=None, reconnect=False
+            )
+
+
+async def test_reconnect_mid_file_loses_and_duplicates_nothing() -> None:
+    async with Emulator() as emu:
+        emu.inject(Fault.close(1011, at_message=8), connection=0)
+        client = s2st.S2STClient.for_emulator(emu)
+        result = await translate_file(sample_path("station"), "es", client=client, speed=None)
+    assert result.metrics.reconnects == 1
+    assert result.source_text == "Good morning. Where is the train station?"
+    assert result.translated_text == "Buenos días. ¿Dónde está la estación de tren?"
