@@ -39,7 +39,18 @@ EXPECTED: dict[str, tuple[list[str], list[str]]] = {
             "to out/translated.wav",
         ],
     ),
-    "translate_file.py": ([], ["Good morning.  ->  Buenos días.", "station.en.es.srt"]),
+    "translate_file.py": (
+        [],
+        [
+            "translated by the bundled emulator",
+            "Good morning.  ->  Buenos días.",
+            "station.en.es.srt",
+        ],
+    ),
+    "conversation.py": (
+        [],
+        ["alice said:  'Hello,'", "bob heard: Hola, y bienvenidos", "alice heard: [emulator:"],
+    ),
     "subtitles.py": (
         ["--target", "de"],
         ["[final] #0", "Guten Morgen.", "Wo ist der Bahnhof?", "wrote out/subtitles.vtt"],
