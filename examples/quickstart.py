@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,13 +23,13 @@ from pathlib import Path
 import s2st
 from s2st.audio import WavWriter
 from s2st.emulator import Emulator, sample_path
-
-CREDENTIAL_VARIABLES = ("GOOGLE_CLOUD_PROJECT", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_API_KEY")
+from s2st.translate import credentials_configured
 
 
 def use_real_service(force_emulator: bool) -> bool:
-    """True when Google credentials are configured and the emulator is not forced."""
-    return not force_emulator and any(os.environ.get(name) for name in CREDENTIAL_VARIABLES)
+    """True when Google credentials are configured (GOOGLE_CLOUD_PROJECT, GOOGLE_API_KEY,
+    GEMINI_API_KEY or GOOGLE_APPLICATION_CREDENTIALS) and the emulator is not forced."""
+    return not force_emulator and credentials_configured()
 
 
 @contextlib.asynccontextmanager
