@@ -233,8 +233,14 @@ def test_confirm_by_last_consumed_index() -> None:
     assert [m.index for m in proto.replay_buffer] == [4, 5]
     proto.receive(update(index=2))  # stale: nothing to do
     assert [m.index for m in proto.replay_buffer] == [4, 5]
+    # A non-resumable update confirms nothing: a resumed connection would start from the
+    # last *handle*, so messages after its index must stay replayable.
     proto.receive(update(index=5, resumable=False, handle=None))
+    assert [m.index for m in proto.replay_buffer] == [4, 5]
+    assert proto.last_consumed_index == 2  # as the latest resumable update said
+    proto.receive(update(index=5))
     assert len(proto.replay_buffer) == 0 and proto.replay_buffer.nbytes == 0
+    assert proto.checkpoints == 4
 
 
 def test_int64_index_beyond_32_bits() -> None:

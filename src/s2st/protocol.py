@@ -600,6 +600,7 @@ class ClientProtocol:
         self.last_consumed_index: int | None = None
         self.session_id: str | None = None
         self.replay_buffer = ReplayBuffer(max_bytes=max_replay_bytes)
+        self.checkpoints = 0  # resumable updates received so far
         self._replay_pending = False
 
     # -- transitions ----------------------------------------------------------------------
@@ -709,15 +710,23 @@ class ClientProtocol:
                 self._on_resumption_update(event)
         return events
 
-    def _on_resumption_update(self, update: SessionResumptionUpdate) -> None:
-        if update.resumable and update.new_handle:
-            self.resumption_handle = update.new_handle
+    def _on_resumption_update(self, update: SessionResumptionUpdate) -> bool:
+        """Apply an update; True when it is a new checkpoint (a resumable handle).
+
+        Only resumable updates confirm messages: a resumed connection starts from the latest
+        *handle*, so everything after that handle's consumed index must stay replayable, even
+        if a later non-resumable update reports a higher index (conservative, §5.5 ❓)."""
+        if not (update.resumable and update.new_handle):
+            return False
+        self.resumption_handle = update.new_handle
         index = update.last_consumed_client_message_index
         if index is not None:
             self.last_consumed_index = index
             self.replay_buffer.confirm(index)
-        elif update.resumable and update.new_handle and not self.track_consumption:
+        elif not self.track_consumption:
             self.replay_buffer.confirm_all()
+        self.checkpoints += 1
+        return True
 
 
 def _with_handle(message: dict[str, Any], handle: str) -> dict[str, Any]:

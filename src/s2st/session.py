@@ -24,6 +24,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from ._resume import OutputLedger
 from ._transport import TransportOptions, close_error, close_quietly, open_websocket
 from .config import TranslationConfig
 from .errors import (
@@ -44,6 +45,7 @@ from .events import (
     InputTranscription,
     OutputTranscription,
     Reconnected,
+    SessionResumptionUpdate,
     SetupComplete,
     TurnComplete,
 )
@@ -69,6 +71,7 @@ _WATCHED = frozenset(
         TurnComplete,
         GenerationComplete,
         GoAway,
+        SessionResumptionUpdate,
     }
 )
 _MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
@@ -190,6 +193,7 @@ class S2STSession:
         self.session_id: str | None = None
         self.reconnects = 0
         self.stats = SessionStats()
+        self._ledger = OutputLedger()
 
     def _protocol(self, model_resource: str) -> ClientProtocol:
         config, backend = self.config, self._target.backend
@@ -508,11 +512,18 @@ class S2STSession:
                 self._done_after_input.set()
         elif isinstance(event, GoAway):
             return self.reconnect_policy.on_go_away
+        elif isinstance(event, SessionResumptionUpdate):
+            if event.resumable and event.new_handle:
+                self._ledger.checkpoint()
         return False
 
     async def _deliver(self, event: Event, arrived: float | None = None) -> None:
         assert self._events is not None
         arrived = time.perf_counter() if arrived is None else arrived
+        kept = self._ledger.filter(event)
+        if kept is None:
+            return
+        event = kept
         self._watch(event, arrived)
         await self._events.put(event, arrived)
 
@@ -563,7 +574,7 @@ class S2STSession:
         """Read frames until the connection ends or must be left; return (reason, error).
 
         This is the hot path: events go straight into the buffer unless it is full."""
-        stats, receive, buf = self.stats, self._proto.receive, self._events
+        stats, receive, buf, ledger = self.stats, self._proto.receive, self._events, self._ledger
         assert buf is not None
         items, maxsize, not_empty = buf._items, buf._maxsize, buf._not_empty
         clock = time.perf_counter
@@ -578,9 +589,14 @@ class S2STSession:
                 stats.events_received += len(events)
                 for event in events:
                     cls = type(event)
-                    if cls is AudioChunk:
+                    if cls is AudioChunk and not ledger.active:
                         self._last_event_t = arrived
+                        ledger.note(event)
                     elif cls in _WATCHED:
+                        kept = ledger.filter(event)
+                        if kept is None:
+                            continue  # already delivered before the reconnection
+                        event = kept
                         leave |= self._watch(event, arrived)
                     if len(items) < maxsize:  # inline put(): no coroutine per event
                         items.append((arrived, event))
@@ -662,6 +678,7 @@ class S2STSession:
                         self.stats.audio_ms_sent += message.audio_ms
                 self._ws = ws
             self.reconnects += 1
+            self._ledger.resume()
             for event in events:
                 await self._deliver(event)
             await self._deliver(

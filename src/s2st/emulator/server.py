@@ -53,6 +53,9 @@ __all__ = ["Emulator"]
 
 logger = logging.getLogger("s2st.emulator")
 
+# Faults after which the connection does not process client messages any more.
+_ENDING_FAULTS = frozenset({"close", "drop", "stall_close"})
+
 _SECRET_HEADERS = {"authorization", "x-goog-api-key"}
 _FROM_START = ("delay", "slow_reads", "burst")
 
@@ -523,11 +526,15 @@ class Emulator:
             fault = next((f for f in st.faults if f.at_message == index), None)
             if fault is not None:
                 st.faults.remove(fault)
-                st.record.messages.append(
-                    ReceivedMessage(index, "unprocessed", f"{len(raw)} bytes", self._t(st))
-                )
+                if fault.kind in _ENDING_FAULTS:
+                    # The connection ends on this message: it is never processed.
+                    st.record.messages.append(
+                        ReceivedMessage(index, "unprocessed", f"{len(raw)} bytes", self._t(st))
+                    )
+                    await self._fire(st, fault)
+                    continue
+                # Faults that only change timing start here; the message is processed as usual.
                 await self._fire(st, fault)
-                continue
             try:
                 self._on_message(st, index, raw)
             except WireRejection as rej:

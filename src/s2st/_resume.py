@@ -1,0 +1,183 @@
+"""Hiding output the server generates twice after a reconnection (sans-I/O).
+
+When a connection is lost, the client resumes from the latest resumable handle and replays the
+messages after that handle's consumed index. The server then produces again the output for the
+replayed input: output the user may already have seen on the old connection (the partial
+translation of the utterance in progress). :class:`OutputLedger` remembers the content
+delivered since the latest checkpoint (resumable handle) and, after a reconnection, drops the
+same amount from the start of each regenerated stream, so the user sees each word and each
+sample once.
+
+Rules (per stream, independently):
+
+* transcripts: regenerated text is dropped while it matches what was already delivered; a
+  fragment that extends past it is trimmed to the new part; the first mismatch ends the
+  suppression for that stream (the server said something different: deliver it);
+* audio: the number of samples already delivered is dropped (content is not compared:
+  resynthesised speech is not bit-identical on a real server);
+* ``TurnComplete`` / ``GenerationComplete``: as many as were delivered are dropped.
+
+This assumes what the protocol implies but does not state (PROTOCOL.md §5.5 ❓): output
+received before a resumable update belongs to the state that update's handle captures.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from .events import (
+    AudioChunk,
+    Event,
+    GenerationComplete,
+    InputTranscription,
+    OutputTranscription,
+    TurnComplete,
+)
+
+__all__ = ["OutputLedger"]
+
+logger = logging.getLogger("s2st.session")
+
+
+@dataclass
+class _Streams:
+    input_text: list[str] = field(default_factory=list)
+    output_text: list[str] = field(default_factory=list)
+    samples: int = 0
+    turns: int = 0
+    generations: int = 0
+
+    def empty(self) -> bool:
+        return not (
+            self.input_text or self.output_text or self.samples or self.turns or self.generations
+        )
+
+
+@dataclass
+class _Pending:
+    input_text: str
+    output_text: str
+    samples: int
+    turns: int
+    generations: int
+
+    def done(self) -> bool:
+        return not (
+            self.input_text or self.output_text or self.samples or self.turns or self.generations
+        )
+
+
+class OutputLedger:
+    """Content delivered since the latest checkpoint, and the suppression after a resume."""
+
+    def __init__(self) -> None:
+        self._since = _Streams()
+        self._pending: _Pending | None = None
+        self.suppressed_events = 0
+        self.suppressed_samples = 0
+
+    @property
+    def active(self) -> bool:
+        """True while regenerated output is being dropped."""
+        return self._pending is not None
+
+    def checkpoint(self) -> None:
+        """A resumable handle arrived: everything delivered so far is in the server state."""
+        self._since = _Streams()
+
+    def note(self, event: Event) -> None:
+        """Record a delivered event."""
+        cls = type(event)
+        if cls is AudioChunk:
+            self._since.samples += len(event.data)  # type: ignore[union-attr]
+        elif cls is InputTranscription:
+            self._since.input_text.append(event.text)  # type: ignore[union-attr]
+        elif cls is OutputTranscription:
+            self._since.output_text.append(event.text)  # type: ignore[union-attr]
+        elif cls is TurnComplete:
+            self._since.turns += 1
+        elif cls is GenerationComplete:
+            self._since.generations += 1
+
+    def resume(self) -> None:
+        """A new connection replays from the latest checkpoint: expect the content delivered
+        since then to come again, and hide it."""
+        since = self._since
+        if since.empty():
+            self._pending = None
+            return
+        self._pending = _Pending(
+            "".join(since.input_text),
+            "".join(since.output_text),
+            since.samples,
+            since.turns,
+            since.generations,
+        )
+
+    def filter(self, event: Event) -> Event | None:
+        """Return the event to deliver (possibly trimmed), or ``None`` to drop it. Delivered
+        events are recorded (:meth:`note`)."""
+        pending = self._pending
+        if pending is not None:
+            kept = self._apply(pending, event)
+            if pending.done():
+                self._pending = None
+                logger.debug(
+                    "regenerated output hidden: %d events, %d samples",
+                    self.suppressed_events,
+                    self.suppressed_samples,
+                )
+            if kept is None:
+                self.suppressed_events += 1
+                return None
+            event = kept
+        self.note(event)
+        return event
+
+    def _apply(self, pending: _Pending, event: Event) -> Event | None:
+        if isinstance(event, AudioChunk):
+            if not pending.samples:
+                return event
+            n = len(event.data)
+            if n <= pending.samples:
+                pending.samples -= n
+                self.suppressed_samples += n
+                return None
+            skip, pending.samples = pending.samples, 0
+            self.suppressed_samples += skip
+            return AudioChunk(event.data[skip:], event.sample_rate, event.mime_type)
+        if isinstance(event, InputTranscription):
+            kept_text, pending.input_text = _skip_text(pending.input_text, event.text)
+            return (
+                None
+                if kept_text is None
+                else InputTranscription(kept_text, event.finished, event.language_code)
+            )
+        if isinstance(event, OutputTranscription):
+            kept_text, pending.output_text = _skip_text(pending.output_text, event.text)
+            return (
+                None
+                if kept_text is None
+                else OutputTranscription(kept_text, event.finished, event.language_code)
+            )
+        if isinstance(event, TurnComplete) and pending.turns:
+            pending.turns -= 1
+            return None
+        if isinstance(event, GenerationComplete) and pending.generations:
+            pending.generations -= 1
+            return None
+        return event
+
+
+def _skip_text(expected: str, text: str) -> tuple[str | None, str]:
+    """Drop the part of ``text`` already delivered; return (text to deliver or None, what is
+    still expected)."""
+    if not expected:
+        return text, ""
+    if expected.startswith(text):
+        return None, expected[len(text) :]
+    if text.startswith(expected):
+        return text[len(expected) :] or None, ""
+    logger.debug("regenerated transcript differs from what was delivered; delivering it")
+    return text, ""
