@@ -83,8 +83,20 @@ class OutputLedger:
         return self._pending is not None
 
     def checkpoint(self) -> None:
-        """A resumable handle arrived: everything delivered so far is in the server state."""
-        self._since = _Streams()
+        """A resumable handle arrived: everything delivered so far is in the server state,
+        except output still expected again after a resume (delivered on an older connection,
+        not yet regenerated): that stays beyond the new checkpoint."""
+        pending = self._pending
+        if pending is None:
+            self._since = _Streams()
+            return
+        self._since = _Streams(
+            [pending.input_text] if pending.input_text else [],
+            [pending.output_text] if pending.output_text else [],
+            pending.samples,
+            pending.turns,
+            pending.generations,
+        )
 
     def note(self, event: Event) -> None:
         """Record a delivered event."""

@@ -28,7 +28,7 @@ import json
 import logging
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -496,7 +496,7 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[SentMessage]:
         return iter(self._items)
 
     @property
@@ -524,6 +524,10 @@ class ReplayBuffer:
                     self.max_bytes,
                     old.audio_ms,
                 )
+
+    def last(self) -> SentMessage | None:
+        """The newest message held, or ``None``."""
+        return self._items[-1] if self._items else None
 
     def confirm(self, last_consumed_index: int) -> int:
         """Forget messages with ``index <= last_consumed_index``; return how many."""
@@ -683,6 +687,10 @@ class ClientProtocol:
     def activity_end(self) -> bytes | None:
         """Return the ``activityEnd`` frame (manual activity detection)."""
         return self._record(encode_activity_end(casing=self.casing), "activity_end")
+
+    def last_message(self) -> SentMessage | None:
+        """The most recent message not yet confirmed by the server (``None`` if all are)."""
+        return self.replay_buffer.last()
 
     def replay(self) -> list[SentMessage]:
         """After ``setupComplete`` on a new connection: renumber the unconfirmed messages as the

@@ -49,7 +49,7 @@ from .events import (
     SetupComplete,
     TurnComplete,
 )
-from .protocol import ClientProtocol, ConnectionState
+from .protocol import ClientProtocol, ConnectionState, SentMessage
 from .reconnect import ReconnectPolicy
 from .stats import SessionStats
 
@@ -192,6 +192,8 @@ class S2STSession:
         self._rng = random.Random()
         self.session_id: str | None = None
         self.reconnects = 0
+        self._reconnecting = False
+        self._last_user_message: SentMessage | None = None
         self.stats = SessionStats()
         self._ledger = OutputLedger()
 
@@ -277,6 +279,12 @@ class S2STSession:
         ws, self._ws = self._ws, None
         if ws is not None:
             await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
+        unconfirmed = self._unconfirmed_user_audio_ms()
+        if unconfirmed > 0:
+            self.stats.unconfirmed_audio_ms_at_close = unconfirmed
+            logger.warning(
+                "closing with %.0f ms of sent audio the server has not confirmed", unconfirmed
+            )
         if self._proto.state is not ConnectionState.CLOSED:
             self._proto.close()
         if self._events is not None:
@@ -346,6 +354,9 @@ class S2STSession:
         """
         self._input_ended = True
         self._last_event_t = time.perf_counter()
+        # The last message carrying the user's audio: finish() waits until the server has
+        # confirmed it (when the server confirms at all), so nothing is closed away unheard.
+        self._last_user_message = self._proto.last_message()
         if self._target.backend == "gemini":
             await self._send(self._proto.audio_stream_end)
         elif self._trailing_silence_ms > 0:
@@ -411,7 +422,11 @@ class S2STSession:
 
         "Arrived" means: a ``TurnComplete``/``GenerationComplete`` after the input ended and no
         transcript or audio for 0.5 s since, or no transcript or audio at all for ``idle_s``
-        (usage and resumption updates do not count), or ``timeout_s`` passed.
+        (usage and resumption updates do not count), or ``timeout_s`` passed. While the session
+        is reconnecting it keeps waiting, and when the server confirms consumed messages
+        (``lastConsumedClientMessageIndex``, or resumable handles) it also waits until all of
+        the user's audio is confirmed. Audio still unconfirmed at the deadline is logged as a
+        warning and counted in ``stats.unconfirmed_audio_ms_at_close``.
         Events stay readable after the session closes.
         """
         if self._closed:
@@ -422,13 +437,31 @@ class S2STSession:
         assert self._done_after_input is not None
         while not self.closed:
             now = time.perf_counter()
-            quiet = now - self._last_event_t
-            if now >= deadline or quiet >= idle_s:
+            if now >= deadline:
                 break
-            if self._done_after_input.is_set() and quiet >= 0.5:
+            quiet = now - self._last_event_t
+            settled = quiet >= idle_s or (self._done_after_input.is_set() and quiet >= 0.5)
+            if settled and not self._reconnecting and self._input_confirmed():
                 break
             await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
         await self.aclose()
+
+    def _unconfirmed_user_audio_ms(self) -> float:
+        """Audio the user sent that a confirming server has not confirmed (0 otherwise)."""
+        if self._proto.checkpoints == 0 or self._proto.state is ConnectionState.CLOSED:
+            return 0.0
+        total = 0.0
+        for message in self._proto.replay_buffer:
+            total += message.audio_ms
+            if message is self._last_user_message:
+                return total
+        return total if self._last_user_message is None else 0.0
+
+    def _input_confirmed(self) -> bool:
+        if self._proto.checkpoints == 0:  # this server never confirms: nothing to wait for
+            return True
+        marker = self._last_user_message
+        return marker is None or all(m is not marker for m in self._proto.replay_buffer)
 
     # ------------------------------------------------------------------ internals
     def _own(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
@@ -629,7 +662,12 @@ class S2STSession:
                     self._end(error)
                     return
                 logger.info("connection ended (%s); reconnecting", reason)
-                await self._reconnect(reason, error, lost_at)
+                self._reconnecting = True
+                try:
+                    await self._reconnect(reason, error, lost_at)
+                finally:
+                    self._reconnecting = False
+                    self._last_event_t = time.perf_counter()  # replayed audio is being heard
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

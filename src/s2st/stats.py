@@ -18,6 +18,8 @@ class SessionStats:
         events_delivered: events handed to the consumer (``async for``).
         audio_messages_sent: ``realtimeInput.audio`` messages written (replays included).
         audio_ms_sent: milliseconds of audio written (replays included).
+        unconfirmed_audio_ms_at_close: audio the server had not confirmed when the session
+            closed (only known when the server confirms messages; 0 otherwise).
         max_delivery_delay_s: longest wait of an event between its frame's arrival and its
             delivery to the consumer (includes time the consumer spent elsewhere).
     """
@@ -28,6 +30,7 @@ class SessionStats:
     audio_messages_sent: int = 0
     audio_ms_sent: float = 0.0
     max_delivery_delay_s: float = 0.0
+    unconfirmed_audio_ms_at_close: float = 0.0
     _delays: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
 
     def record_delivery(self, delay_s: float) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -60,6 +60,20 @@ def program(seed: int, utterances: int) -> tuple[bytes, str, str]:
     return bytes(pcm), " ".join(source), " ".join(target)
 
 
+def _scaled(plan: FaultPlan, speed: float) -> FaultPlan:
+    """Slow reads scaled to the accelerated clock: at most 2x slower than the sender (as a
+    server reading 50 ms late per 100 ms frame at 1x), so a backlog forms and drains as it
+    would in real time instead of growing 12x faster than any real server falls behind."""
+    limit_ms = 2 * 100.0 / speed
+    scaled = FaultPlan()
+    for conn in range(6):
+        for fault in plan.for_connection(conn):
+            if fault.kind == "slow_reads" and fault.ms > limit_ms:
+                fault = replace(fault, ms=limit_ms)
+            scaled.add(fault, connection=conn)
+    return scaled
+
+
 def _norm(text: str) -> str:
     return "".join(text.split())
 
@@ -79,6 +93,7 @@ async def run_once(seed: int, *, utterances: int = 6, speed: float = 40.0) -> Ru
         max_s=len(frames) * 0.1 / speed,
         close_codes=(1000, 1011),
     )
+    plan = _scaled(plan, speed)
     result.faults_injected = sum(len(plan.for_connection(c)) for c in range(6))
     async with Emulator(
         faults=plan,
@@ -92,10 +107,11 @@ async def run_once(seed: int, *, utterances: int = 6, speed: float = 40.0) -> Ru
             close_timeout_s=0.5, ping_interval_s=0.5, ping_timeout_s=1.0
         )
         client = s2st.S2STClient.for_emulator(emu, transport=transport)
-        policy = s2st.ReconnectPolicy(initial_backoff_s=0.05, max_backoff_s=0.5, max_attempts=10)
+        policy = s2st.ReconnectPolicy(initial_backoff_s=0.05, max_backoff_s=0.5, max_attempts=40)
         events: list[s2st.Event] = []
+        session = client.connect("es", reconnect=policy)
         try:
-            async with client.connect("es", reconnect=policy) as session:
+            async with session:
 
                 async def send() -> None:
                     loop = asyncio.get_running_loop()
@@ -111,11 +127,9 @@ async def run_once(seed: int, *, utterances: int = 6, speed: float = 40.0) -> Ru
                 await sender
         except s2st.S2STError as exc:
             result.error = f"{type(exc).__name__}: {exc}"
-        result.leaked = [
-            t.get_name()
-            for t in asyncio.all_tasks()
-            if t is not asyncio.current_task() and not t.done() and t.get_name().startswith("s2st-")
-        ]
+        # This run's own tasks only (other runs may be going on concurrently).
+        owned = [session._supervisor, *session._user_tasks]
+        result.leaked = [t.get_name() for t in owned if t is not None and not t.done()]
         sent = [hashlib.sha1(f).hexdigest() for f in frames]
         consumed = emu.consumed_audio_digests()
     # end_audio()'s trailing silence is consumed too: look at the user's frames only.

@@ -53,6 +53,12 @@ __all__ = ["Emulator"]
 
 logger = logging.getLogger("s2st.emulator")
 
+
+def _closing(st: _ConnState) -> bool:
+    # A function call, so type checkers re-read the flag after an await.
+    return st.closing
+
+
 # Faults after which the connection does not process client messages any more.
 _ENDING_FAULTS = frozenset({"close", "drop", "stall_close"})
 
@@ -365,10 +371,14 @@ class Emulator:
     async def _finish(
         self, st: _ConnState, sender: asyncio.Future[None], timer: asyncio.Future[None] | None
     ) -> None:
-        for task in (sender, timer):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(sender, *([timer] if timer else []), return_exceptions=True)
+        tasks = [t for t in (sender, timer) if t is not None]
+        for task in tasks:
+            task.cancel()
+        # Bounded: a task that swallowed its cancellation (websockets' close() can, while it
+        # waits for the closing handshake) must not keep this connection "open" forever.
+        _, pending = await asyncio.wait(tasks, timeout=2.0)
+        for task in pending:
+            task.cancel()
         rec = st.record
         if rec.close_code is None:
             rcvd = st.ws.protocol.close_rcvd
@@ -730,6 +740,8 @@ class Emulator:
             for f in due:
                 st.faults.remove(f)
                 await self._fire(st, f)
+            if _closing(st):  # a fault closed it: stop now, not after the next long wait
+                return
             if go_away_at is not None and now >= go_away_at:
                 go_away_at = None
                 assert life is not None
