@@ -13,7 +13,7 @@ The case lists what ``filter`` must return for each event *after the last* ``RES
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -64,7 +64,6 @@ class Case:
     suppressed_events: int = 0
     suppressed_samples: int = 0
     active_after: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 CASES = [
@@ -314,7 +313,7 @@ def _same(a: Event | None, b: Event | None) -> bool:
 def test_ledger_table(case: Case) -> None:
     ledger, outputs = _run(case)
     assert len(outputs) == len(case.expected)
-    for got, want in zip(outputs, case.expected):
+    for got, want in zip(outputs, case.expected, strict=True):
         assert _same(got, want), (got, want)
     assert ledger.suppressed_events == case.suppressed_events
     assert ledger.suppressed_samples == case.suppressed_samples
