@@ -11,13 +11,14 @@ import pytest
 
 from s2st import events
 from s2st.events import (
-    DEFAULT_OUTPUT_SAMPLE_RATE,
     AudioChunk,
+    DEFAULT_OUTPUT_SAMPLE_RATE,
     Event,
     GenerationComplete,
     GoAway,
     InputTranscription,
     Interrupted,
+    LatencyMeasurement,
     OutputTranscription,
     Reconnected,
     SessionResumptionUpdate,
@@ -40,6 +41,7 @@ EXAMPLES: list[object] = [
     UsageMetadata(prompt_token_count=1, raw={"promptTokenCount": 1}),
     Reconnected("go_away", resumed=True),
     UnknownEvent("x.y", {"a": 1}),
+    LatencyMeasurement(segment=0, lag_s=1.25, at_s=3.0),
 ]
 CLASSES = [type(e) for e in EXAMPLES]
 

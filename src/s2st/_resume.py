@@ -72,7 +72,9 @@ class OutputLedger:
     """Content delivered since the latest checkpoint, and the suppression after a resume."""
 
     def __init__(self) -> None:
-        self._since = _Streams()
+        #: content delivered since the latest checkpoint (the session adds audio samples
+        #: to ``since.samples`` directly on its hot path)
+        self.since = _Streams()
         self._pending: _Pending | None = None
         self.suppressed_events = 0
         self.suppressed_samples = 0
@@ -88,9 +90,9 @@ class OutputLedger:
         not yet regenerated): that stays beyond the new checkpoint."""
         pending = self._pending
         if pending is None:
-            self._since = _Streams()
+            self.since = _Streams()
             return
-        self._since = _Streams(
+        self.since = _Streams(
             [pending.input_text] if pending.input_text else [],
             [pending.output_text] if pending.output_text else [],
             pending.samples,
@@ -102,20 +104,20 @@ class OutputLedger:
         """Record a delivered event."""
         cls = type(event)
         if cls is AudioChunk:
-            self._since.samples += len(event.data)  # type: ignore[union-attr]
+            self.since.samples += len(event.data)  # type: ignore[union-attr]
         elif cls is InputTranscription:
-            self._since.input_text.append(event.text)  # type: ignore[union-attr]
+            self.since.input_text.append(event.text)  # type: ignore[union-attr]
         elif cls is OutputTranscription:
-            self._since.output_text.append(event.text)  # type: ignore[union-attr]
+            self.since.output_text.append(event.text)  # type: ignore[union-attr]
         elif cls is TurnComplete:
-            self._since.turns += 1
+            self.since.turns += 1
         elif cls is GenerationComplete:
-            self._since.generations += 1
+            self.since.generations += 1
 
     def resume(self) -> None:
         """A new connection replays from the latest checkpoint: expect the content delivered
         since then to come again, and hide it."""
-        since = self._since
+        since = self.since
         if since.empty():
             self._pending = None
             return

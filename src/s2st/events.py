@@ -30,6 +30,7 @@ __all__ = [
     "GoAway",
     "InputTranscription",
     "Interrupted",
+    "LatencyMeasurement",
     "OutputTranscription",
     "Reconnected",
     "SessionResumptionUpdate",
@@ -221,6 +222,24 @@ class Reconnected:
 
 
 @dataclass(frozen=True, slots=True)
+class LatencyMeasurement:
+    """A new ear-to-voice lag, known when translated output segment ``segment`` began
+    (see :mod:`s2st.metrics` for the definition and its limits).
+
+    Attributes:
+        segment: index of the output segment (0-based).
+        lag_s: seconds from when the source speech began to be sent to when its translated
+            audio began to arrive.
+        at_s: when it was measured, seconds since the first audio was sent.
+    """
+
+    type: ClassVar[str] = "latency"
+    segment: int
+    lag_s: float
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownEvent:
     """A server field that ``s2st`` does not model. Kept verbatim, never an error.
 
@@ -246,6 +265,7 @@ Event: TypeAlias = (
     | SessionResumptionUpdate
     | UsageMetadata
     | Reconnected
+    | LatencyMeasurement
     | UnknownEvent
 )
 """Any event yielded by a session."""

@@ -48,6 +48,7 @@ from .events import (
     GenerationComplete,
     InputTranscription,
     Interrupted,
+    LatencyMeasurement,
     OutputTranscription,
     Reconnected,
     TurnComplete,
@@ -61,21 +62,6 @@ __all__ = [
 ]
 
 _FRAME_S = 0.02
-
-
-@dataclass(frozen=True, slots=True)
-class LatencyMeasurement:
-    """A new ear-to-voice lag, known when output segment ``segment`` (0-based) began.
-
-    Attributes:
-        segment: index of the output segment.
-        lag_s: its ear-to-voice lag in seconds.
-        at_s: when it was measured, seconds since the first audio was sent.
-    """
-
-    segment: int
-    lag_s: float
-    at_s: float
 
 
 def _percentile(values: tuple[float, ...], q: float) -> float | None:
@@ -222,7 +208,9 @@ class LatencyTracker:
 
     def _now(self, t: float | None) -> float:
         now = self._clock() if t is None else t
-        self._last_activity = now if self._last_activity is None else max(self._last_activity, now)
+        last = self._last_activity
+        if last is None or now > last:
+            self._last_activity = now
         return now
 
     def on_audio_sent(self, pcm: bytes, *, sample_rate: int, t: float | None = None) -> None:
@@ -262,21 +250,30 @@ class LatencyTracker:
             else:
                 self._quiet_s += frame / sample_rate
 
+    def on_audio(self, samples: int, sample_rate: int, t: float) -> LatencyMeasurement | None:
+        """The hot-path form of ``on_event(AudioChunk)``: ``samples`` of translated audio at
+        ``sample_rate`` arrived at ``t``."""
+        last = self._last_activity
+        if last is None or t > last:
+            self._last_activity = t
+        self._output_s += samples / sample_rate
+        if self._ttfa is None and self._first_send is not None:
+            self._ttfa = t - self._first_send
+        starts = self._boundary
+        previous = self._last_audio_t
+        if not starts and previous is not None and self._output_gap_s is not None:
+            starts = t - previous >= self._output_gap_s
+        self._last_audio_t = t
+        self._boundary = False
+        return self._segment_started(t) if starts else None
+
     def on_event(self, event: Event, *, t: float | None = None) -> LatencyMeasurement | None:
         """Record an event that arrived at ``t``; return a measurement when it starts an output
         segment whose lag is known (a session can surface it as an event)."""
+        if type(event) is AudioChunk:
+            return self.on_audio(len(event.data), event.sample_rate, self._now(t))
         now = self._now(t)
         since = now - self._first_send if self._first_send is not None else None
-        if isinstance(event, AudioChunk):
-            self._output_s += event.duration_s
-            if self._ttfa is None and since is not None:
-                self._ttfa = since
-            starts = self._boundary
-            if not starts and self._last_audio_t is not None and self._output_gap_s is not None:
-                starts = now - self._last_audio_t >= self._output_gap_s
-            self._last_audio_t = now
-            self._boundary = False
-            return self._segment_started(now) if starts else None
         if isinstance(event, InputTranscription) and event.text:
             if self._ttft is None and since is not None:
                 self._ttft = since

@@ -247,9 +247,9 @@ def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> list[Even
     if isinstance(frame, memoryview):
         frame = frame.tobytes()
     if isinstance(frame, str):
-        hot = '"inlineData"' in frame[:96]
+        hot = frame.find('"inlineData"', 0, 96) >= 0
     else:
-        hot = b'"inlineData"' in frame[:96]
+        hot = frame.find(b'"inlineData"', 0, 96) >= 0
     if hot:
         fast = _parse_audio_only(frame)
         if fast is not None:

@@ -49,6 +49,7 @@ from .events import (
     SetupComplete,
     TurnComplete,
 )
+from .metrics import LatencyTracker, SessionMetrics
 from .protocol import ClientProtocol, ConnectionState, SentMessage
 from .reconnect import ReconnectPolicy
 from .stats import SessionStats
@@ -195,6 +196,7 @@ class S2STSession:
         self._reconnecting = False
         self._last_user_message: SentMessage | None = None
         self.stats = SessionStats()
+        self._tracker = LatencyTracker(clock=time.perf_counter)
         self._ledger = OutputLedger()
 
     def _protocol(self, model_resource: str) -> ClientProtocol:
@@ -221,6 +223,13 @@ class S2STSession:
             f"S2STSession(target_language={self.config.target_language!r}, "
             f"backend={self._target.backend!r}, state={state!r})"
         )
+
+    @property
+    def metrics(self) -> SessionMetrics:
+        """Latency figures so far: time to first translated audio, ear-to-voice lag per
+        segment, drift, reconnect downtime (see :mod:`s2st.metrics`). Each new per-segment
+        lag is also delivered as a :class:`~s2st.events.LatencyMeasurement` event."""
+        return self._tracker.snapshot()
 
     @property
     def closed(self) -> bool:
@@ -511,8 +520,10 @@ class S2STSession:
 
     async def _send_audio_frame(self, pcm: bytes | memoryview) -> None:
         await self._send(lambda: self._proto.audio(pcm))
+        rate = self.config.input_sample_rate
         self.stats.audio_messages_sent += 1
-        self.stats.audio_ms_sent += len(pcm) * 500 / self.config.input_sample_rate
+        self.stats.audio_ms_sent += len(pcm) * 500 / rate
+        self._tracker.on_audio_sent(bytes(pcm), sample_rate=rate, t=time.perf_counter())
 
     async def _send(self, build: Callable[[], bytes | None]) -> None:
         if self._closed or self._send_lock is None:
@@ -559,6 +570,9 @@ class S2STSession:
         event = kept
         self._watch(event, arrived)
         await self._events.put(event, arrived)
+        measured = self._tracker.on_event(event, t=arrived)
+        if measured is not None:
+            await self._events.put(measured, arrived)
 
     async def _handshake(
         self, *, resume_handle: str | None
@@ -608,6 +622,7 @@ class S2STSession:
 
         This is the hot path: events go straight into the buffer unless it is full."""
         stats, receive, buf, ledger = self.stats, self._proto.receive, self._events, self._ledger
+        track, track_audio = self._tracker.on_event, self._tracker.on_audio
         assert buf is not None
         items, maxsize, not_empty = buf._items, buf._maxsize, buf._not_empty
         clock = time.perf_counter
@@ -622,21 +637,27 @@ class S2STSession:
                 stats.events_received += len(events)
                 for event in events:
                     cls = type(event)
-                    if cls is AudioChunk and not ledger.active:
+                    if cls is AudioChunk and not ledger.active:  # the hot path, inlined
                         self._last_event_t = arrived
-                        ledger.note(event)
-                    elif cls in _WATCHED:
-                        kept = ledger.filter(event)
-                        if kept is None:
-                            continue  # already delivered before the reconnection
-                        event = kept
-                        leave |= self._watch(event, arrived)
+                        samples = len(event.data)  # type: ignore[union-attr]
+                        ledger.since.samples += samples
+                        measured = track_audio(samples, event.sample_rate, arrived)  # type: ignore[union-attr]
+                    else:
+                        if cls in _WATCHED:
+                            kept = ledger.filter(event)
+                            if kept is None:
+                                continue  # already delivered before the reconnection
+                            event = kept
+                            leave |= self._watch(event, arrived)
+                        measured = track(event, t=arrived)
                     if len(items) < maxsize:  # inline put(): no coroutine per event
                         items.append((arrived, event))
                         if not not_empty.is_set():
                             not_empty.set()
                     else:
                         await buf.put(event, arrived)
+                    if measured is not None:
+                        await buf.put(measured, arrived)
                 if leave:
                     return "go_away", None
         except ConnectionClosed as exc:
