@@ -20,6 +20,7 @@ import os
 import statistics
 import sys
 import time
+from typing import Any
 
 import numpy as np
 from websockets.asyncio.client import connect
@@ -40,7 +41,7 @@ SETUP = json.dumps(
 )
 
 
-def _serve(port_q: mp.Queue, stop: mp.Event) -> None:  # type: ignore[type-arg]
+def _serve(port_q: Any, stop: Any) -> None:
     from s2st.emulator import Emulator
 
     async def main() -> None:

@@ -39,7 +39,12 @@ def audio_frame(ms: int, rate: int = 24_000) -> bytes:
         "serverContent": {
             "modelTurn": {
                 "parts": [
-                    {"inlineData": {"mimeType": f"audio/pcm;rate={rate}", "data": base64.b64encode(pcm).decode()}}
+                    {
+                        "inlineData": {
+                            "mimeType": f"audio/pcm;rate={rate}",
+                            "data": base64.b64encode(pcm).decode(),
+                        }
+                    }
                 ]
             }
         }
@@ -57,7 +62,9 @@ def cpu_per_call(fn: Callable[[], Any], n: int, rounds: int) -> float:
     return best
 
 
-def compare(label: str, ours: Callable[[], Any], base: Callable[[], Any], n: int, rounds: int, target: float) -> bool:
+def compare(
+    label: str, ours: Callable[[], Any], base: Callable[[], Any], n: int, rounds: int, target: float
+) -> bool:
     # Alternate the two loops so both see the same machine noise.
     t_ours = t_base = float("inf")
     for _ in range(rounds):
@@ -85,7 +92,9 @@ def bench_parse(n: int, rounds: int) -> bool:
         def ours(frame: bytes = frame) -> Any:
             return parse_server_frame(frame)
 
-        ok &= compare(f"parse {ms} ms 24 kHz audio -> AudioChunk", ours, baseline, n, rounds, PARSE_TARGET)
+        ok &= compare(
+            f"parse {ms} ms 24 kHz audio -> AudioChunk", ours, baseline, n, rounds, PARSE_TARGET
+        )
     return ok
 
 
@@ -97,13 +106,22 @@ def bench_encode(n: int, rounds: int) -> bool:
 
         def baseline(pcm: bytes = pcm) -> Any:
             return json.dumps(
-                {"realtime_input": {"audio": {"mime_type": "audio/pcm;rate=16000", "data": base64.b64encode(pcm).decode()}}}
+                {
+                    "realtime_input": {
+                        "audio": {
+                            "mime_type": "audio/pcm;rate=16000",
+                            "data": base64.b64encode(pcm).decode(),
+                        }
+                    }
+                }
             )
 
         def ours(pcm: bytes = pcm) -> Any:
             return encoder.encode(pcm)
 
-        ok &= compare(f"encode {ms} ms 16 kHz realtimeInput", ours, baseline, n, rounds, ENCODE_TARGET)
+        ok &= compare(
+            f"encode {ms} ms 16 kHz realtimeInput", ours, baseline, n, rounds, ENCODE_TARGET
+        )
     return ok
 
 
@@ -112,10 +130,14 @@ def check_import() -> bool:
         "import sys, s2st; heavy = [m for m in ('google.auth', 'soundfile', 'sounddevice', 'soxr', 'av', "
         "'websockets') if m in sys.modules]; print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     heavy = [m for m in out.split(",") if m]
     bad = [m for m in heavy if m != "websockets"]
-    print(f"{'import s2st pulls in':<38} {heavy or 'nothing heavy'}  {'PASS' if not bad else 'FAIL'}")
+    print(
+        f"{'import s2st pulls in':<38} {heavy or 'nothing heavy'}  {'PASS' if not bad else 'FAIL'}"
+    )
     return not bad
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from s2st import events
 from s2st.events import (
-    AudioChunk,
     DEFAULT_OUTPUT_SAMPLE_RATE,
+    AudioChunk,
     Event,
     GenerationComplete,
     GoAway,

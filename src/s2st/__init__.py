@@ -54,6 +54,7 @@ from .events import (
     GoAway,
     InputTranscription,
     Interrupted,
+    LatencyMeasurement,
     OutputTranscription,
     Reconnected,
     SessionResumptionUpdate,
@@ -69,17 +70,47 @@ if TYPE_CHECKING:
     from ._transport import TransportOptions
     from .auth import ApiKey, EphemeralToken, GoogleCredentials, StaticToken
     from .client import S2STClient
+    from .conversation import Conversation, ConversationEvent, Participant
+    from .fanout import FanOut, LanguageEvent, SessionFailed
+    from .metrics import LatencyTracker, SessionMetrics
+    from .segments import Segment, SegmentAggregator
     from .session import S2STSession
+    from .stats import SessionStats
+    from .translate import (
+        BatchReport,
+        TranslationProgress,
+        TranslationResult,
+        translate_file,
+        translate_file_sync,
+        translate_files,
+    )
 
 # Imported on first use: they pull in websockets and (for auth) google-auth.
 _LAZY = {
     "ApiKey": "auth",
+    "BatchReport": "translate",
+    "Conversation": "conversation",
+    "ConversationEvent": "conversation",
     "EphemeralToken": "auth",
+    "FanOut": "fanout",
     "GoogleCredentials": "auth",
+    "LanguageEvent": "fanout",
+    "LatencyTracker": "metrics",
+    "Participant": "conversation",
     "S2STClient": "client",
     "S2STSession": "session",
+    "Segment": "segments",
+    "SegmentAggregator": "segments",
+    "SessionFailed": "fanout",
+    "SessionMetrics": "metrics",
+    "SessionStats": "stats",
     "StaticToken": "auth",
+    "TranslationProgress": "translate",
+    "TranslationResult": "translate",
     "TransportOptions": "_transport",
+    "translate_file": "translate",
+    "translate_file_sync": "translate",
+    "translate_files": "translate",
 }
 
 
@@ -104,13 +135,17 @@ __all__ = [
     "AudioChunk",
     "AudioFormatError",
     "AuthenticationError",
+    "BatchReport",
     "ConcurrencyError",
     "ConfigurationError",
     "ConnectionClosedError",
     "ContextWindowCompressionConfig",
+    "Conversation",
+    "ConversationEvent",
     "EndpointNotFoundError",
     "EphemeralToken",
     "Event",
+    "FanOut",
     "GenerationComplete",
     "GoAway",
     "GoogleCredentials",
@@ -118,8 +153,12 @@ __all__ = [
     "InputTranscription",
     "Interrupted",
     "InvalidArgumentError",
+    "LanguageEvent",
+    "LatencyMeasurement",
+    "LatencyTracker",
     "ModelAccessDeniedError",
     "OutputTranscription",
+    "Participant",
     "ProtocolError",
     "RealtimeInputConfig",
     "ReconnectPolicy",
@@ -127,14 +166,21 @@ __all__ = [
     "S2STClient",
     "S2STError",
     "S2STSession",
+    "Segment",
+    "SegmentAggregator",
     "ServerError",
     "SessionClosedError",
+    "SessionFailed",
+    "SessionMetrics",
     "SessionResumptionConfig",
     "SessionResumptionUpdate",
+    "SessionStats",
     "SetupComplete",
     "SetupTimeoutError",
     "StaticToken",
     "TranslationConfig",
+    "TranslationProgress",
+    "TranslationResult",
     "TransportError",
     "TransportOptions",
     "TurnComplete",
@@ -143,4 +189,7 @@ __all__ = [
     "UsageMetadata",
     "__version__",
     "normalize_language",
+    "translate_file",
+    "translate_file_sync",
+    "translate_files",
 ]

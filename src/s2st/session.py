@@ -369,8 +369,11 @@ class S2STSession:
         if self._target.backend == "gemini":
             await self._send(self._proto.audio_stream_end)
         elif self._trailing_silence_ms > 0:
-            silence = bytes(self.config.input_sample_rate * 2 * self._trailing_silence_ms // 1000)
-            await self.send_audio(silence)
+            rate = self.config.input_sample_rate
+            silence = memoryview(bytes(rate * 2 * self._trailing_silence_ms // 1000))
+            step = rate * 2 * _MAX_MESSAGE_MS // 1000
+            for start in range(0, len(silence), step):
+                await self._send_audio_frame(silence[start : start + step], user=False)
 
     async def stream(
         self,
@@ -518,12 +521,13 @@ class S2STSession:
             self._converters[key] = converter
         return bytes(converter.convert(audio))
 
-    async def _send_audio_frame(self, pcm: bytes | memoryview) -> None:
+    async def _send_audio_frame(self, pcm: bytes | memoryview, *, user: bool = True) -> None:
         await self._send(lambda: self._proto.audio(pcm))
         rate = self.config.input_sample_rate
         self.stats.audio_messages_sent += 1
         self.stats.audio_ms_sent += len(pcm) * 500 / rate
-        self._tracker.on_audio_sent(bytes(pcm), sample_rate=rate, t=time.perf_counter())
+        if user:  # end_audio()'s trailing silence is not the user's speech
+            self._tracker.on_audio_sent(bytes(pcm), sample_rate=rate, t=time.perf_counter())
 
     async def _send(self, build: Callable[[], bytes | None]) -> None:
         if self._closed or self._send_lock is None:

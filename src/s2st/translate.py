@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .errors import ConfigurationError, S2STError
 from .events import DEFAULT_OUTPUT_SAMPLE_RATE, AudioChunk, Event
-from .metrics import LatencyTracker, SessionMetrics
+from .metrics import SessionMetrics
 from .segments import (
     DEFAULT_MIN_DURATION_S,
     Segment,
@@ -191,7 +191,6 @@ class _Collector:
     """Everything a file translation accumulates from the session."""
 
     def __init__(self) -> None:
-        self.tracker = LatencyTracker()
         self.segments = SegmentAggregator()
         self.audio: list[npt.NDArray[np.int16]] = []
         self.sample_rate: int | None = None
@@ -201,7 +200,6 @@ class _Collector:
     def on_event(self, event: Event) -> None:
         now = time.monotonic()
         self.events += 1
-        self.tracker.on_event(event, t=now)
         self.segments.feed(event, t=now)
         if isinstance(event, AudioChunk) and event.data.size:
             if self.sample_rate is None:
@@ -235,9 +233,13 @@ class _Collector:
         )
 
 
-async def _read_events(session: S2STSession, col: _Collector) -> None:
+async def _read_events(
+    session: S2STSession, col: _Collector, on_event: Callable[[Event], None] | None
+) -> None:
     async for event in session:
         col.on_event(event)
+        if on_event is not None:
+            on_event(event)
 
 
 async def _send_file(
@@ -256,7 +258,6 @@ async def _send_file(
     try:
         async for frame in frames:
             await session.send_audio(frame, sample_rate=_INPUT_RATE)
-            col.tracker.on_audio_sent(frame, sample_rate=_INPUT_RATE)
             col.sent_s += len(frame) / (2 * _INPUT_RATE)
             if progress is not None:
                 progress(col.progress(total_s))
@@ -277,11 +278,14 @@ async def _translate(
     finish_timeout_s: float,
     total_s: float | None,
     progress: Callable[[TranslationProgress], None] | None,
+    on_event: Callable[[Event], None] | None,
     options: dict[str, Any],
 ) -> TranslationResult:
     col = _Collector()
     async with client.connect(target_language, **options) as session:
-        reader = asyncio.create_task(_read_events(session, col), name="s2st-translate-reader")
+        reader = asyncio.create_task(
+            _read_events(session, col, on_event), name="s2st-translate-reader"
+        )
         try:
             await _send_file(
                 session,
@@ -306,6 +310,7 @@ async def _translate(
             await asyncio.wait([reader])
             raise
         await reader  # ends with the session; raises the session's error if it had one
+        metrics = session.metrics  # the session measures latency itself
     col.segments.close()
     if progress is not None:
         progress(col.progress(total_s, final=True))
@@ -318,7 +323,7 @@ async def _translate(
         audio=audio,
         sample_rate=rate,
         segments=segments,
-        metrics=col.tracker.snapshot(),
+        metrics=metrics,
         events_count=col.events,
         target_language=target_language,
         used_emulator=used_emulator,
@@ -333,6 +338,7 @@ async def translate_file(
     client: S2STClient | None = None,
     speed: float | None = 1.0,
     progress: Callable[[TranslationProgress], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
     timeout_s: float | None = None,
     finish_timeout_s: float = 30.0,
     frame_ms: int = 100,
@@ -343,7 +349,8 @@ async def translate_file(
     The file is streamed at ``speed`` x real time (``None``: as fast as the connection takes
     it; the real service expects about real time). ``progress`` is called from the event loop
     after every frame sent and once more with ``fraction == 1.0`` when the translation has
-    arrived; an exception it raises aborts the call. ``options`` go to
+    arrived; an exception it raises aborts the call. ``on_event`` sees every event as it
+    arrives (live captions, for example). ``options`` go to
     :meth:`S2STClient.connect` (model, reconnect, ...).
 
     Args:
@@ -373,6 +380,7 @@ async def translate_file(
             "finish_timeout_s": finish_timeout_s,
             "total_s": total_s,
             "progress": progress,
+            "on_event": on_event,
             "options": options,
         }
         if client is not None:
