@@ -429,3 +429,54 @@ async def test_go_away_moves_to_new_connection() -> None:
     reconnected = of_type(events, s2st.Reconnected)
     assert reconnected and reconnected[0].reason == "go_away"
     assert len(emu.connections) == 2
+
+
+async def test_timed_close_reports_the_servers_code() -> None:
+    async with Emulator() as emu:
+        emu.inject(Fault.close(1011, "timed", at_s=0.2), connection=0)
+        client = S2STClient.for_emulator(emu)
+        policy = ReconnectPolicy(initial_backoff_s=0.01)
+        async with client.connect("es", reconnect=policy) as session:
+            session.start_stream(sample_path("station"), speed=4.0)
+            events = await collect(session)
+    reconnected = of_type(events, s2st.Reconnected)
+    assert [r.reason for r in reconnected] == ["closed 1011"]
+    assert emu.connections[0].close_code == 1011
+
+
+async def test_unknown_server_field_is_an_event_not_an_error() -> None:
+    async with Emulator() as emu:
+        emu.inject(Fault.malformed_frame("unknown_field", at_message=2), connection=0)
+        client = S2STClient.for_emulator(emu)
+        async with client.connect("es", reconnect=False) as session:
+            for _ in range(4):
+                await session.send_audio(tone(0.1))
+            await session.finish(timeout_s=5 * UNIT_S, idle_s=0.5)
+            events = await collect(session)
+    unknown = of_type(events, s2st.UnknownEvent)
+    assert [u.key for u in unknown] == ["emulatorUnknownField"]
+    assert unknown[0].payload == {"x": 1}
+
+
+async def test_stream_accepts_arrays_and_async_iterators() -> None:
+    rate = 48_000
+    t = np.arange(int(0.6 * rate)) / rate
+    burst = (np.sin(2 * np.pi * 440 * t) * 0.4).astype(np.float32)
+    stereo = np.stack([burst, burst], axis=1)
+    padded = np.concatenate([stereo, np.zeros((rate, 2), dtype=np.float32)])
+
+    async def chunks() -> Any:
+        for _ in range(2):
+            yield tone(0.6)
+            yield silence(1.0)
+
+    async with Emulator() as emu:
+        client = S2STClient.for_emulator(emu)
+        async with client.connect("es") as session:
+            await session.stream(padded, sample_rate=rate, speed=None)
+            await session.stream(chunks(), sample_rate=16_000, speed=None)
+            await session.finish(timeout_s=10 * UNIT_S, idle_s=1.0)
+            events = await collect(session)
+        sent_s = sum(len(a) for a in emu.connections[0].audio) / 32_000
+    assert len(of_type(events, s2st.TurnComplete)) == 3
+    assert sent_s == pytest.approx(1.6 + 3.2 + 1.0, abs=0.15)  # + 1 s of trailing silence

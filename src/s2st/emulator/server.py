@@ -553,6 +553,9 @@ class Emulator:
                 )
                 await self._close(st, rej.code, rej.reason)
                 return
+        # Another task (a timed fault, the lifetime timer) is closing this connection with its
+        # own code: let it finish, or the handler would return and websockets close with 1000.
+        await st.ws.wait_closed()
 
     @staticmethod
     def _is_closing(st: _ConnState) -> bool:
