@@ -19,6 +19,7 @@ the events received before it; :attr:`FanOut.failed` says which language failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -542,13 +543,9 @@ class FanOut:
 
         self._group.check_sendable()
         frames = open_source(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed)
-        try:
+        async with contextlib.aclosing(frames):  # closes files/devices if we stop early
             async for frame in frames:
                 await self._broadcast(frame)
-        finally:
-            aclose = getattr(frames, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     def start_stream(
         self,

@@ -13,6 +13,7 @@ the supervisor stops reading the socket, websockets stops reading TCP after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -393,13 +394,9 @@ class S2STSession:
         from .audio import open_source
 
         frames = open_source(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed)
-        try:
+        async with contextlib.aclosing(frames):  # closes files/devices if we stop early
             async for frame in frames:
                 await self._send_audio_frame(frame)
-        finally:
-            aclose = getattr(frames, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     def start_stream(
         self,

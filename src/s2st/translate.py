@@ -255,16 +255,12 @@ async def _send_file(
     from .audio import open_source
 
     frames = open_source(name, frame_ms=frame_ms, speed=speed)
-    try:
+    async with contextlib.aclosing(frames):  # closes the file if we stop early
         async for frame in frames:
             await session.send_audio(frame, sample_rate=_INPUT_RATE)
             col.sent_s += len(frame) / (2 * _INPUT_RATE)
             if progress is not None:
                 progress(col.progress(total_s))
-    finally:
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 async def _translate(

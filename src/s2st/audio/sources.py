@@ -8,7 +8,6 @@ import os
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Generator,
     Iterable,
     Iterator,
@@ -169,7 +168,7 @@ async def open_source(
     keepalive_silence: bool = False,
     backend: Backend = "auto",
     pacer: Pacer | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield ``source`` as 16 kHz mono int16 LE frames of exactly ``frame_ms`` (the last may be
     shorter; nothing is dropped).
 
