@@ -480,3 +480,37 @@ async def test_stream_accepts_arrays_and_async_iterators() -> None:
         sent_s = sum(len(a) for a in emu.connections[0].audio) / 32_000
     assert len(of_type(events, s2st.TurnComplete)) == 3
     assert sent_s == pytest.approx(1.6 + 3.2 + 1.0, abs=0.15)  # + 1 s of trailing silence
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"setup_timeout_s": 0},
+        {"setup_timeout_s": "5"},
+        {"max_pending_events": 0},
+        {"max_pending_events": 2.5},
+        {"trailing_silence_ms": -1},
+        {"max_replay_bytes": 0},
+        {"transport": {"ping_interval_s": 1}},
+    ],
+)
+def test_bad_session_options_are_configuration_errors(options: dict[str, Any]) -> None:
+    client = S2STClient.for_emulator("ws://127.0.0.1:9")
+    with pytest.raises(s2st.ConfigurationError):
+        client.connect("es", **options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"open_timeout_s": 0},
+        {"close_timeout_s": -1},
+        {"ping_interval_s": 0},
+        {"ping_timeout_s": "60"},
+        {"max_message_bytes": 0},
+        {"max_queue_frames": True},
+    ],
+)
+def test_bad_transport_options_are_configuration_errors(options: dict[str, Any]) -> None:
+    with pytest.raises(s2st.ConfigurationError):
+        s2st.TransportOptions(**options)

@@ -67,6 +67,22 @@ class TransportOptions:
     max_message_bytes: int = 16 * 1024 * 1024
     max_queue_frames: int = 32
 
+    def __post_init__(self) -> None:
+        for name in ("open_timeout_s", "close_timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+        for name in ("ping_interval_s", "ping_timeout_s"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+            ):
+                raise ConfigurationError(f"{name} must be a positive number or None, got {value!r}")
+        for name in ("max_message_bytes", "max_queue_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
+
 
 def close_error(exc: ConnectionClosed) -> ConnectionClosedError | None:
     """Typed error for a closed connection; ``None`` for a normal close (1000/1001)."""

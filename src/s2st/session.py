@@ -31,9 +31,9 @@ from .config import TranslationConfig
 from .errors import (
     AudioFormatError,
     ConcurrencyError,
+    ConfigurationError,
     InvalidArgumentError,
     ProtocolError,
-    S2STError,
     SessionClosedError,
     SetupTimeoutError,
     TransportError,
@@ -77,6 +77,10 @@ _WATCHED = frozenset(
     }
 )
 _MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 class _EventBuffer:
@@ -160,10 +164,36 @@ class S2STSession:
         transport: TransportOptions | None = None,
         trailing_silence_ms: int = 1000,
     ) -> None:
-        if setup_timeout_s <= 0:
-            raise S2STError("setup_timeout_s must be positive")
-        if max_pending_events < 1:
-            raise S2STError("max_pending_events must be >= 1")
+        if not _positive_number(setup_timeout_s):
+            raise ConfigurationError(
+                f"setup_timeout_s must be a positive number, got {setup_timeout_s!r}"
+            )
+        if (
+            isinstance(max_pending_events, bool)
+            or not isinstance(max_pending_events, int)
+            or max_pending_events < 1
+        ):
+            raise ConfigurationError(
+                f"max_pending_events must be an int >= 1, got {max_pending_events!r}"
+            )
+        if (
+            isinstance(trailing_silence_ms, bool)
+            or not isinstance(trailing_silence_ms, int)
+            or not 0 <= trailing_silence_ms <= 10_000
+        ):
+            raise ConfigurationError(
+                f"trailing_silence_ms must be an int from 0 to 10000, got {trailing_silence_ms!r}"
+            )
+        if max_replay_bytes is not None and (
+            isinstance(max_replay_bytes, bool)
+            or not isinstance(max_replay_bytes, int)
+            or max_replay_bytes <= 0
+        ):
+            raise ConfigurationError(
+                f"max_replay_bytes must be a positive int or None, got {max_replay_bytes!r}"
+            )
+        if transport is not None and not isinstance(transport, TransportOptions):
+            raise ConfigurationError("transport must be a s2st.TransportOptions")
         self._target = target
         self.config = config
         self._setup_timeout_s = setup_timeout_s
