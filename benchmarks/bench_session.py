@@ -166,7 +166,10 @@ async def _one_session(url: str, chunks: list[bytes], turns_expected: int) -> tu
                 turns += 1
         await task
         stats = session.stats
-    assert stats.events_delivered == stats.events_received
+    # Every event received (or made by the session) reached the consumer.
+    assert stats.events_delivered == (
+        stats.events_received + stats.events_generated - stats.events_hidden
+    ), stats
     return turns, stats
 
 

@@ -514,3 +514,28 @@ def test_bad_session_options_are_configuration_errors(options: dict[str, Any]) -
 def test_bad_transport_options_are_configuration_errors(options: dict[str, Any]) -> None:
     with pytest.raises(s2st.ConfigurationError):
         s2st.TransportOptions(**options)
+
+
+async def test_server_that_fails_right_after_setup_is_given_up() -> None:
+    """Every connection is accepted, then fails before any frame parses: each counts as a
+    failed attempt across reconnections, so the session ends instead of looping forever."""
+    connections = 0
+
+    async def broken(ws: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await ws.recv()
+        await ws.send('{"setupComplete": {}}')
+        await ws.send("{garbage")
+        await ws.wait_closed()
+
+    async with serve(broken, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        client = S2STClient.for_emulator(f"ws://127.0.0.1:{port}")
+        policy = ReconnectPolicy(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05)
+        started = time.monotonic()
+        async with client.connect("es", reconnect=policy) as session:
+            with pytest.raises(s2st.ProtocolError):
+                await collect(session, timeout_s=10)
+        assert time.monotonic() - started < 5
+    assert connections == policy.max_attempts

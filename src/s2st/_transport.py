@@ -144,12 +144,18 @@ def abort(ws: ClientConnection) -> None:
         transport.abort()
 
 
-async def close_quietly(ws: ClientConnection, *, timeout_s: float, code: int = 1000) -> None:
+async def close_quietly(ws: ClientConnection, *, timeout_s: float, code: int = 1000) -> bool:
     """Close ``ws`` with ``code``, bounded by ``timeout_s`` even if the server never answers
-    the closing handshake; errors while closing are irrelevant and not raised."""
+    the closing handshake; errors while closing are irrelevant and not raised.
+
+    Returns True when the closing handshake completed: the server then read everything that
+    was sent before it."""
+    clean = False
     try:
         await asyncio.wait_for(ws.close(code=code), timeout_s)
+        clean = ws.protocol.close_rcvd is not None
     except (asyncio.TimeoutError, ConnectionClosed, OSError):
         pass
     finally:
         abort(ws)
+    return clean

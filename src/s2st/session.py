@@ -225,6 +225,7 @@ class S2STSession:
         self.session_id: str | None = None
         self.reconnects = 0
         self._reconnecting = False
+        self._failures_in_a_row = 0
         self._last_user_message: SentMessage | None = None
         self.stats = SessionStats()
         self._tracker = LatencyTracker(clock=time.perf_counter)
@@ -317,13 +318,19 @@ class S2STSession:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 logger.debug("task %s ended with %r", task.get_name(), task.exception())
         ws, self._ws = self._ws, None
+        clean = False
         if ws is not None:
-            await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
+            clean = await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
         unconfirmed = self._unconfirmed_user_audio_ms()
         if unconfirmed > 0:
             self.stats.unconfirmed_audio_ms_at_close = unconfirmed
-            logger.warning(
-                "closing with %.0f ms of sent audio the server has not confirmed", unconfirmed
+            # After a clean closing handshake the server has read all of it; otherwise some of
+            # it may never have been heard.
+            logger.log(
+                logging.DEBUG if clean else logging.WARNING,
+                "closing with %.0f ms of sent audio the server has not confirmed%s",
+                unconfirmed,
+                "" if clean else " (the connection did not close cleanly)",
             )
         if self._proto.state is not ConnectionState.CLOSED:
             self._proto.close()
@@ -456,16 +463,19 @@ class S2STSession:
 
         return self._own(asyncio.create_task(run(), name="s2st-stream"))
 
-    async def finish(self, timeout_s: float = 30.0, *, idle_s: float = 3.0) -> None:
+    async def finish(
+        self, timeout_s: float = 30.0, *, idle_s: float = 3.0, confirm_timeout_s: float = 5.0
+    ) -> None:
         """End the input, wait until the translation of what was sent has arrived, then close.
 
         "Arrived" means: a ``TurnComplete``/``GenerationComplete`` after the input ended and no
         transcript or audio for 0.5 s since, or no transcript or audio at all for ``idle_s``
         (usage and resumption updates do not count), or ``timeout_s`` passed. While the session
         is reconnecting it keeps waiting, and when the server confirms consumed messages
-        (``lastConsumedClientMessageIndex``, or resumable handles) it also waits until all of
-        the user's audio is confirmed. Audio still unconfirmed at the deadline is logged as a
-        warning and counted in ``stats.unconfirmed_audio_ms_at_close``.
+        (``lastConsumedClientMessageIndex``, or resumable handles) it also waits, up to
+        ``confirm_timeout_s`` more, until all of the user's audio is confirmed. Audio still
+        unconfirmed when the session closes is logged as a warning and counted in
+        ``stats.unconfirmed_audio_ms_at_close``.
         Events stay readable after the session closes.
         """
         if self._closed:
@@ -474,14 +484,20 @@ class S2STSession:
             await self.end_audio()
         deadline = time.perf_counter() + timeout_s
         assert self._done_after_input is not None
+        settled_at: float | None = None
         while not self.closed:
             now = time.perf_counter()
             if now >= deadline:
                 break
             quiet = now - self._last_event_t
             settled = quiet >= idle_s or (self._done_after_input.is_set() and quiet >= 0.5)
-            if settled and not self._reconnecting and self._input_confirmed():
-                break
+            if not settled or self._reconnecting:
+                settled_at = None
+            else:
+                settled_at = settled_at or now
+                # Servers confirm periodically: give the last confirmation a bounded moment.
+                if self._input_confirmed() or now - settled_at >= confirm_timeout_s:
+                    break
             await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
         await self.aclose()
 
@@ -515,7 +531,13 @@ class S2STSession:
             self._own(asyncio.create_task(self.aclose(), name="s2st-close-after-error"))
 
     def _to_pcm(self, audio: Any, sample_rate: int | None, channels: int) -> bytes:
-        rate = sample_rate or self.config.input_sample_rate
+        if sample_rate is not None and (
+            isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0
+        ):
+            raise AudioFormatError(f"sample_rate must be a positive int (Hz), got {sample_rate!r}")
+        if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= 64:
+            raise AudioFormatError(f"channels must be an int from 1 to 64, got {channels!r}")
+        rate = self.config.input_sample_rate if sample_rate is None else sample_rate
         if isinstance(audio, (bytes, bytearray, memoryview)):
             data = bytes(audio)
             if not data:
@@ -534,6 +556,11 @@ class S2STSession:
             )
         if audio.size == 0:
             raise AudioFormatError("empty audio array; send at least one sample")
+        if audio.ndim not in (1, 2):
+            raise AudioFormatError(
+                f"audio arrays must be 1-D (frames,) or 2-D (frames, channels), got shape "
+                f"{audio.shape}"
+            )
         if audio.dtype == np.int16 and rate == self.config.input_sample_rate and audio.ndim == 1:
             return audio.astype("<i2", copy=False).tobytes()
         from .audio import AudioConverter
@@ -592,17 +619,23 @@ class S2STSession:
                 self._ledger.checkpoint()
         return False
 
-    async def _deliver(self, event: Event, arrived: float | None = None) -> None:
+    async def _deliver(
+        self, event: Event, arrived: float | None = None, *, generated: bool = False
+    ) -> None:
         assert self._events is not None
         arrived = time.perf_counter() if arrived is None else arrived
+        if generated:
+            self.stats.events_generated += 1
         kept = self._ledger.filter(event)
         if kept is None:
+            self.stats.events_hidden += 1
             return
         event = kept
         self._watch(event, arrived)
         await self._events.put(event, arrived)
         measured = self._tracker.on_event(event, t=arrived)
         if measured is not None:
+            self.stats.events_generated += 1
             await self._events.put(measured, arrived)
 
     async def _handshake(
@@ -677,6 +710,7 @@ class S2STSession:
                         if cls in _WATCHED:
                             kept = ledger.filter(event)
                             if kept is None:
+                                stats.events_hidden += 1
                                 continue  # already delivered before the reconnection
                             event = kept
                             leave |= self._watch(event, arrived)
@@ -688,6 +722,7 @@ class S2STSession:
                     else:
                         await buf.put(event, arrived)
                     if measured is not None:
+                        stats.events_generated += 1
                         await buf.put(measured, arrived)
                 if leave:
                     return "go_away", None
@@ -703,6 +738,7 @@ class S2STSession:
             while True:
                 ws = self._ws
                 assert ws is not None
+                frames_before = self.stats.frames_received
                 reason, error = await self._pump(ws)
                 if self._closing:
                     return
@@ -710,7 +746,15 @@ class S2STSession:
                 async with self._lock():
                     self._ws = None
                     await self._drop(ws)
-                if not self.reconnect_policy.should_retry(error):
+                # A connection that failed before a single frame parsed is a failed attempt:
+                # counted across reconnections, so a server that accepts setup and then always
+                # fails cannot keep the session reconnecting forever.
+                healthy = self.stats.frames_received > frames_before
+                self._failures_in_a_row = 0 if healthy else self._failures_in_a_row + 1
+                policy = self.reconnect_policy
+                if not policy.should_retry(error) or (
+                    self._failures_in_a_row >= policy.max_attempts
+                ):
                     self._end(error)
                     return
                 logger.info("connection ended (%s); reconnecting", reason)
@@ -719,7 +763,6 @@ class S2STSession:
                     await self._reconnect(reason, error, lost_at)
                 finally:
                     self._reconnecting = False
-                    self._last_event_t = time.perf_counter()  # replayed audio is being heard
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -742,8 +785,8 @@ class S2STSession:
         policy = self.reconnect_policy
         handle = self._proto.resumption_handle if policy.resume else None
         last_error: BaseException | None = error
-        for attempt in range(1, policy.max_attempts + 1):
-            await asyncio.sleep(policy.backoff_s(attempt, self._rng))
+        for attempt in range(1, policy.max_attempts + 1 - self._failures_in_a_row):
+            await asyncio.sleep(policy.backoff_s(attempt + self._failures_in_a_row, self._rng))
             try:
                 ws, events = await self._handshake(resume_handle=handle)
             except InvalidArgumentError as exc:
@@ -753,10 +796,10 @@ class S2STSession:
                 logger.warning("resumption handle refused (%s); starting a new session", exc.code)
                 handle, last_error = None, exc
                 continue
-            except TransportError as exc:
-                if not exc.retryable:
+            except (TransportError, ProtocolError) as exc:
+                if isinstance(exc, TransportError) and not exc.retryable:
                     raise
-                last_error = exc
+                last_error = exc  # ProtocolError: garbage instead of setupComplete; try again
                 logger.info("reconnect attempt %d failed: %s", attempt, exc)
                 continue
             async with self._lock():
@@ -779,7 +822,8 @@ class S2STSession:
                     downtime_s=time.monotonic() - lost_at,
                     replayed_messages=len(replayed),
                     replayed_audio_ms=sum(m.audio_ms for m in replayed),
-                )
+                ),
+                generated=True,
             )
             return
         assert last_error is not None

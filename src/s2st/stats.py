@@ -16,6 +16,11 @@ class SessionStats:
         frames_received: server frames read from the socket.
         events_received: events parsed from those frames.
         events_delivered: events handed to the consumer (``async for``).
+        events_generated: events the session made itself (``Reconnected``,
+            ``LatencyMeasurement``).
+        events_hidden: received events not delivered because they repeat output already
+            delivered before a reconnection. A consumer that read to the end has
+            ``events_delivered == events_received + events_generated - events_hidden``.
         audio_messages_sent: ``realtimeInput.audio`` messages written (replays included).
         audio_ms_sent: milliseconds of audio written (replays included).
         unconfirmed_audio_ms_at_close: audio the server had not confirmed when the session
@@ -27,6 +32,8 @@ class SessionStats:
     frames_received: int = 0
     events_received: int = 0
     events_delivered: int = 0
+    events_generated: int = 0
+    events_hidden: int = 0
     audio_messages_sent: int = 0
     audio_ms_sent: float = 0.0
     max_delivery_delay_s: float = 0.0

@@ -184,12 +184,16 @@ def _array_to_float(array: np.ndarray, encoding: str) -> Float32Array:
         return (array.astype(np.float64) / 2.0**31).astype(np.float32)
     if encoding == "pcm8":
         return (array.astype(np.float32) - 128.0) / 128.0
-    return array.astype(np.float32, copy=False)
+    # Values beyond float32 become inf here and are rejected by _check_finite, not warned about.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return array.astype(np.float32, copy=False)
 
 
 def _check_finite(x: Float32Array) -> None:
     # A sum is non-finite whenever an element is (and, rarely, on overflow): one cheap pass.
-    if not np.isfinite(x.sum(dtype=np.float64)) and not np.isfinite(x).all():
+    with np.errstate(over="ignore", invalid="ignore"):  # inf + -inf is the point of the check
+        total = x.sum(dtype=np.float64)
+    if not np.isfinite(total) and not np.isfinite(x).all():
         bad = int(np.count_nonzero(~np.isfinite(x)))
         raise AudioFormatError(
             f"the audio contains {bad} NaN or infinite samples; clean it first, e.g."
@@ -198,7 +202,8 @@ def _check_finite(x: Float32Array) -> None:
 
 
 def _float_to_int16(x: Float32Array) -> Int16Array:
-    scaled = np.rint(x * 32768.0)
+    with np.errstate(over="ignore"):  # huge finite floats clip to full scale below
+        scaled = np.rint(x * 32768.0)
     if scaled.size and (scaled.max() > 32767 or scaled.min() < -32768):
         over = np.count_nonzero((scaled > 32767) | (scaled < -32768))
         logger.warning("clipped %d samples outside [-1, 1]", over)
