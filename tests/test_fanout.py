@@ -95,7 +95,7 @@ async def test_send_audio_converts_once_for_all_languages(monkeypatch: pytest.Mo
             await asyncio.sleep(0.2 * UNIT_S)
         audio = [b"".join(record.audio) for record in emu.connections]
     assert len(made) == 1  # one resampler for the three languages
-    assert all(not s._converters for s in fan.sessions.values())  # sessions got 16 kHz bytes
+    assert all(not s._input.converting for s in fan.sessions.values())  # got 16 kHz bytes
     assert audio[0] == audio[1] == audio[2]
     # One second in, one second out (the resampler tail is flushed at end_audio).
     assert abs(len(audio[0]) - 16_000 * 2) <= 2 * 2

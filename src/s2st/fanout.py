@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias,
 
 import numpy as np
 
+from ._input import InputAudio
 from .errors import (
-    AudioFormatError,
     ConcurrencyError,
     ConfigurationError,
     SessionClosedError,
@@ -38,9 +38,8 @@ from .events import Event
 from .languages import normalize_language
 
 if TYPE_CHECKING:
-    from .audio import AudioConverter
     from .client import S2STClient
-    from .session import S2STSession
+from .session import S2STSession
 
 __all__ = ["FanOut", "LanguageEvent", "SessionFailed"]
 
@@ -340,52 +339,6 @@ class SessionGroup(Generic[T]):
             )
 
 
-def to_pcm16(
-    converters: dict[tuple[int, int, str], AudioConverter],
-    audio: Any,
-    sample_rate: int | None,
-    channels: int,
-) -> bytes:
-    """Convert ``audio`` to 16 kHz mono int16 LE bytes with a per-format streaming converter
-    kept in ``converters`` (so resampler state carries over between calls). May return
-    ``b""`` while the resampler fills."""
-    rate = _INPUT_RATE if sample_rate is None else sample_rate
-    if isinstance(audio, (bytes, bytearray, memoryview)):
-        data = bytes(audio)
-        if not data:
-            raise AudioFormatError("empty audio buffer; send at least one sample")
-        if len(data) % (2 * channels):
-            raise AudioFormatError(
-                f"{len(data)} bytes is not a whole number of 16-bit frames with {channels} "
-                "channel(s); send little-endian int16 PCM"
-            )
-        if rate == _INPUT_RATE and channels == 1:
-            return data
-        audio = np.frombuffer(data, dtype="<i2").reshape(-1, channels)
-    if not isinstance(audio, np.ndarray):
-        raise AudioFormatError(f"audio must be bytes or a numpy array, not {type(audio).__name__}")
-    if audio.size == 0:
-        raise AudioFormatError("empty audio array; send at least one sample")
-    if audio.dtype == np.int16 and rate == _INPUT_RATE and audio.ndim == 1:
-        return audio.astype("<i2", copy=False).tobytes()
-    from .audio import AudioConverter
-
-    n_channels = 1 if audio.ndim == 1 else int(audio.shape[1])
-    key = (rate, n_channels, audio.dtype.str)
-    converter = converters.get(key)
-    if converter is None:
-        converter = AudioConverter(sample_rate=rate, channels=n_channels, target_rate=_INPUT_RATE)
-        converters[key] = converter
-    return bytes(converter.convert(audio))
-
-
-def flush_converters(converters: dict[tuple[int, int, str], AudioConverter]) -> bytes:
-    """The resampler tails of every converter (the stream ends), in creation order."""
-    tails = b"".join(bytes(c.flush()) for c in converters.values())
-    converters.clear()
-    return tails
-
-
 class FanOut:
     """Translate one input into several target languages at once (one session per language).
 
@@ -441,7 +394,7 @@ class FanOut:
             max_pending_events=max_pending_events,
             name="fan-out",
         )
-        self._converters: dict[tuple[int, int, str], AudioConverter] = {}
+        self._input = InputAudio(_INPUT_RATE)
         self._input_ended = False
 
     def __repr__(self) -> str:
@@ -506,7 +459,7 @@ class FanOut:
             AudioFormatError: the audio cannot be interpreted.
         """
         self._group.check_sendable()
-        pcm = to_pcm16(self._converters, audio, sample_rate, channels)
+        pcm = self._input.to_pcm(audio, sample_rate, channels)
         if pcm:
             await self._broadcast(pcm)
 
@@ -520,7 +473,7 @@ class FanOut:
     async def end_audio(self) -> None:
         """Send the resampler tails, then end the input of every session
         (see :meth:`S2STSession.end_audio`)."""
-        tail = flush_converters(self._converters)
+        tail = self._input.flush()
         if tail:
             await self._broadcast(tail)
         self._input_ended = True
@@ -582,7 +535,7 @@ class FanOut:
         if self._group.closed:
             return
         if not self._input_ended:
-            tail = flush_converters(self._converters)
+            tail = self._input.flush()
             if tail:
                 await self._broadcast(tail)
             self._input_ended = True

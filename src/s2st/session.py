@@ -17,7 +17,6 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +24,12 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from ._buffer import EventBuffer, positive_number
+from ._input import InputAudio
 from ._resume import OutputLedger
 from ._transport import TransportOptions, close_error, close_quietly, open_websocket
 from .config import TranslationConfig
 from .errors import (
-    AudioFormatError,
     ConcurrencyError,
     ConfigurationError,
     InvalidArgumentError,
@@ -79,63 +79,6 @@ _WATCHED = frozenset(
 _MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
 
 
-def _positive_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-
-
-class _EventBuffer:
-    """A bounded FIFO of (arrival time, event) with an end marker; the producer waits while it
-    is full. Delivery delays are recorded in ``stats``."""
-
-    def __init__(self, maxsize: int, stats: SessionStats) -> None:
-        self._items: deque[tuple[float, Event]] = deque()
-        self._maxsize = maxsize
-        self._stats = stats
-        self._not_empty = asyncio.Event()
-        self._not_full = asyncio.Event()
-        self._not_full.set()
-        self.ended = False
-        self.error: BaseException | None = None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    async def put(self, event: Event, arrived: float) -> None:
-        while len(self._items) >= self._maxsize and not self.ended:
-            self._not_full.clear()
-            await self._not_full.wait()
-        self._items.append((arrived, event))
-        if not self._not_empty.is_set():
-            self._not_empty.set()
-
-    def end(self, error: BaseException | None = None) -> None:
-        if not self.ended:
-            self.ended = True
-            self.error = error
-        self._not_empty.set()
-        self._not_full.set()
-
-    async def get(self) -> Event:
-        items = self._items
-        while not items:
-            if self.ended:
-                if self.error is not None:
-                    error, self.error = self.error, None
-                    raise error
-                raise StopAsyncIteration
-            self._not_empty.clear()
-            await self._not_empty.wait()
-        return self.pop()
-
-    def pop(self) -> Event:
-        """Take the oldest event (the buffer must not be empty)."""
-        arrived, event = self._items.popleft()
-        if not self._not_full.is_set():
-            self._not_full.set()
-        self._stats.record_delivery(time.perf_counter() - arrived)
-        return event
-
-
 class S2STSession:
     """A live translation session. Create it with :meth:`s2st.S2STClient.connect`.
 
@@ -164,7 +107,7 @@ class S2STSession:
         transport: TransportOptions | None = None,
         trailing_silence_ms: int = 1000,
     ) -> None:
-        if not _positive_number(setup_timeout_s):
+        if not positive_number(setup_timeout_s):
             raise ConfigurationError(
                 f"setup_timeout_s must be a positive number, got {setup_timeout_s!r}"
             )
@@ -208,7 +151,7 @@ class S2STSession:
             else f"models/{config.model}"
         )
         self._max_pending = max_pending_events
-        self._events: _EventBuffer | None = None
+        self._events: EventBuffer | None = None
         self._ws: ClientConnection | None = None
         self._send_lock: asyncio.Lock | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -220,7 +163,7 @@ class S2STSession:
         self._input_ended = False
         self._last_event_t = 0.0
         self._done_after_input: asyncio.Event | None = None  # created by open()
-        self._converters: dict[tuple[int, int, str], Any] = {}
+        self._input = InputAudio(config.input_sample_rate)
         self._rng = random.Random()
         self.session_id: str | None = None
         self.reconnects = 0
@@ -281,7 +224,7 @@ class S2STSession:
                 "a session can be opened only once; call client.connect() again"
             )
         self._opened = True
-        self._events = _EventBuffer(self._max_pending, self.stats)
+        self._events = EventBuffer(self._max_pending, self.stats)
         self._send_lock = asyncio.Lock()
         self._done_after_input = asyncio.Event()
         try:
@@ -386,7 +329,7 @@ class S2STSession:
             SessionClosedError: the session is closed.
             AudioFormatError: the audio cannot be interpreted (odd byte count, NaN, ...).
         """
-        pcm = self._to_pcm(audio, sample_rate, channels)
+        pcm = self._input.to_pcm(audio, sample_rate, channels)
         step = self.config.input_sample_rate * 2 * _MAX_MESSAGE_MS // 1000
         view = memoryview(pcm)
         for start in range(0, len(view), step):
@@ -399,6 +342,9 @@ class S2STSession:
         rejected (PROTOCOL.md §4.2): ``trailing_silence_ms`` of silence instead, which lets the
         server's activity detection close the last utterance.
         """
+        tail = self._input.flush()  # the resampler's last samples belong to the input
+        if tail:
+            await self._send_audio_frame(tail)
         self._input_ended = True
         self._last_event_t = time.perf_counter()
         # The last message carrying the user's audio: finish() waits until the server has
@@ -529,51 +475,6 @@ class S2STSession:
             self._events.end(error)
         if not self._closing:
             self._own(asyncio.create_task(self.aclose(), name="s2st-close-after-error"))
-
-    def _to_pcm(self, audio: Any, sample_rate: int | None, channels: int) -> bytes:
-        if sample_rate is not None and (
-            isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0
-        ):
-            raise AudioFormatError(f"sample_rate must be a positive int (Hz), got {sample_rate!r}")
-        if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= 64:
-            raise AudioFormatError(f"channels must be an int from 1 to 64, got {channels!r}")
-        rate = self.config.input_sample_rate if sample_rate is None else sample_rate
-        if isinstance(audio, (bytes, bytearray, memoryview)):
-            data = bytes(audio)
-            if not data:
-                raise AudioFormatError("empty audio buffer; send at least one sample")
-            if len(data) % (2 * channels):
-                raise AudioFormatError(
-                    f"{len(data)} bytes is not a whole number of 16-bit frames with {channels} "
-                    "channel(s); send little-endian int16 PCM"
-                )
-            if rate == self.config.input_sample_rate and channels == 1:
-                return data
-            audio = np.frombuffer(data, dtype="<i2").reshape(-1, channels)
-        if not isinstance(audio, np.ndarray):
-            raise AudioFormatError(
-                f"audio must be bytes or a numpy array, not {type(audio).__name__}"
-            )
-        if audio.size == 0:
-            raise AudioFormatError("empty audio array; send at least one sample")
-        if audio.ndim not in (1, 2):
-            raise AudioFormatError(
-                f"audio arrays must be 1-D (frames,) or 2-D (frames, channels), got shape "
-                f"{audio.shape}"
-            )
-        if audio.dtype == np.int16 and rate == self.config.input_sample_rate and audio.ndim == 1:
-            return audio.astype("<i2", copy=False).tobytes()
-        from .audio import AudioConverter
-
-        n_channels = 1 if audio.ndim == 1 else int(audio.shape[1])
-        key = (rate, n_channels, audio.dtype.str)
-        converter = self._converters.get(key)
-        if converter is None:
-            converter = AudioConverter(
-                sample_rate=rate, channels=n_channels, target_rate=self.config.input_sample_rate
-            )
-            self._converters[key] = converter
-        return bytes(converter.convert(audio))
 
     async def _send_audio_frame(self, pcm: bytes | memoryview, *, user: bool = True) -> None:
         await self._send(lambda: self._proto.audio(pcm))
