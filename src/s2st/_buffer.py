@@ -65,5 +65,11 @@ class EventBuffer:
         arrived, event = self._items.popleft()
         if not self._not_full.is_set():
             self._not_full.set()
-        self._stats.record_delivery(time.perf_counter() - arrived)
+        # SessionStats.record_delivery, inlined: this runs once per event.
+        delay = time.perf_counter() - arrived
+        stats = self._stats
+        stats.events_delivered += 1
+        stats._delays.append(delay)
+        if delay > stats.max_delivery_delay_s:
+            stats.max_delivery_delay_s = delay
         return event
