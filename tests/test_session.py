@@ -13,6 +13,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 import s2st
 from s2st import S2STClient
+from s2st.audio import read_audio
 from s2st.emulator import Emulator, Fault, sample_path
 from s2st.reconnect import ReconnectPolicy
 
@@ -539,3 +540,41 @@ async def test_server_that_fails_right_after_setup_is_given_up() -> None:
                 await collect(session, timeout_s=10)
         assert time.monotonic() - started < 5
     assert connections == policy.max_attempts
+
+
+async def test_manual_activity_and_barge_in_interrupts() -> None:
+    manual = s2st.RealtimeInputConfig(
+        automatic_activity_detection=s2st.ActivityDetection(disabled=True)
+    )
+    audio, _ = read_audio(sample_path("hello"))
+    async with Emulator(speed=1.0) as emu:  # output paced at real time: still queued later
+        client = S2STClient.for_emulator(emu)
+        async with client.connect("es", realtime_input=manual) as session:
+            await session.activity_start()
+            await session.send_audio(audio.astype("<i2").tobytes())
+            await session.activity_end()
+            first_audio = None
+            async for event in session:
+                if isinstance(event, s2st.AudioChunk):
+                    first_audio = event
+                    break
+            assert first_audio is not None
+            await session.activity_start()  # the speaker talks over the translation
+            events = []
+            async for event in session:
+                events.append(event)
+                if isinstance(event, s2st.TurnComplete):
+                    break
+            await session.activity_end()
+    assert any(isinstance(e, s2st.Interrupted) for e in events)
+    assert not any(isinstance(e, s2st.GenerationComplete) for e in events)
+    kinds = [m.kind for m in emu.connections[0].messages]
+    assert kinds.count("activity_start") == 2 and kinds.count("activity_end") == 2
+
+
+async def test_activity_signals_need_manual_detection() -> None:
+    async with Emulator() as emu:
+        client = S2STClient.for_emulator(emu)
+        async with client.connect("es") as session:
+            with pytest.raises(s2st.ConfigurationError, match="disabled"):
+                await session.activity_start()

@@ -359,6 +359,29 @@ class S2STSession:
             for start in range(0, len(silence), step):
                 await self._send_audio_frame(silence[start : start + step], user=False)
 
+    async def activity_start(self) -> None:
+        """Mark the start of speech (``activityStart``), for sessions whose automatic activity
+        detection is disabled (``realtime_input.automatic_activity_detection.disabled``).
+        Translated output still playing is interrupted (an ``Interrupted`` event follows)."""
+        self._require_manual_activity("activity_start")
+        await self._send(self._proto.activity_start)
+
+    async def activity_end(self) -> None:
+        """Mark the end of speech (``activityEnd``); see :meth:`activity_start`."""
+        self._require_manual_activity("activity_end")
+        await self._send(self._proto.activity_end)
+
+    def _require_manual_activity(self, what: str) -> None:
+        # Sending activity signals with server VAD on closes the session with 1007 (§4.2).
+        rti = self.config.realtime_input
+        detection = rti.automatic_activity_detection if rti is not None else None
+        if detection is None or not detection.disabled:
+            raise ConfigurationError(
+                f"{what}() needs automatic activity detection disabled: connect with "
+                "realtime_input=s2st.RealtimeInputConfig(automatic_activity_detection="
+                "s2st.ActivityDetection(disabled=True))"
+            )
+
     async def stream(
         self,
         source: Any,

@@ -54,6 +54,13 @@ __all__ = ["Emulator"]
 logger = logging.getLogger("s2st.emulator")
 
 
+def _is_output(frame: str | bytes) -> bool:
+    """True for frames carrying translated output (audio or transcripts)."""
+    raw = frame.encode() if isinstance(frame, str) else frame
+    keys = (b'"modelTurn"', b'"outputTranscription"', b'"generationComplete"', b'"turnComplete"')
+    return any(k in raw for k in keys)
+
+
 def _closing(st: _ConnState) -> bool:
     # A function call, so type checkers re-read the flag after an await.
     return st.closing
@@ -633,6 +640,8 @@ class Emulator:
                         1007,
                         f"{CLOSE_INVALID} {name} requires automaticActivityDetection.disabled.",
                     )
+                if name == "activityStart":
+                    self._barge_in(st)
                 replies += method()
                 kind = k if blob is None else kind
         st.record.messages.append(ReceivedMessage(index, kind, summary, self._t(st), digest))
@@ -642,6 +651,25 @@ class Emulator:
             self._resumption_update(st)
 
     # -- output ----------------------------------------------------------------------------
+    def _barge_in(self, st: _ConnState) -> None:
+        """New activity while translated output is still queued (PROTOCOL.md §5.2, default
+        ``START_OF_ACTIVITY_INTERRUPTS``): drop the queued output, then send ``interrupted``
+        and ``turnComplete`` (no ``generationComplete`` after an interruption)."""
+        kept: list[tuple[str | bytes, float] | None] = []
+        dropped = 0
+        while not st.out.empty():
+            item = st.out.get_nowait()
+            if item is not None and _is_output(item[0]):
+                dropped += 1
+            else:
+                kept.append(item)
+        for item in kept:
+            st.out.put_nowait(item)
+        if dropped:
+            logger.debug("connection %d: barge-in dropped %d frames", st.record.index, dropped)
+            self._send(st, {"serverContent": {"interrupted": True}})
+            self._send(st, {"serverContent": {"turnComplete": True}})
+
     def _emit(self, st: _ConnState, replies: list[Reply]) -> None:
         assert st.setup is not None
         pending: dict[str, Any] = {}
