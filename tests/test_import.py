@@ -59,3 +59,32 @@ def test_version_is_a_string() -> None:
 def test_py_typed_is_shipped() -> None:
     package_dir = Path(s2st.__file__).parent
     assert (package_dir / "py.typed").is_file()
+
+
+def test_emulator_never_imports_the_client_session() -> None:
+    """The emulator shares the wire vocabulary, never the client (STYLE: import direction)."""
+    code = (
+        "import json, sys\n"
+        "import s2st.emulator, s2st.emulator.cli, s2st.emulator.pytest_plugin\n"
+        "bad = ('s2st.session', 's2st.client', 's2st._link', 's2st.auth', 's2st._transport')\n"
+        "print(json.dumps([m for m in bad if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(out.stdout) == []
+
+
+def test_sans_io_modules_import_no_io_libraries() -> None:
+    """Everything the core is built from stays free of sockets and event loops."""
+    code = (
+        "import json, sys\n"
+        "import s2st.config, s2st.languages, s2st.reconnect, s2st._resume, s2st._parse\n"
+        "import s2st.segments, s2st.metrics, s2st.endpoints\n"
+        "bad = ('asyncio', 'websockets', 'google.auth')\n"
+        "print(json.dumps([m for m in bad if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(out.stdout) == []
