@@ -42,6 +42,34 @@ def load_sounddevice() -> Any:
     return sounddevice
 
 
+def _open_stream(
+    factory: Any,
+    what: str,
+    sample_rate: int,
+    blocksize: int,
+    device: Any,
+    callback: Any,
+) -> Any:
+    """Open and start a mono int16 sounddevice raw stream; any failure becomes a
+    ConfigurationError naming the device."""
+    try:
+        stream = factory(
+            samplerate=sample_rate,
+            blocksize=blocksize,
+            channels=1,
+            dtype="int16",
+            device=device,
+            callback=callback,
+        )
+        stream.start()
+    except Exception as exc:
+        raise ConfigurationError(
+            f"could not open the {what} (device={device!r}, {sample_rate} Hz): {exc}."
+            " List devices with `python -m sounddevice`"
+        ) from exc
+    return stream
+
+
 class Microphone:
     """Capture mono int16 audio frames from an input device.
 
@@ -113,22 +141,14 @@ class Microphone:
         sd = self._sd if self._sd is not None else load_sounddevice()
         self._loop = asyncio.get_running_loop()
         self._closed = False
-        try:
-            stream = sd.RawInputStream(
-                samplerate=self.sample_rate,
-                blocksize=self.blocksize,
-                channels=1,
-                dtype="int16",
-                device=self.device,
-                callback=self._callback,
-            )
-            stream.start()
-        except Exception as exc:
-            raise ConfigurationError(
-                f"could not open the microphone (device={self.device!r}, {self.sample_rate} Hz):"
-                f" {exc}. List devices with `python -m sounddevice`"
-            ) from exc
-        self._stream = stream
+        self._stream = _open_stream(
+            sd.RawInputStream,
+            "microphone",
+            self.sample_rate,
+            self.blocksize,
+            self.device,
+            self._callback,
+        )
 
     async def close(self) -> None:
         """Stop and close the stream (idempotent); iteration then ends."""
@@ -212,22 +232,14 @@ class Speaker:
         if self._stream is not None:
             return
         sd = self._sd if self._sd is not None else load_sounddevice()
-        try:
-            stream = sd.RawOutputStream(
-                samplerate=self.sample_rate,
-                blocksize=self.blocksize,
-                channels=1,
-                dtype="int16",
-                device=self.device,
-                callback=self._callback,
-            )
-            stream.start()
-        except Exception as exc:
-            raise ConfigurationError(
-                f"could not open the speaker (device={self.device!r}, {self.sample_rate} Hz):"
-                f" {exc}. List devices with `python -m sounddevice`"
-            ) from exc
-        self._stream = stream
+        self._stream = _open_stream(
+            sd.RawOutputStream,
+            "speaker",
+            self.sample_rate,
+            self.blocksize,
+            self.device,
+            self._callback,
+        )
 
     def play(self, audio: AudioChunk | Int16Array | bytes) -> None:
         """Queue audio (an AudioChunk at this rate, a 1-D int16 array or pcm16 bytes)."""
