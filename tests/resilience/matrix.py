@@ -61,15 +61,20 @@ def program(seed: int, utterances: int) -> tuple[bytes, str, str]:
 
 
 def _scaled(plan: FaultPlan, speed: float) -> FaultPlan:
-    """Slow reads scaled to the accelerated clock: at most 2x slower than the sender (as a
-    server reading 50 ms late per 100 ms frame at 1x), so a backlog forms and drains as it
-    would in real time instead of growing 12x faster than any real server falls behind."""
+    """Timing faults scaled to the accelerated clock. Slow reads: at most 2x slower than the
+    sender (as a server reading 50 ms late per 100 ms frame at 1x), so a backlog forms and
+    drains as it would in real time instead of growing faster than any real server falls
+    behind. Reply delays: divided by the speed-up, like every other duration here."""
     limit_ms = 2 * 100.0 / speed
     scaled = FaultPlan()
     for conn in range(6):
         for fault in plan.for_connection(conn):
             if fault.kind == "slow_reads" and fault.ms > limit_ms:
                 fault = replace(fault, ms=limit_ms)
+            elif fault.kind == "delay":
+                # A per-frame reply delay is real time: on the accelerated clock it shrinks
+                # too, or hundreds of output frames would each wait a real-time delay.
+                fault = replace(fault, ms=fault.ms / speed, jitter_ms=fault.jitter_ms / speed)
             scaled.add(fault, connection=conn)
     return scaled
 
@@ -88,13 +93,14 @@ async def run_once(seed: int, *, utterances: int = 6, speed: float = 40.0) -> Ru
         seed,
         connections=6,
         kinds=("close", "drop", "go_away", "delay", "burst", "stall_close", "slow_reads"),
-        probability=0.8,
-        max_message=len(frames),
-        max_s=len(frames) * 0.1 / speed,
+        probability=0.9,
+        # Early triggers: each connection is likely to meet its fault, so a run chains several
+        # connections and several faults (message indices restart on every connection).
+        max_message=len(frames) // 3,
+        max_s=len(frames) * 0.1 / speed / 3,
         close_codes=(1000, 1011),
     )
     plan = _scaled(plan, speed)
-    result.faults_injected = sum(len(plan.for_connection(c)) for c in range(6))
     async with Emulator(
         faults=plan,
         speed=math.inf,
@@ -130,6 +136,8 @@ async def run_once(seed: int, *, utterances: int = 6, speed: float = 40.0) -> Ru
         # This run's own tasks only (other runs may be going on concurrently).
         owned = [session._supervisor, *session._user_tasks]
         result.leaked = [t.get_name() for t in owned if t is not None and not t.done()]
+        # Faults that actually fired (a plan's later connections may never exist).
+        result.faults_injected = sum(len(c.faults_fired) for c in emu.connections)
         sent = [hashlib.sha1(f).hexdigest() for f in frames]
         consumed = emu.consumed_audio_digests()
     # end_audio()'s trailing silence is consumed too: look at the user's frames only.
