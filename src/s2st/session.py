@@ -411,9 +411,10 @@ class S2STSession(ConnectionLoop):
     ) -> None:
         """End the input, wait until the translation of what was sent has arrived, then close.
 
-        "Arrived" means: a ``TurnComplete``/``GenerationComplete`` after the input ended and no
-        transcript or audio for 0.5 s since, or no transcript or audio at all for ``idle_s``
-        (usage and resumption updates do not count), or ``timeout_s`` passed. While the session
+        "Arrived" means: no transcript or audio for ``idle_s`` (usage and resumption updates do
+        not count), or, sooner, a ``TurnComplete``/``GenerationComplete`` after the input ended
+        with all the user's audio confirmed by the server and 0.5 s without output since; or
+        ``timeout_s`` passed. While the session
         is reconnecting it keeps waiting, and when the server confirms consumed messages
         (``lastConsumedClientMessageIndex``, or resumable handles) it also waits, up to
         ``confirm_timeout_s`` more, until all of the user's audio is confirmed. Audio still
@@ -433,7 +434,15 @@ class S2STSession(ConnectionLoop):
             if now >= deadline:
                 break
             quiet = now - self._last_event_t
-            settled = quiet >= idle_s or (self._done_after_input.is_set() and quiet >= 0.5)
+            # A turn marker after the input ended is weak evidence (it may close an earlier
+            # utterance when the server lags): it shortens the wait only once the server has
+            # also confirmed all of the user's audio.
+            done = (
+                self._done_after_input.is_set()
+                and self._proto.checkpoints > 0
+                and self._input_confirmed()
+            )
+            settled = quiet >= idle_s or (done and quiet >= 0.5)
             if not settled or self._reconnecting:
                 settled_at = None
             else:
