@@ -270,7 +270,6 @@ class ConnectionLoop:
             logger.info("session ended: %s", error)
         assert self._events is not None
         self._events.end(error)
-        self._closed_by_server = True
 
     async def _reconnect(self, reason: str, error: BaseException | None, lost_at: float) -> None:
         policy = self.reconnect_policy
