@@ -76,13 +76,15 @@ class OutputLedger:
         #: to ``since.samples`` directly on its hot path)
         self.since = _Streams()
         self._pending: _Pending | None = None
+        #: True while regenerated output is being dropped (a plain attribute: it is read for
+        #: every audio frame)
+        self.active = False
         self.suppressed_events = 0
         self.suppressed_samples = 0
 
-    @property
-    def active(self) -> bool:
-        """True while regenerated output is being dropped."""
-        return self._pending is not None
+    def _set_pending(self, pending: _Pending | None) -> None:
+        self._pending = pending
+        self.active = pending is not None
 
     def checkpoint(self) -> None:
         """A resumable handle arrived: everything delivered so far is in the server state,
@@ -119,14 +121,16 @@ class OutputLedger:
         since then to come again, and hide it."""
         since = self.since
         if since.empty():
-            self._pending = None
+            self._set_pending(None)
             return
-        self._pending = _Pending(
-            "".join(since.input_text),
-            "".join(since.output_text),
-            since.samples,
-            since.turns,
-            since.generations,
+        self._set_pending(
+            _Pending(
+                "".join(since.input_text),
+                "".join(since.output_text),
+                since.samples,
+                since.turns,
+                since.generations,
+            )
         )
 
     def filter(self, event: Event) -> Event | None:
@@ -136,7 +140,7 @@ class OutputLedger:
         if pending is not None:
             kept = self._apply(pending, event)
             if pending.done():
-                self._pending = None
+                self._set_pending(None)
                 logger.debug(
                     "regenerated output hidden: %d events, %d samples",
                     self.suppressed_events,
