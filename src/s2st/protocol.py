@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._parse import (  # re-exported: the parsing half of the protocol core
+    _parse_audio_only,
     parse_duration,
     parse_server_frame,
     sample_rate_from_mime,
@@ -438,6 +439,11 @@ class ClientProtocol:
     # -- server frames --------------------------------------------------------------------
     def receive(self, frame: str | bytes | bytearray | memoryview) -> list[Event]:
         """Parse a server frame and update the state; return its events."""
+        if type(frame) is bytes and frame.find(b'"inlineData"', 0, 96) >= 0:
+            # The hot path: an audio-only frame changes no state, so skip the loop below.
+            fast = _parse_audio_only(frame)
+            if fast is not None:
+                return fast
         events = parse_server_frame(frame)
         for event in events:
             if type(event) is AudioChunk:  # the common case, checked first
