@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import s2st
+from s2st.batch import translate_files
 from s2st.emulator import Emulator, Fault, sample_path
 from s2st.errors import (
     AudioFormatError,
@@ -27,7 +28,6 @@ from s2st.translate import (
     default_client_context,
     translate_file,
     translate_file_sync,
-    translate_files,
 )
 
 from .session_helpers import UNIT_S

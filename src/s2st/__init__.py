@@ -69,6 +69,7 @@ from .reconnect import ReconnectPolicy
 if TYPE_CHECKING:
     from ._transport import TransportOptions
     from .auth import ApiKey, EphemeralToken, GoogleCredentials, StaticToken
+    from .batch import BatchReport, translate_files
     from .client import S2STClient
     from .conversation import Conversation, ConversationEvent, Participant
     from .fanout import FanOut, LanguageEvent, SessionFailed
@@ -77,18 +78,16 @@ if TYPE_CHECKING:
     from .session import S2STSession
     from .stats import SessionStats
     from .translate import (
-        BatchReport,
         TranslationProgress,
         TranslationResult,
         translate_file,
         translate_file_sync,
-        translate_files,
     )
 
 # Imported on first use: they pull in websockets and (for auth) google-auth.
 _LAZY = {
     "ApiKey": "auth",
-    "BatchReport": "translate",
+    "BatchReport": "batch",
     "Conversation": "conversation",
     "ConversationEvent": "conversation",
     "EphemeralToken": "auth",
@@ -110,7 +109,7 @@ _LAZY = {
     "TransportOptions": "_transport",
     "translate_file": "translate",
     "translate_file_sync": "translate",
-    "translate_files": "translate",
+    "translate_files": "batch",
 }
 
 
