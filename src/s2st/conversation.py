@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ._tasks import stream_then_finish
 from .errors import ConfigurationError, SessionClosedError
 from .fanout import GroupEvent, SessionGroup
 from .languages import normalize_language
@@ -269,23 +270,21 @@ class Conversation:
         ends with its error (``fail_fast``) or that direction yields a ``SessionFailed``."""
         self._check(speaker)
 
-        async def run() -> None:
-            try:
-                await self.stream(
-                    speaker, source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed
-                )
-                if finish:
-                    await self.finish(speaker, timeout_s=finish_timeout_s)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:
-                logger.debug("conversation streaming task for %r failed: %r", speaker, exc)
-                if not self._group.fail_fast and speaker in self._group.failed:
-                    return  # that direction's failure already reached the iteration as a marker
-                self._group.fail(exc)
-                raise
+        def on_error(exc: BaseException) -> bool:
+            logger.debug("conversation streaming task for %r failed: %r", speaker, exc)
+            if not self._group.fail_fast and speaker in self._group.failed:
+                return False  # that direction's failure already reached the iteration as a marker
+            self._group.fail(exc)
+            return True
 
-        task = asyncio.create_task(run(), name="s2st-conversation-stream")
+        run = stream_then_finish(
+            lambda: self.stream(
+                speaker, source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed
+            ),
+            (lambda: self.finish(speaker, timeout_s=finish_timeout_s)) if finish else None,
+            on_error,
+        )
+        task = asyncio.create_task(run, name="s2st-conversation-stream")
         return self._group.own(task)
 
     async def finish(

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias,
 import numpy as np
 
 from ._input import InputAudio
+from ._tasks import stream_then_finish
 from .errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -514,19 +515,17 @@ class FanOut:
         the fan-out: cancelled by :meth:`aclose`; if it fails, the fan-out ends with its error
         so the ``async for`` loop sees it."""
 
-        async def run() -> None:
-            try:
-                await self.stream(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed)
-                if finish:
-                    await self.finish(timeout_s=finish_timeout_s)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:
-                logger.debug("fan-out streaming task failed: %r", exc)
-                self._group.fail(exc)
-                raise
+        def on_error(exc: BaseException) -> bool:
+            logger.debug("fan-out streaming task failed: %r", exc)
+            self._group.fail(exc)
+            return True
 
-        return self._group.own(asyncio.create_task(run(), name="s2st-fan-out-stream"))
+        run = stream_then_finish(
+            lambda: self.stream(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed),
+            (lambda: self.finish(timeout_s=finish_timeout_s)) if finish else None,
+            on_error,
+        )
+        return self._group.own(asyncio.create_task(run, name="s2st-fan-out-stream"))
 
     async def finish(self, timeout_s: float = 30.0, *, idle_s: float = 3.0) -> None:
         """End the input and wait (concurrently, at most ``timeout_s``) until every language's

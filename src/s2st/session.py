@@ -28,6 +28,7 @@ from ._buffer import EventBuffer, positive_number
 from ._input import InputAudio
 from ._link import ConnectionLoop
 from ._resume import OutputLedger
+from ._tasks import stream_then_finish
 from ._transport import TransportOptions, close_error, close_quietly
 from .config import TranslationConfig
 from .errors import (
@@ -392,19 +393,17 @@ class S2STSession(ConnectionLoop):
         the session: it is cancelled by :meth:`aclose`, and if it fails, the session ends
         with its error so the ``async for`` loop sees it."""
 
-        async def run() -> None:
-            try:
-                await self.stream(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed)
-                if finish:
-                    await self.finish(timeout_s=finish_timeout_s)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:
-                logger.debug("streaming task failed: %r", exc)
-                self._fail(exc)
-                raise
+        def on_error(exc: BaseException) -> bool:
+            logger.debug("streaming task failed: %r", exc)
+            self._fail(exc)
+            return True
 
-        return self._own(asyncio.create_task(run(), name="s2st-stream"))
+        run = stream_then_finish(
+            lambda: self.stream(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed),
+            (lambda: self.finish(timeout_s=finish_timeout_s)) if finish else None,
+            on_error,
+        )
+        return self._own(asyncio.create_task(run, name="s2st-stream"))
 
     async def finish(
         self, timeout_s: float = 30.0, *, idle_s: float = 3.0, confirm_timeout_s: float = 5.0
