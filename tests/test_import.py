@@ -12,32 +12,31 @@ import s2st
 HEAVY = ["google.auth", "soundfile", "sounddevice", "soxr", "av"]
 
 
-def test_import_does_not_pull_heavy_modules() -> None:
+def _loaded_after(imports: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` (or their submodules) a fresh interpreter has loaded after running
+    ``imports``."""
     code = (
         "import json, sys\n"
-        "import s2st\n"
-        f"heavy = {HEAVY!r}\n"
+        f"{imports}\n"
+        f"watched = {watched!r}\n"
         "print(json.dumps(sorted(m for m in sys.modules if any("
-        "m == h or m.startswith(h + '.') for h in heavy))))\n"
+        "m == w or m.startswith(w + '.') for w in watched))))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
-    assert json.loads(out.stdout) == []
+    loaded: list[str] = json.loads(out.stdout)
+    return loaded
+
+
+def test_import_does_not_pull_heavy_modules() -> None:
+    assert _loaded_after("import s2st", tuple(HEAVY)) == []
 
 
 def test_protocol_core_does_not_import_io_libraries() -> None:
-    code = (
-        "import json, sys\n"
-        "import s2st.protocol, s2st.events, s2st.errors\n"
-        "bad = ('asyncio', 'websockets', 'google.auth', 'soundfile', 'sounddevice')\n"
-        "loaded = [m for m in bad if m in sys.modules]\n"
-        "print(json.dumps(loaded))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
-    )
-    assert json.loads(out.stdout) == []  # sans-I/O: no event loop, no socket library
+    io_libraries = ("asyncio", "websockets", "google.auth", "soundfile", "sounddevice")
+    # sans-I/O: no event loop, no socket library
+    assert _loaded_after("import s2st.protocol, s2st.events, s2st.errors", io_libraries) == []
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -63,28 +62,15 @@ def test_py_typed_is_shipped() -> None:
 
 def test_emulator_never_imports_the_client_session() -> None:
     """The emulator shares the wire vocabulary, never the client (STYLE: import direction)."""
-    code = (
-        "import json, sys\n"
-        "import s2st.emulator, s2st.emulator.cli, s2st.emulator.pytest_plugin\n"
-        "bad = ('s2st.session', 's2st.client', 's2st._link', 's2st.auth', 's2st._transport')\n"
-        "print(json.dumps([m for m in bad if m in sys.modules]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
-    )
-    assert json.loads(out.stdout) == []
+    client = ("s2st.session", "s2st.client", "s2st._link", "s2st.auth", "s2st._transport")
+    imports = "import s2st.emulator, s2st.emulator.cli, s2st.emulator.pytest_plugin"
+    assert _loaded_after(imports, client) == []
 
 
 def test_sans_io_modules_import_no_io_libraries() -> None:
     """Everything the core is built from stays free of sockets and event loops."""
-    code = (
-        "import json, sys\n"
-        "import s2st.config, s2st.languages, s2st.reconnect, s2st._resume, s2st._parse\n"
-        "import s2st.segments, s2st.metrics, s2st.endpoints\n"
-        "bad = ('asyncio', 'websockets', 'google.auth')\n"
-        "print(json.dumps([m for m in bad if m in sys.modules]))\n"
+    imports = (
+        "import s2st.config, s2st.languages, s2st.reconnect, s2st._resume, s2st._parse, "
+        "s2st.segments, s2st.metrics, s2st.endpoints"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
-    )
-    assert json.loads(out.stdout) == []
+    assert _loaded_after(imports, ("asyncio", "websockets", "google.auth")) == []
