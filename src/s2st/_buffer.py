@@ -65,7 +65,7 @@ class EventBuffer:
         arrived, event = self._items.popleft()
         if not self._not_full.is_set():
             self._not_full.set()
-        # SessionStats.record_delivery, inlined: this runs once per event.
+        # Delivery accounting (SessionStats), here because this runs once per event.
         delay = time.perf_counter() - arrived
         stats = self._stats
         stats.events_delivered += 1

@@ -152,9 +152,7 @@ def _server_content(content: ServerContent, out: list[Event]) -> None:
                             f"audio part has an odd number of bytes ({len(inline.data)}); "
                             "expected 16-bit PCM"
                         )
-                    rate = sample_rate_from_mime(inline.mime_type)
-                    array = _frombuffer(inline.data)
-                    out.append(AudioChunk(array, rate, inline.mime_type or "audio/pcm"))
+                    out.append(_audio_chunk(inline.data, inline.mime_type or "audio/pcm"))
                 else:
                     out.append(
                         UnknownEvent(
@@ -186,10 +184,6 @@ def _server_content(content: ServerContent, out: list[Event]) -> None:
         )
     if content.__pydantic_extra__:
         _extras(content, "serverContent.", out)
-
-
-def _frombuffer(data: bytes) -> Any:
-    return np.frombuffer(data, dtype=_INT16)
 
 
 def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> list[Event]:

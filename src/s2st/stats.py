@@ -27,6 +27,8 @@ class SessionStats:
             closed (only known when the server confirms messages; 0 otherwise).
         max_delivery_delay_s: longest wait of an event between its frame's arrival and its
             delivery to the consumer (includes time the consumer spent elsewhere).
+
+    The delivery fields are updated by the session's event buffer on every delivery.
     """
 
     frames_received: int = 0
@@ -39,13 +41,6 @@ class SessionStats:
     max_delivery_delay_s: float = 0.0
     unconfirmed_audio_ms_at_close: float = 0.0
     _delays: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
-
-    def record_delivery(self, delay_s: float) -> None:
-        """Count one delivered event that waited ``delay_s`` seconds."""
-        self.events_delivered += 1
-        self._delays.append(delay_s)
-        if delay_s > self.max_delivery_delay_s:
-            self.max_delivery_delay_s = delay_s
 
     def delivery_delay_quantile(self, q: float) -> float:
         """The ``q`` quantile (0..1) of the delivery delays of the last 10,000 events."""
