@@ -33,15 +33,23 @@ __all__ = [
     "LatencyMeasurement",
     "OutputTranscription",
     "Reconnected",
+    "SILENCE_PEAK",
     "SessionResumptionUpdate",
     "SetupComplete",
     "TurnComplete",
     "UnknownEvent",
     "UsageMetadata",
+    "chunk_voiced",
 ]
 
 #: Sample rate of the translated speech when the server's MIME type does not say (PROTOCOL.md §7).
 DEFAULT_OUTPUT_SAMPLE_RATE = 24_000
+
+#: Peak absolute sample value at or below which audio counts as silence (EVIDENCE.md row 7: the
+#: live-translate model streams PCM silence forever; vercel/ai uses the same threshold). 128 of
+#: 32767 is -48 dBFS: dither, codec noise and DC offsets of digital silence stay under it, while
+#: any audible speech goes far above it.
+SILENCE_PEAK = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,16 @@ class AudioChunk:
         """The samples as little-endian int16 bytes."""
         return self.data.astype("<i2", copy=False).tobytes()
 
+    @property
+    def voiced(self) -> bool:
+        """True if any sample's magnitude exceeds :data:`SILENCE_PEAK` (128, about -48 dBFS).
+
+        The server streams PCM silence when it has nothing to say (EVIDENCE.md row 7); such
+        chunks are not translation. Computed on demand (two reductions over the samples, no
+        copy), so it costs nothing for code that does not ask.
+        """
+        return chunk_voiced(self.data)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AudioChunk):
             return NotImplemented
@@ -122,6 +140,13 @@ class AudioChunk:
             f"AudioChunk(samples={len(self.data)}, sample_rate={self.sample_rate}, "
             f"duration_s={self.duration_s:.3f})"
         )
+
+
+def chunk_voiced(data: npt.NDArray[np.int16]) -> bool:
+    """True if the int16 samples ``data`` hold anything louder than :data:`SILENCE_PEAK`."""
+    if not len(data):
+        return False
+    return bool(data.max() > SILENCE_PEAK or data.min() < -SILENCE_PEAK)
 
 
 @dataclass(frozen=True, slots=True)
