@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "SILENCE_PEAK",
     "AudioChunk",
     "Event",
     "GenerationComplete",
@@ -33,7 +34,6 @@ __all__ = [
     "LatencyMeasurement",
     "OutputTranscription",
     "Reconnected",
-    "SILENCE_PEAK",
     "SessionResumptionUpdate",
     "SetupComplete",
     "TurnComplete",
