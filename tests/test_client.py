@@ -227,3 +227,33 @@ def test_retry_decisions() -> None:
         ReconnectPolicy(max_attempts=0)
     with pytest.raises(s2st.ConfigurationError):
         ReconnectPolicy(jitter=2)
+
+
+def test_the_retry_budget_is_time_based() -> None:
+    """Issue 11 case 4: six quick attempts (6.5 s) gave up long before a server notices a dead
+    peer; the default budget is two minutes of attempts with backoff."""
+    policy = ReconnectPolicy()
+    assert policy.max_attempts is None and policy.give_up_after_s == 120.0
+    assert not policy.exhausted(attempts=1000, elapsed_s=119.9)
+    assert policy.exhausted(attempts=1, elapsed_s=120.0)
+    counted = ReconnectPolicy(max_attempts=3, give_up_after_s=None)
+    assert not counted.exhausted(2, 1e9) and counted.exhausted(3, 0.0)
+    both = ReconnectPolicy(max_attempts=3, give_up_after_s=5.0)
+    assert both.exhausted(3, 0.0) and both.exhausted(1, 5.0) and not both.exhausted(2, 4.0)
+    with pytest.raises(s2st.ConfigurationError, match="bound"):
+        ReconnectPolicy(max_attempts=None, give_up_after_s=None)
+    ReconnectPolicy(enabled=False, max_attempts=None, give_up_after_s=None)  # never retries
+    for bad in ({"give_up_after_s": 0}, {"max_attempts": True}, {"replay_window_s": 0},
+                {"replay_window_s": 20.0, "max_replay_window_s": 10.0}):  # fmt: skip
+        with pytest.raises(s2st.ConfigurationError):
+            ReconnectPolicy(**bad)  # type: ignore[arg-type]
+
+
+def test_an_error_can_ask_for_a_longer_backoff() -> None:
+    class Slow(s2st.ServerError):
+        min_backoff_s = 10.0
+
+    policy = ReconnectPolicy(initial_backoff_s=0.5, max_backoff_s=3.0, jitter=0.0)
+    assert policy.backoff_s(1, error=Slow(1011)) == 10.0
+    assert policy.backoff_s(4, error=Slow(1011)) == 10.0
+    assert policy.backoff_s(4, error=s2st.ServerError(1011)) == 2.0

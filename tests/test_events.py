@@ -23,6 +23,7 @@ from s2st.events import (
     Reconnected,
     SessionResumptionUpdate,
     SetupComplete,
+    SilentOutputWarning,
     TurnComplete,
     UnknownEvent,
     UsageMetadata,
@@ -42,6 +43,7 @@ EXAMPLES: list[object] = [
     Reconnected("go_away", resumed=True),
     UnknownEvent("x.y", {"a": 1}),
     LatencyMeasurement(segment=0, lag_s=1.25, at_s=3.0),
+    SilentOutputWarning(speech_sent_s=6.5, output_audio_s=9.0, message="only silence"),
 ]
 CLASSES = [type(e) for e in EXAMPLES]
 
@@ -140,3 +142,25 @@ def test_pattern_matching_on_events() -> None:
             case _:
                 pass
     assert seen == [("in", "hello"), ("audio", 24_000), ("go_away", 50.0)]
+
+
+@pytest.mark.parametrize(
+    ("samples", "voiced"),
+    [
+        ([], False),
+        ([0] * 2400, False),
+        ([128, -128, 0, 17], False),  # at the threshold: still silence (EVIDENCE.md row 7)
+        ([0] * 100 + [129], True),
+        ([-129] + [0] * 100, True),
+        ([5000, -5000] * 1200, True),
+        ([-32768], True),
+    ],
+)
+def test_voiced_is_a_peak_above_silence_peak(samples: list[int], voiced: bool) -> None:
+    data = np.array(samples, dtype=np.int16)
+    assert events.SILENCE_PEAK == 128
+    assert AudioChunk(data).voiced is voiced
+    # The same answer for a zero-copy view over decoded bytes (the parser's form) and a slice.
+    raw = np.frombuffer(data.tobytes(), dtype="<i2")
+    assert events.chunk_voiced(raw) is voiced
+    assert events.chunk_voiced(np.concatenate([raw, raw])[: raw.size]) is voiced

@@ -23,6 +23,13 @@ from .session_helpers import silence, tone
 
 
 def chunk(seconds: float = 0.1) -> AudioChunk:
+    """Translated speech (voiced: a 440 Hz tone at about -16 dBFS)."""
+    t = np.arange(round(seconds * 24_000)) / 24_000
+    return AudioChunk((5000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
+
+
+def quiet_chunk(seconds: float = 0.1) -> AudioChunk:
+    """Server silence, as the live-translate model streams it (EVIDENCE.md row 7)."""
     return AudioChunk(np.zeros(round(seconds * 24_000), dtype=np.int16))
 
 
@@ -190,3 +197,25 @@ def test_export_opentelemetry() -> None:
     assert by_name["s2st.input_audio"] == pytest.approx([1.1])
     assert by_name["s2st.output_audio"] == pytest.approx([0.4])
     assert meter.units["s2st.reconnects"] == "1" and meter.units["s2st.input_audio"] == "s"
+
+
+def test_server_silence_is_not_translated_audio() -> None:
+    """Silent chunks count as output audio, but give no time to first audio, never start or
+    extend an output segment, and leave the gap that splits segments open."""
+    tr = LatencyTracker(clock=lambda: pytest.fail("the clock must not be read"))
+    tr.on_audio_sent(tone(0.1), sample_rate=16_000, t=0.0)
+    tr.on_audio_sent(silence(1.0), sample_rate=16_000, t=0.1)
+    tr.on_audio_sent(tone(0.1), sample_rate=16_000, t=3.0)
+    results = [tr.on_event(quiet_chunk(), t=0.1 * i) for i in range(1, 8)]
+    results.append(tr.on_event(chunk(), t=0.8))  # first voiced output: segment 0
+    results += [tr.on_event(quiet_chunk(), t=0.9 + 0.1 * i) for i in range(25)]  # 2.5 s silence
+    results.append(tr.on_event(chunk(), t=3.5))  # after a 2.7 s voiced gap: segment 1
+    measured = [r for r in results if r is not None]
+    assert [m.segment for m in measured] == [0, 1]
+    assert [m.lag_s for m in measured] == pytest.approx([0.8, 0.5])
+    m = tr.snapshot()
+    assert m.time_to_first_audio_s == pytest.approx(0.8)
+    assert m.output_segments == 2
+    assert m.output_audio_s == pytest.approx(3.4)
+    assert tr.speech_sent_s == pytest.approx(0.2)
+    assert tr.last_speech_sent_t == 3.0

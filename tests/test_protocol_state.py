@@ -329,20 +329,128 @@ def test_update_in_the_setup_complete_frame_does_not_confirm_messages_awaiting_r
         assert frames_of(proto.replay()) == [AudioEncoder().encode(pcm(i)) for i in (1, 2, 3)]
 
 
-def test_without_tracking_a_resumable_update_confirms_everything_sent() -> None:
-    proto = active(track_consumption=False)
-    proto.audio(pcm(1))
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_without_tracking_a_resumable_update_confirms_only_what_is_older_than_the_window() -> None:
+    """No index (the Gemini API): messages still in flight when the server made the handle
+    must stay replayable (issue 11, case 1: confirm_all() lost 3.3 s per reconnection). A
+    message is confirmed when it is older than the window and was sent before a ping that the
+    server answered (the pong proves it was read)."""
+    clock = FakeClock()
+    proto = active(track_consumption=False, clock=clock, replay_window_s=2.0)
+    assert proto.replay_window_s == 2.0
+    assert not proto.ping_wanted
+    proto.audio(pcm(1))  # sent at 100.0
     proto.audio_stream_end()
+    clock.now = 101.0
+    proto.audio(pcm(2))  # sent at 101.0
+    clock.now = 102.5
     proto.receive(update(resumable=False, handle=None))
-    assert len(proto.replay_buffer) == 2  # not resumable: nothing confirmed
+    assert len(proto.replay_buffer) == 3  # not resumable: nothing confirmed
     proto.receive(update(resumable=True, handle=None))
-    assert len(proto.replay_buffer) == 2  # resumable without a handle: nothing confirmed
+    assert len(proto.replay_buffer) == 3  # resumable without a handle: nothing confirmed
     proto.receive(update(resumable=True, handle="G"))
-    assert len(proto.replay_buffer) == 0
+    assert len(proto.replay_buffer) == 3  # no ping answered yet: nothing provably read
     assert proto.resumption_handle == "G"
-    proto.audio(pcm(2))
-    proto.receive(update(index=2, handle="G2"))  # an index, when sent, still rules
-    assert [m.index for m in proto.replay_buffer] == [3]
+    assert proto.ping_wanted
+    token = proto.ping_sent()  # at 102.5
+    assert not proto.ping_wanted
+    clock.now = 102.6
+    proto.pong_received(token)
+    proto.receive(update(resumable=True, handle="G1"))
+    # Sent at 100.0 <= 102.6 - 2.0: confirmed; the one sent at 101.0 may have been in flight.
+    assert [m.frame for m in proto.replay_buffer] == [AudioEncoder().encode(pcm(2))]
+    clock.now = 103.5
+    proto.audio(pcm(3))  # sent after the ping: not provably read, however old it gets
+    clock.now = 110.0
+    proto.receive(update(resumable=True, handle="G2"))
+    assert [m.frame for m in proto.replay_buffer] == [AudioEncoder().encode(pcm(3))]
+    proto.pong_received((proto.connections - 1, 109.0))  # an older connection's pong: ignored
+    proto.receive(update(resumable=True, handle="G3"))
+    assert len(proto.replay_buffer) == 1
+    proto.pong_received(proto.ping_sent())
+    proto.receive(update(resumable=True, handle="G4"))
+    assert len(proto.replay_buffer) == 0
+    proto.audio(pcm(4))
+    proto.receive(update(index=5, handle="G5"))  # an index, when sent, still rules
+    assert len(proto.replay_buffer) == 0
+
+
+def test_unindexed_window_follows_the_observed_delays_within_floor_and_cap() -> None:
+    clock = FakeClock()
+    proto = active(
+        track_consumption=False, replay_window_s=2.0, max_replay_window_s=6.0, clock=clock
+    )
+    assert proto.replay_window_s == 2.0
+    proto.observe_lag(0.4)
+    assert proto.replay_window_s == 2.0  # floor
+    proto.observe_lag(3.0)
+    assert proto.replay_window_s == 4.5  # 1.5 x the largest recent delay
+    proto.observe_lag(9.0)
+    assert proto.replay_window_s == 6.0  # cap
+    proto.observe_lag(float("nan"))
+    proto.observe_lag(-1.0)
+    assert proto.replay_window_s == 6.0
+    clock.now += 29.0
+    proto.observe_lag(0.5)
+    assert proto.replay_window_s == 6.0  # still remembered
+    clock.now += 2.0
+    assert proto.replay_window_s == 2.0  # forgotten after 30 s
+
+
+def test_replayed_messages_are_restamped_and_not_confirmed_by_the_first_handle() -> None:
+    """After a reconnection on the Gemini API the first handle must not mark the whole replay
+    confirmed (issue 11, case 3)."""
+    clock = FakeClock()
+    proto = active(track_consumption=False, clock=clock)
+    for i in range(5):
+        clock.now += 0.1
+        proto.audio(pcm(i))
+    proto.connection_lost()
+    clock.now += 10.0  # a long outage: the old send times are far in the past
+    proto.start(resume_handle="H")
+    proto.receive(SETUP_COMPLETE)
+    assert len(proto.replay()) == 5
+    token = proto.ping_sent()
+    clock.now += 0.5
+    proto.pong_received(token)
+    proto.receive(update(handle="H2"))
+    assert len(proto.replay_buffer) == 5  # replayed 0.5 s ago: within the window
+    clock.now += 2.0
+    proto.receive(update(handle="H3"))
+    assert len(proto.replay_buffer) == 0
+
+
+@pytest.mark.parametrize("bad", [(0.0, 15.0), (-1.0, 15.0), (3.0, 2.0)])
+def test_replay_window_bounds_are_validated(bad: tuple[float, float]) -> None:
+    with pytest.raises(ConfigurationError, match="replay_window_s"):
+        ClientProtocol(SETUP_SNAKE, replay_window_s=bad[0], max_replay_window_s=bad[1])
+
+
+def test_unconfirmed_audio_is_the_users_pcm_in_order() -> None:
+    proto = active(track_consumption=True)
+    chunks = [np.arange(i * 160, (i + 1) * 160, dtype="<i2").tobytes() for i in range(4)]
+    for chunk in chunks[:2]:
+        proto.audio(chunk)
+    proto.audio(bytes(320), user=False)  # end_audio()'s trailing silence: not the user's
+    proto.audio_stream_end()
+    proto.connection_lost()
+    for chunk in chunks[2:]:
+        assert proto.audio(chunk) is None  # held between connections: still the user's
+    pcm_bytes, ms = proto.unconfirmed_audio()
+    assert pcm_bytes == b"".join(chunks)
+    assert ms == pytest.approx(40.0)
+    proto.start()
+    proto.receive(SETUP_COMPLETE)
+    proto.replay()
+    proto.receive(update(index=3, handle="H"))  # setup 0, then the first two chunks
+    assert proto.unconfirmed_audio() == (b"".join(chunks[2:]), pytest.approx(20.0))
 
 
 def test_with_tracking_an_update_without_index_confirms_nothing() -> None:

@@ -367,3 +367,51 @@ def test_note_records_without_filtering() -> None:
     assert ledger.suppressed_samples == 64
     assert ledger.suppressed_events == 2
     assert not ledger.active
+
+
+def test_unindexed_checkpoint_keeps_the_output_of_the_replay_window() -> None:
+    """Without a consumed index the session replays the input sent within the window before the
+    handle, so the server answers it again: the output delivered after ``keep_after`` stays
+    "to be regenerated" and is hidden once, the older output is not."""
+    ledger = OutputLedger(history_s=10.0)
+    ledger.filter(Out("Hola,"), 1.0)
+    ledger.filter(Audio(100), 1.0)
+    ledger.filter(Out(" ¿cómo"), 2.5)
+    ledger.filter(Audio(40), 2.5)
+    ledger.checkpoint(now=3.0, keep_after=2.0)  # window 1 s: the second half is kept
+    ledger.filter(Out(" estás?"), 3.5)
+    ledger.resume()
+    assert ledger.filter(Out(" ¿cómo")) is None  # regenerated: hidden
+    assert ledger.filter(Audio(40)) is None
+    kept = ledger.filter(Out(" estás? Bien."))
+    assert kept == Out(" Bien.")
+    assert not ledger.active
+
+
+def test_history_is_pruned_to_its_length() -> None:
+    ledger = OutputLedger(history_s=2.0)
+    for t in range(10):
+        ledger.filter(Audio(10), float(t))
+    ledger.checkpoint(now=9.0, keep_after=0.0)
+    assert ledger.history is not None
+    assert [t for t, _ in ledger.history] == [7.0, 8.0, 9.0]
+    assert ledger.since.samples == 30  # only what the history still holds
+
+
+def test_regenerated_text_realigns_when_the_expectation_starts_earlier() -> None:
+    """The window is taken generously: the expectation may begin with text the server will
+    not say again. A regenerated fragment found further in it realigns the suppression."""
+    ledger = OutputLedger(history_s=10.0)
+    ledger.filter(Out("uno dos"), 1.0)
+    ledger.filter(Out(" tres cuatro"), 2.0)
+    ledger.checkpoint(now=2.5, keep_after=0.5)
+    ledger.resume()
+    assert ledger.filter(Out(" tres")) is None  # "uno dos" is not coming again
+    assert ledger.filter(Out(" cuatro cinco")) == Out(" cinco")
+    assert not ledger.active
+    # A short fragment never realigns (too likely to match by chance): delivered as is.
+    short = OutputLedger(history_s=10.0)
+    short.filter(Out("a b c"), 1.0)
+    short.checkpoint(now=1.5, keep_after=0.0)
+    short.resume()
+    assert short.filter(Out(" b")) == Out(" b")

@@ -18,13 +18,16 @@ from websockets.exceptions import ConnectionClosed
 
 from ._buffer import EventBuffer
 from ._resume import OutputLedger
-from ._transport import TransportOptions, close_error, close_quietly, open_websocket
+from ._transport import TransportOptions, abort, close_error, close_quietly, open_websocket
 from .config import TranslationConfig
 from .errors import (
+    AbnormalClosureError,
     InvalidArgumentError,
     ProtocolError,
+    S2STError,
     SetupTimeoutError,
     TransportError,
+    UnconfirmedAudio,
 )
 from .events import (
     AudioChunk,
@@ -36,10 +39,12 @@ from .events import (
     Reconnected,
     SessionResumptionUpdate,
     SetupComplete,
+    SilentOutputWarning,
     TurnComplete,
+    chunk_voiced,
 )
 from .metrics import LatencyTracker
-from .protocol import ClientProtocol, ConnectionState
+from .protocol import ClientProtocol, ConnectionState, SentMessage
 from .reconnect import ReconnectPolicy
 from .stats import SessionStats
 
@@ -51,6 +56,7 @@ __all__ = ["ConnectionLoop"]
 logger = logging.getLogger("s2st.session")
 
 _CONTENT_EVENTS = (InputTranscription, OutputTranscription, AudioChunk)
+_CONTENT = frozenset(_CONTENT_EVENTS)
 # Event types the session itself reacts to (a set lookup keeps the hot path cheap).
 _WATCHED = frozenset(
     {
@@ -86,17 +92,70 @@ class ConnectionLoop:
     _tracker: LatencyTracker
     _closing: bool
     _input_ended: bool
-    _last_event_t: float
+    _last_voiced_t: float
+    _last_translation_t: float
+    _quiet_from: float
+    _heard_voice: bool
+    _silence_warning_s: float | None
     _done_after_input: asyncio.Event | None
     _reconnecting: bool
     _failures_in_a_row: int
+    _failing_since: float | None
     _rng: random.Random
+    _last_frame_t: float
+    _audio_on_link: bool
+
+    def unconfirmed_audio(self) -> UnconfirmedAudio | None:
+        """The user's audio that no server confirmation covers yet, in order (see
+        :class:`~s2st.errors.UnconfirmedAudio`), or ``None`` when there is none. On a server
+        that never confirms (no resumption) that is everything still held for replay."""
+        pcm, ms = self._proto.unconfirmed_audio()
+        if not pcm:
+            return None
+        return UnconfirmedAudio(pcm, self.config.input_sample_rate, ms)
+
+    def _output_activity(self, event: Event, arrived: float) -> SilentOutputWarning | None:
+        """Note voiced output (transcript text, or audio above ``SILENCE_PEAK``): the clock of
+        :meth:`finish`. Server silence does not count (EVIDENCE.md row 7). Returns the one
+        :class:`SilentOutputWarning` when it is due."""
+        cls = type(event)
+        if cls is AudioChunk:
+            if chunk_voiced(event.data):  # type: ignore[union-attr]
+                self._last_voiced_t = self._last_translation_t = arrived
+                self._heard_voice = True
+                return None
+            return None if self._heard_voice else self._silence_check()
+        if event.text:  # type: ignore[union-attr]
+            self._last_voiced_t = arrived
+            self._heard_voice = True
+            if cls is OutputTranscription:
+                self._last_translation_t = arrived
+        return None
+
+    def _silence_check(self) -> SilentOutputWarning | None:
+        """Only silence came back so far: warn once if the user has sent enough speech."""
+        limit = self._silence_warning_s
+        if limit is None:
+            return None
+        speech = self._tracker.speech_sent_s
+        if speech < limit:
+            return None
+        self._silence_warning_s = None  # once per session
+        output = self._tracker.snapshot().output_audio_s
+        message = (
+            f"{speech:.1f} s of speech sent, but the server returned only silence "
+            f"({output:.1f} s) and no transcript. Usually a setup field was lost on the way "
+            "(a proxy that drops translationConfig or the S2ST switch), or the wrong target "
+            "language or input sample rate; check the setup your server receives."
+        )
+        logger.warning("%s", message)
+        return SilentOutputWarning(speech_sent_s=speech, output_audio_s=output, message=message)
 
     def _watch(self, event: Event, arrived: float) -> bool:
         """Note what the session itself needs from an event; True if the connection must be
         left (``goAway`` with reconnection on)."""
         if isinstance(event, _CONTENT_EVENTS):
-            self._last_event_t = arrived
+            pass  # output activity is noted by the caller (_output_activity)
         elif isinstance(event, SetupComplete):
             self.session_id = event.session_id or self.session_id
         elif isinstance(event, (TurnComplete, GenerationComplete)):
@@ -107,7 +166,14 @@ class ConnectionLoop:
             return self.reconnect_policy.on_go_away
         elif isinstance(event, SessionResumptionUpdate):
             if event.resumable and event.new_handle:
-                self._ledger.checkpoint()
+                latency = self._ws.latency if self._ws is not None else 0.0
+                if latency:
+                    self._proto.observe_lag(latency)  # the last keepalive round trip
+                if self._proto.track_consumption:
+                    self._ledger.checkpoint()
+                else:  # no index: output of the replay window will come again
+                    window = self._proto.replay_window_s
+                    self._ledger.checkpoint(now=arrived, keep_after=arrived - window)
         return False
 
     async def _deliver(
@@ -117,7 +183,10 @@ class ConnectionLoop:
         arrived = time.perf_counter() if arrived is None else arrived
         if generated:
             self.stats.events_generated += 1
-        kept = self._ledger.filter(event)
+        warning = (
+            self._output_activity(event, arrived) if isinstance(event, _CONTENT_EVENTS) else None
+        )
+        kept = self._ledger.filter(event, arrived)
         if kept is None:
             self.stats.events_hidden += 1
             return
@@ -125,9 +194,10 @@ class ConnectionLoop:
         self._watch(event, arrived)
         await self._events.put(event, arrived)
         measured = self._tracker.on_event(event, t=arrived)
-        if measured is not None:
-            self.stats.events_generated += 1
-            await self._events.put(measured, arrived)
+        for extra in (measured, warning):
+            if extra is not None:
+                self.stats.events_generated += 1
+                await self._events.put(extra, arrived)
 
     async def _handshake(
         self, *, resume_handle: str | None
@@ -150,22 +220,24 @@ class ConnectionLoop:
                 self.stats.events_received += len(parsed)
                 events.extend(parsed)
         except asyncio.TimeoutError:
-            await self._drop(ws)
-            raise SetupTimeoutError(
+            error: S2STError = SetupTimeoutError(
                 f"no setupComplete within {self._setup_timeout_s} s; the server may be "
                 "overloaded or the endpoint is not a Live API server"
-            ) from None
+            )
         except ConnectionClosed as exc:
-            await self._drop(ws)
-            closed = close_error(exc)
-            if closed is not None:
-                raise closed from None
-            raise TransportError("the server closed the connection during setup (1000)") from None
+            error = close_error(exc) or TransportError(
+                "the server closed the connection during setup (1000)"
+            )
         except BaseException:
             await self._drop(ws)
             raise
-        logger.info("connected (%s)", "resumed" if resume_handle else "new session")
-        return ws, events
+        else:
+            logger.info("connected (%s)", "resumed" if resume_handle else "new session")
+            self._last_frame_t = time.perf_counter()
+            self._audio_on_link = False
+            return ws, events
+        await self._drop(ws)
+        raise error  # outside the except block: no foreign exception in the chain
 
     async def _drop(self, ws: ClientConnection) -> None:
         if self._proto.state in (ConnectionState.SETUP_SENT, ConnectionState.ACTIVE):
@@ -182,24 +254,45 @@ class ConnectionLoop:
         items, maxsize, not_empty = buf._items, buf._maxsize, buf._not_empty
         clock = time.perf_counter
         recv = ws.recv
+        voiced_of = chunk_voiced
         leave = False
+        history = ledger.history
+        proto = self._proto
+        unindexed = not proto.track_consumption
+        gap_floor = self.reconnect_policy.replay_window_s / 4
+        watchdog = self._watchdog(ws)
         try:
             while True:
                 frame = await recv()
                 arrived = clock()
+                if arrived - self._last_frame_t > gap_floor and unindexed:
+                    # The server held its frames back: an update in them may be that late.
+                    proto.observe_lag(arrived - self._last_frame_t)
+                self._last_frame_t = arrived
                 events = receive(frame)
                 stats.frames_received += 1
                 stats.events_received += len(events)
                 for event in events:
                     cls = type(event)
+                    warning = None
                     if cls is AudioChunk and not ledger.active:  # the hot path, inlined
-                        self._last_event_t = arrived
-                        samples = len(event.data)  # type: ignore[union-attr]
+                        data = event.data  # type: ignore[union-attr]
+                        samples = len(data)
                         ledger.since.samples += samples
-                        measured = track_audio(samples, event.sample_rate, arrived)  # type: ignore[union-attr]
+                        if history is not None:
+                            history.append((arrived, samples))
+                        voiced = voiced_of(data)
+                        if voiced:
+                            self._last_voiced_t = self._last_translation_t = arrived
+                            self._heard_voice = True
+                        elif not self._heard_voice:
+                            warning = self._silence_check()
+                        measured = track_audio(samples, event.sample_rate, arrived, voiced)  # type: ignore[union-attr]
                     else:
+                        if cls in _CONTENT:
+                            warning = self._output_activity(event, arrived)
                         if cls in _WATCHED:
-                            kept = ledger.filter(event)
+                            kept = ledger.filter(event, arrived)
                             if kept is None:
                                 stats.events_hidden += 1
                                 continue  # already delivered before the reconnection
@@ -215,14 +308,49 @@ class ConnectionLoop:
                     if measured is not None:
                         stats.events_generated += 1
                         await buf.put(measured, arrived)
+                    if warning is not None:
+                        stats.events_generated += 1
+                        await buf.put(warning, arrived)
+                if proto.ping_wanted:
+                    await self._probe(ws)
                 if leave:
                     return "go_away", None
         except ConnectionClosed as exc:
+            if watchdog is not None and watchdog.fired:
+                idle = self._transport.receive_timeout_s
+                return "dead link", AbnormalClosureError(
+                    1006, "", f"no frame from the server for {idle} s while streaming (dead link)"
+                )
             error = close_error(exc)
             code = exc.rcvd.code if exc.rcvd is not None else 1006
             return f"closed {code}", error
         except ProtocolError as exc:
             return "protocol error", exc
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    async def _probe(self, ws: ClientConnection) -> None:
+        """Send a ping whose pong proves the server read what was sent before it (servers
+        without a consumed index: see ClientProtocol.pong_received)."""
+        proto = self._proto
+        token = proto.ping_sent()
+        try:
+            waiter = await ws.ping()
+        except ConnectionClosed:
+            return  # the pump sees the same closure
+
+        def answered(future: asyncio.Future[float]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                proto.pong_received(token)
+
+        waiter.add_done_callback(answered)  # type: ignore[attr-defined]
+
+    def _watchdog(self, ws: ClientConnection) -> _Watchdog | None:
+        timeout = self._transport.receive_timeout_s
+        if timeout is None:
+            return None
+        return _Watchdog(self, ws, timeout)
 
     async def _supervise(self) -> None:
         try:
@@ -240,11 +368,15 @@ class ConnectionLoop:
                 # A connection that failed before a single frame parsed is a failed attempt:
                 # counted across reconnections, so a server that accepts setup and then always
                 # fails cannot keep the session reconnecting forever.
-                healthy = self.stats.frames_received > frames_before
-                self._failures_in_a_row = 0 if healthy else self._failures_in_a_row + 1
+                if self.stats.frames_received > frames_before:
+                    self._failures_in_a_row, self._failing_since = 0, None
+                else:
+                    self._failures_in_a_row += 1
+                    self._failing_since = self._failing_since or lost_at
                 policy = self.reconnect_policy
-                if not policy.should_retry(error) or (
-                    self._failures_in_a_row >= policy.max_attempts
+                since = self._failing_since or lost_at
+                if not policy.should_retry(error) or policy.exhausted(
+                    self._failures_in_a_row, lost_at - since
                 ):
                     self._end(error)
                     return
@@ -268,15 +400,29 @@ class ConnectionLoop:
             logger.info("the server ended the session")
         else:
             logger.info("session ended: %s", error)
+            if isinstance(error, S2STError):
+                # What the server never confirmed goes back to the application with the error.
+                error.unconfirmed_audio = self.unconfirmed_audio()
         assert self._events is not None
         self._events.end(error)
 
     async def _reconnect(self, reason: str, error: BaseException | None, lost_at: float) -> None:
+        """Connect again, resume and replay; every failure of an attempt (refused, garbage,
+        closed during the replay) is one more attempt, within the policy's budget. Raises the
+        last typed error when the budget is spent."""
         policy = self.reconnect_policy
         handle = self._proto.resumption_handle if policy.resume else None
         last_error: BaseException | None = error
-        for attempt in range(1, policy.max_attempts + 1 - self._failures_in_a_row):
-            await asyncio.sleep(policy.backoff_s(attempt + self._failures_in_a_row, self._rng))
+        started = self._failing_since or lost_at
+        attempt = 0
+        while True:
+            attempt += 1
+            failures = self._failures_in_a_row + attempt - 1
+            if attempt > 1 and policy.exhausted(failures, time.monotonic() - started):
+                raise last_error or TransportError(
+                    f"could not reconnect within the retry budget ({reason})"
+                )
+            await asyncio.sleep(policy.backoff_s(failures + 1, self._rng, last_error))
             try:
                 ws, events = await self._handshake(resume_handle=handle)
             except InvalidArgumentError as exc:
@@ -292,15 +438,14 @@ class ConnectionLoop:
                 last_error = exc  # ProtocolError: garbage instead of setupComplete; try again
                 logger.info("reconnect attempt %d failed: %s", attempt, exc)
                 continue
-            async with self._lock():
-                replayed = self._proto.replay()
-                for message in replayed:
-                    await ws.send(message.frame, text=True)
-                    if message.kind == "audio":
-                        self.stats.audio_messages_sent += 1
-                        self.stats.audio_ms_sent += message.audio_ms
-                self._ws = ws
+            replayed, failed = await self._replay(ws)
+            if failed is not None:
+                last_error = failed
+                logger.info("reconnect attempt %d failed during the replay: %s", attempt, failed)
+                continue
             self.reconnects += 1
+            # finish() measures quiet from the new connection, not from before the outage.
+            self._quiet_from = max(self._quiet_from, time.perf_counter())
             self._ledger.resume()
             for event in events:
                 await self._deliver(event)
@@ -316,5 +461,55 @@ class ConnectionLoop:
                 generated=True,
             )
             return
-        assert last_error is not None
-        raise last_error
+
+    async def _replay(self, ws: ClientConnection) -> tuple[list[SentMessage], S2STError | None]:
+        """Send the unconfirmed messages on the new connection and make it current; on a
+        closure meanwhile, drop it (the messages stay held) and return the typed error."""
+        async with self._lock():
+            replayed = self._proto.replay()
+            try:
+                for message in replayed:
+                    await ws.send(message.frame, text=True)
+                    if message.kind == "audio":
+                        self.stats.audio_messages_sent += 1
+                        self.stats.audio_ms_sent += message.audio_ms
+            except ConnectionClosed as exc:
+                failed: S2STError = close_error(exc) or TransportError(
+                    "the server closed the new connection during the replay"
+                )
+            else:
+                self._ws = ws
+                self._audio_on_link = bool(replayed)
+                return replayed, None
+            await self._drop(ws)
+        return replayed, failed
+
+
+class _Watchdog:
+    """Drops a connection on which audio was sent but from which no frame came for
+    ``timeout_s`` (``TransportOptions.receive_timeout_s``). A timer handle on the loop, re-armed
+    for the time left: no task, no wake-up per frame."""
+
+    __slots__ = ("_handle", "_link", "_loop", "_timeout", "_ws", "fired")
+
+    def __init__(self, link: ConnectionLoop, ws: ClientConnection, timeout_s: float) -> None:
+        self._link, self._ws, self._timeout = link, ws, timeout_s
+        self._loop = asyncio.get_running_loop()
+        self.fired = False
+        self._handle = self._loop.call_later(timeout_s, self._check)
+
+    def _check(self) -> None:
+        link = self._link
+        idle = time.perf_counter() - link._last_frame_t
+        if idle >= self._timeout and link._audio_on_link:
+            self.fired = True
+            logger.warning(
+                "no frame from the server for %.1f s while streaming: dropping the connection",
+                idle,
+            )
+            abort(self._ws)
+            return
+        self._handle = self._loop.call_later(max(0.05, self._timeout - idle), self._check)
+
+    def cancel(self) -> None:
+        self._handle.cancel()

@@ -24,6 +24,7 @@ received before a resumable update belongs to the state that update's handle cap
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 
 from .events import (
@@ -38,6 +39,12 @@ from .events import (
 __all__ = ["OutputLedger"]
 
 logger = logging.getLogger("s2st.session")
+
+_KEPT = frozenset(
+    {AudioChunk, InputTranscription, OutputTranscription, TurnComplete, GenerationComplete}
+)
+#: Shortest regenerated fragment (non-blank characters) that may realign an expectation.
+_ALIGN_CHARS = 4
 
 
 @dataclass
@@ -69,12 +76,23 @@ class _Pending:
 
 
 class OutputLedger:
-    """Content delivered since the latest checkpoint, and the suppression after a resume."""
+    """Content delivered since the latest checkpoint, and the suppression after a resume.
 
-    def __init__(self) -> None:
+    ``history_s`` (servers that send no ``lastConsumedClientMessageIndex``): the ledger also
+    remembers what it delivered over the last ``history_s`` seconds, so that a checkpoint can
+    keep, as "to be regenerated", the output delivered after a given time (the replay window:
+    the session replays input the handle may not cover, and the server answers it again).
+    """
+
+    def __init__(self, *, history_s: float | None = None) -> None:
         #: content delivered since the latest checkpoint (the session adds audio samples
-        #: to ``since.samples`` directly on its hot path)
+        #: to ``since.samples`` directly on its hot path, and appends ``(t, samples)`` to
+        #: ``history`` when it is not ``None``)
         self.since = _Streams()
+        self._history_s = history_s
+        self.history: deque[tuple[float, Event | int]] | None = (
+            deque() if history_s is not None else None
+        )
         self._pending: _Pending | None = None
         #: True while regenerated output is being dropped (a plain attribute: it is read for
         #: every audio frame)
@@ -86,13 +104,23 @@ class OutputLedger:
         self._pending = pending
         self.active = pending is not None
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, *, now: float = 0.0, keep_after: float | None = None) -> None:
         """A resumable handle arrived: everything delivered so far is in the server state,
         except output still expected again after a resume (delivered on an older connection,
-        not yet regenerated): that stays beyond the new checkpoint."""
+        not yet regenerated): that stays beyond the new checkpoint. With ``keep_after`` (and
+        a ``history_s``), output delivered after that time stays beyond it too."""
         pending = self._pending
+        history = self.history
+        if history is not None:
+            limit = now - (self._history_s or 0.0)
+            while history and history[0][0] < limit:
+                history.popleft()
         if pending is None:
             self.since = _Streams()
+            if history is not None and keep_after is not None:
+                for t, item in history:
+                    if t > keep_after:
+                        self._count(item)
             return
         self.since = _Streams(
             [pending.input_text] if pending.input_text else [],
@@ -102,8 +130,19 @@ class OutputLedger:
             pending.generations,
         )
 
-    def note(self, event: Event) -> None:
-        """Record a delivered event."""
+    def _count(self, item: Event | int) -> None:
+        if isinstance(item, int):
+            self.since.samples += item
+        else:
+            self._note(item)
+
+    def note(self, event: Event, t: float = 0.0) -> None:
+        """Record a delivered event (that arrived at ``t``)."""
+        if self.history is not None and type(event) in _KEPT:
+            self.history.append((t, len(event.data) if isinstance(event, AudioChunk) else event))
+        self._note(event)
+
+    def _note(self, event: Event) -> None:
         cls = type(event)
         if cls is AudioChunk:
             self.since.samples += len(event.data)  # type: ignore[union-attr]
@@ -133,9 +172,9 @@ class OutputLedger:
             )
         )
 
-    def filter(self, event: Event) -> Event | None:
+    def filter(self, event: Event, t: float = 0.0) -> Event | None:
         """Return the event to deliver (possibly trimmed), or ``None`` to drop it. Delivered
-        events are recorded (:meth:`note`)."""
+        events are recorded (:meth:`note`, with their arrival time ``t``)."""
         pending = self._pending
         if pending is not None:
             kept = self._apply(pending, event)
@@ -150,7 +189,7 @@ class OutputLedger:
                 self.suppressed_events += 1
                 return None
             event = kept
-        self.note(event)
+        self.note(event, t)
         return event
 
     def _apply(self, pending: _Pending, event: Event) -> Event | None:
@@ -190,12 +229,20 @@ class OutputLedger:
 
 def _skip_text(expected: str, text: str) -> tuple[str | None, str]:
     """Drop the part of ``text`` already delivered; return (text to deliver or None, what is
-    still expected)."""
+    still expected).
+
+    The expectation may begin with text that will not come again (on servers without a
+    consumed index it is taken generously, from the start of the replay window): a fragment
+    of at least :data:`_ALIGN_CHARS` characters found further in the expectation realigns it.
+    """
     if not expected:
         return text, ""
     if expected.startswith(text):
         return None, expected[len(text) :]
     if text.startswith(expected):
         return text[len(expected) :] or None, ""
+    at = expected.find(text) if len(text.strip()) >= _ALIGN_CHARS else -1
+    if at > 0:
+        return None, expected[at + len(text) :]
     logger.debug("regenerated transcript differs from what was delivered; delivering it")
     return text, ""

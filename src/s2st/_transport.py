@@ -1,7 +1,10 @@
 """Opening WebSocket connections, and the one place where foreign exceptions become s2st errors.
 
 Every ``websockets``/OS exception raised while connecting, sending or receiving is translated
-here (``raise ... from exc``), so the session only ever sees :mod:`s2st.errors` types.
+here, so the session only ever sees :mod:`s2st.errors` types. The typed error is raised outside
+the ``except`` block that caught the foreign one, so it has no ``__cause__`` and no
+``__context__``: a websockets ``InvalidStatus`` keeps the HTTP response, whose body may echo the
+request with its credentials.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from .errors import (
     AbnormalClosureError,
     ConfigurationError,
     ConnectionClosedError,
+    S2STError,
     TransportError,
     error_from_close,
     error_from_handshake,
@@ -58,6 +62,12 @@ class TransportOptions:
         close_timeout_s: bound on the closing handshake; past it the TCP connection is dropped.
         max_message_bytes: largest server message accepted.
         max_queue_frames: frames websockets buffers before it stops reading the socket.
+        receive_timeout_s: a connection on which audio was sent and from which no frame came
+            for this long is dead: the session drops it and resumes on a new one (``None``
+            disables this). The live service always sends something, audio (silence included)
+            and a resumption update about every 2 s (EVIDENCE.md rows 7-9), so 10 s is five
+            missed updates; a keepalive ping alone would take up to ``ping_interval_s +
+            ping_timeout_s`` (80 s) to notice a server that stalled after ``setupComplete``.
     """
 
     open_timeout_s: float = 10.0
@@ -66,13 +76,14 @@ class TransportOptions:
     close_timeout_s: float = 2.0
     max_message_bytes: int = 16 * 1024 * 1024
     max_queue_frames: int = 32
+    receive_timeout_s: float | None = 10.0
 
     def __post_init__(self) -> None:
         for name in ("open_timeout_s", "close_timeout_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
-        for name in ("ping_interval_s", "ping_timeout_s"):
+        for name in ("ping_interval_s", "ping_timeout_s", "receive_timeout_s"):
             value = getattr(self, name)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
@@ -117,24 +128,33 @@ async def open_websocket(
             logger=_WS_LOGGER,
             **extra,
         )
-    except InvalidStatus as exc:
+    except (InvalidHandshake, InvalidURI, asyncio.TimeoutError, OSError) as exc:
+        error = _open_error(exc, url, options, secrets)
+    # Raised here, outside the except block, so that neither __cause__ nor __context__ holds
+    # the foreign exception: an InvalidStatus keeps the response, whose body may echo the
+    # request with its credentials.
+    raise error
+
+
+def _open_error(
+    exc: BaseException, url: str, options: TransportOptions, secrets: tuple[str, ...]
+) -> S2STError:
+    """The s2st error for a failure to open ``url`` (redacted; holds no foreign object)."""
+    if isinstance(exc, InvalidStatus):
         response = exc.response
         body = response.body.decode("utf-8", "replace") if response.body else ""
-        raise error_from_handshake(response.status_code, redact(body, *secrets)) from None
-    except InvalidURI as exc:
-        raise ConfigurationError(f"invalid WebSocket URL: {redact(str(exc), *secrets)}") from None
-    except InvalidHandshake as exc:
+        return error_from_handshake(response.status_code, redact(body, *secrets))
+    if isinstance(exc, InvalidURI):
+        return ConfigurationError(f"invalid WebSocket URL: {redact(str(exc), *secrets)}")
+    if isinstance(exc, InvalidHandshake):
         err = TransportError(f"WebSocket handshake failed: {redact(str(exc), *secrets)}")
-        err.retryable = True
-        raise err from None
-    except asyncio.TimeoutError:
+    elif isinstance(exc, asyncio.TimeoutError):
         err = TransportError(f"timed out after {options.open_timeout_s} s opening {url}")
-        err.retryable = True
-        raise err from None
-    except OSError as exc:
+    else:
+        assert isinstance(exc, OSError)
         err = TransportError(f"could not connect to {url}: {exc.strerror or exc}")
-        err.retryable = True
-        raise err from None
+    err.retryable = True
+    return err
 
 
 def abort(ws: ClientConnection) -> None:

@@ -174,11 +174,16 @@ class GoogleCredentials:
         try:
             credentials.refresh(request)
         except (RefreshError, TransportError) as exc:
-            raise AuthenticationError(
-                f"could not refresh Google credentials ({type(exc).__name__}). Re-run "
-                "`gcloud auth application-default login` or check the service account.",
-                status_code=401,
-            ) from None
+            kind = type(exc).__name__
+        else:
+            return
+        # Raised outside the except block: google-auth's error may carry the token response,
+        # and neither __cause__ nor __context__ may hold it.
+        raise AuthenticationError(
+            f"could not refresh Google credentials ({kind}). Re-run "
+            "`gcloud auth application-default login` or check the service account.",
+            status_code=401,
+        )
 
     async def _ensure(self) -> Any:
         if self._lock is None:

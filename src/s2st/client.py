@@ -31,6 +31,7 @@ _SESSION_OPTIONS = frozenset(
         "max_replay_bytes",
         "transport",
         "trailing_silence_ms",
+        "silence_warning_s",
     }
 )
 _TRUE = {"1", "true", "yes", "on"}
@@ -215,7 +216,9 @@ class S2STClient:
         ``options`` are :class:`~s2st.config.TranslationConfig` fields (``model``,
         ``input_transcription``, ``realtime_input``, ``session_resumption`` ...) and session
         options: ``setup_timeout_s``, ``reconnect`` (a :class:`ReconnectPolicy`, or ``False``),
-        ``max_pending_events``, ``max_replay_bytes``, ``trailing_silence_ms``, ``transport``.
+        ``max_pending_events``, ``max_replay_bytes``, ``trailing_silence_ms``, ``transport``,
+        ``silence_warning_s`` (emit one :class:`~s2st.events.SilentOutputWarning` when this
+        much speech was sent and only silence came back; ``None`` disables it).
 
         Everything is validated here, before any connection is opened.
 

@@ -11,6 +11,7 @@ Every error the library raises on purpose derives from :class:`S2STError`::
     ├── ConcurrencyError (RuntimeError)         two tasks reading one session at once
     └── TransportError                          anything that ended or prevented a connection
         ├── SetupTimeoutError (TimeoutError)    no ``setupComplete`` in time
+        ├── TranslationIncompleteError          finish() ended with audio never confirmed
         ├── HandshakeError                      HTTP status on the WebSocket upgrade
         │   ├── AuthenticationError             401 / 403: missing, bad or expired credentials
         │   └── EndpointNotFoundError           404: wrong host, path, location or API version
@@ -27,6 +28,7 @@ credentials: tokens and API keys are redacted before they reach a message (see :
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 __all__ = [
     "AbnormalClosureError",
@@ -44,7 +46,9 @@ __all__ = [
     "ServerError",
     "SessionClosedError",
     "SetupTimeoutError",
+    "TranslationIncompleteError",
     "TransportError",
+    "UnconfirmedAudio",
     "UnsupportedLanguageError",
     "error_from_close",
     "error_from_handshake",
@@ -84,7 +88,15 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 class S2STError(Exception):
-    """Root of every error raised by ``s2st``."""
+    """Root of every error raised by ``s2st``.
+
+    Attributes:
+        unconfirmed_audio: on the error that ended a session, the user's audio the server never
+            confirmed (an :class:`UnconfirmedAudio`), so the application can send it again in
+            a new session; ``None`` when everything was confirmed or for other errors.
+    """
+
+    unconfirmed_audio: UnconfirmedAudio | None = None
 
 
 class ConfigurationError(S2STError, ValueError):
@@ -317,3 +329,29 @@ def error_from_handshake(status_code: int, body: str = "") -> HandshakeError:
         status_code=status_code,
         body=body,
     )
+
+
+@dataclass(frozen=True)
+class UnconfirmedAudio:
+    """Audio a session sent (or held) that the server never confirmed consuming.
+
+    Attributes:
+        pcm: the audio, little-endian int16 mono at ``sample_rate``, in the order it was given.
+        sample_rate: its rate in Hz (the session's ``input_sample_rate``).
+        duration_ms: its length in milliseconds (exactly ``len(pcm) / 2 / sample_rate * 1000``).
+    """
+
+    pcm: bytes
+    sample_rate: int
+    duration_ms: float
+
+    def __repr__(self) -> str:  # the PCM itself is not worth printing
+        return (
+            f"UnconfirmedAudio(duration_ms={self.duration_ms:.0f}, sample_rate={self.sample_rate})"
+        )
+
+
+class TranslationIncompleteError(TransportError):
+    """``finish()`` ran out of time while audio the server never confirmed was outstanding (a
+    reconnection still in progress, or a server that stopped confirming). The session ended;
+    :attr:`~S2STError.unconfirmed_audio` holds that audio, to send again in a new session."""

@@ -24,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "SILENCE_PEAK",
     "AudioChunk",
     "Event",
     "GenerationComplete",
@@ -36,10 +35,10 @@ __all__ = [
     "Reconnected",
     "SessionResumptionUpdate",
     "SetupComplete",
+    "SilentOutputWarning",
     "TurnComplete",
     "UnknownEvent",
     "UsageMetadata",
-    "chunk_voiced",
 ]
 
 #: Sample rate of the translated speech when the server's MIME type does not say (PROTOCOL.md §7).
@@ -142,10 +141,26 @@ class AudioChunk:
         )
 
 
+_ZEROS: dict[int, bytes] = {}
+
+
 def chunk_voiced(data: npt.NDArray[np.int16]) -> bool:
-    """True if the int16 samples ``data`` hold anything louder than :data:`SILENCE_PEAK`."""
-    if not len(data):
+    """True if the int16 samples ``data`` hold anything louder than :data:`SILENCE_PEAK`.
+
+    Digital silence (all zero, what the live-translate model streams) is recognised by one
+    ``memcmp`` of the decoded bytes; other chunks take two numpy reductions."""
+    n = data.nbytes
+    if not n:
         return False
+    base: object = data.base
+    if type(base) is bytes and len(base) == n:
+        zeros = _ZEROS.get(n)
+        if zeros is None:
+            zeros = bytes(n)
+            if len(_ZEROS) < 32:
+                _ZEROS[n] = zeros
+        if base == zeros:
+            return False
     return bool(data.max() > SILENCE_PEAK or data.min() < -SILENCE_PEAK)
 
 
@@ -161,6 +176,28 @@ class TurnComplete:
 
     type: ClassVar[str] = "turn_complete"
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SilentOutputWarning:
+    """The user sent several seconds of speech and the server answered only with silence.
+
+    Emitted once per session (``silence_warning_s`` of ``connect()``; ``None`` disables it),
+    also logged as a WARNING. The real service fails this way without an error when a setup
+    field is lost on the way (a proxy that drops ``translationConfig`` got all-zero audio,
+    EVIDENCE.md row 15), and also when the input is not speech in a language the model
+    hears, or the microphone delivers near-silence at the wrong sample rate.
+
+    Attributes:
+        speech_sent_s: seconds of speech (20 ms frames at or above the speech level) sent.
+        output_audio_s: seconds of audio received, all of it silence.
+        message: what happened and what usually causes it.
+    """
+
+    type: ClassVar[str] = "silent_output_warning"
+    speech_sent_s: float
+    output_audio_s: float
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +328,7 @@ Event: TypeAlias = (
     | UsageMetadata
     | Reconnected
     | LatencyMeasurement
+    | SilentOutputWarning
     | UnknownEvent
 )
 """Any event yielded by a session."""

@@ -6,16 +6,18 @@ Pure code, no asyncio. Feed :class:`LatencyTracker` every chunk of audio as it i
 
 Definitions (all times on the tracker's clock, in seconds):
 
-* **time to first audio**: arrival of the first translated ``AudioChunk`` minus the send time
-  of the first audio message. Time to first transcript / translation: the same for the first
+* **time to first audio**: arrival of the first *voiced* translated ``AudioChunk`` (see
+  :attr:`~s2st.events.AudioChunk.voiced`; the server's silence is not translation) minus the
+  send time of the first audio message. Time to first transcript / translation: the same for the first
   ``InputTranscription`` / ``OutputTranscription`` fragment with text.
 * **speech onsets** (source side): the sent 16-bit PCM is cut into 20 ms frames; a frame is
   speech when its RMS level is at least ``onset_threshold_dbfs``. An onset is the first speech
   frame after at least ``min_pause_s`` of non-speech (or the first ever). Its time is the send
   time of the message that carried it.
-* **output segments** (translated side): a translated-audio segment starts at the first
+* **output segments** (translated side): a translated-audio segment starts at the first voiced
   ``AudioChunk`` after a ``TurnComplete``/``GenerationComplete``/``Interrupted``, after a gap of
-  ``output_gap_s`` without audio, or at the first chunk of the session.
+  ``output_gap_s`` without voiced audio (silent chunks are part of a gap), or at the first
+  voiced chunk of the session.
 * **ear-to-voice lag** of output segment *k*: its first chunk's arrival minus the time of the
   earliest onset not yet paired that was sent before that arrival. Segments without such an
   onset are counted in ``unpaired_output_segments`` and get no lag.
@@ -194,6 +196,8 @@ class LatencyTracker:
         self._first_send: float | None = None
         self._last_activity: float | None = None
         self._input_s = 0.0
+        self._speech_s = 0.0
+        self._last_speech_t: float | None = None
         self._output_s = 0.0
         self._ttfa: float | None = None
         self._ttft: float | None = None
@@ -241,8 +245,10 @@ class LatencyTracker:
         self._rest, self._rest_t = data[whole:].copy(), now
         frames = data[:whole].astype(np.float64).reshape(-1, frame)
         loud = (frames * frames).mean(axis=1) >= self._threshold_ms
+        self._speech_s += int(loud.sum()) * frame / sample_rate
         for i, is_loud in enumerate(loud):
             if is_loud:
+                self._last_speech_t = now
                 if self._quiet_s >= self._min_pause_s:
                     self._onsets.append(first_t if i == 0 else now)
                     self._onset_count += 1
@@ -250,13 +256,30 @@ class LatencyTracker:
             else:
                 self._quiet_s += frame / sample_rate
 
-    def on_audio(self, samples: int, sample_rate: int, t: float) -> LatencyMeasurement | None:
+    @property
+    def speech_sent_s(self) -> float:
+        """Seconds of speech sent so far (20 ms frames at or above the onset threshold)."""
+        return self._speech_s
+
+    @property
+    def last_speech_sent_t(self) -> float | None:
+        """Send time of the last message that carried speech (``None`` before any)."""
+        return self._last_speech_t
+
+    def on_audio(
+        self, samples: int, sample_rate: int, t: float, voiced: bool = True
+    ) -> LatencyMeasurement | None:
         """The hot-path form of ``on_event(AudioChunk)``: ``samples`` of translated audio at
-        ``sample_rate`` arrived at ``t``."""
+        ``sample_rate`` arrived at ``t``. A silent chunk (``voiced=False``, see
+        :attr:`AudioChunk.voiced`) counts as output audio but is not translated speech: it
+        neither gives the time to first audio nor starts or extends an output segment (the
+        live-translate model streams silence between utterances, EVIDENCE.md row 7)."""
         last = self._last_activity
         if last is None or t > last:
             self._last_activity = t
         self._output_s += samples / sample_rate
+        if not voiced:
+            return None
         if self._ttfa is None and self._first_send is not None:
             self._ttfa = t - self._first_send
         starts = self._boundary
@@ -271,7 +294,7 @@ class LatencyTracker:
         """Record an event that arrived at ``t``; return a measurement when it starts an output
         segment whose lag is known (a session can surface it as an event)."""
         if type(event) is AudioChunk:
-            return self.on_audio(len(event.data), event.sample_rate, self._now(t))
+            return self.on_audio(len(event.data), event.sample_rate, self._now(t), event.voiced)
         now = self._now(t)
         since = now - self._first_send if self._first_send is not None else None
         if isinstance(event, InputTranscription) and event.text:

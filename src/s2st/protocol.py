@@ -26,8 +26,9 @@ import binascii
 import enum
 import json
 import logging
+import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,6 +49,8 @@ from .events import (
 )
 
 __all__ = [
+    "DEFAULT_REPLAY_WINDOW_S",
+    "MAX_UNINDEXED_OVERLAP_MS",
     "AudioEncoder",
     "Casing",
     "ClientProtocol",
@@ -70,6 +73,16 @@ Casing = Literal["snake", "camel"]
 """Key casing of client messages: ``"snake"`` as Google's S2ST sample, ``"camel"`` as the docs."""
 
 _INT16 = np.dtype("<i2")
+
+#: Servers that send no ``lastConsumedClientMessageIndex`` (the Gemini API): messages sent
+#: within this many seconds before a resumable handle stay replayable (the window's floor).
+DEFAULT_REPLAY_WINDOW_S = 2.0
+
+#: The cap of that window, in milliseconds: the most input a resume on such a server can replay
+#: that the server had already consumed (the honest price of an index the server does not give).
+MAX_UNINDEXED_OVERLAP_MS = 30_000
+
+_LAG_MEMORY_S = 30.0  # observed delays widen the window for this long
 
 # --------------------------------------------------------------------------------------------
 # Encoding
@@ -132,6 +145,10 @@ class AudioEncoder:
     def encode(self, pcm: bytes | bytearray | memoryview) -> bytes:
         """Return the UTF-8 JSON payload for one chunk of little-endian int16 mono PCM."""
         return b"".join((self._prefix, binascii.b2a_base64(pcm, newline=False), self._suffix))
+
+    def decode(self, frame: bytes) -> bytes:
+        """The PCM inside a payload made by :meth:`encode` (the inverse)."""
+        return binascii.a2b_base64(frame[len(self._prefix) : len(frame) - len(self._suffix)])
 
 
 def encode_audio(
@@ -201,12 +218,18 @@ class SentMessage:
         frame: the exact payload sent.
         kind: ``"audio"``, ``"audio_stream_end"``, ``"activity_start"`` or ``"activity_end"``.
         audio_ms: milliseconds of audio it carries (0 for control messages).
+        sent_at: the protocol clock when it was last handed out to be written (its replay
+            included); used to confirm messages on servers that send no index.
+        user: ``False`` for audio the client added itself (``end_audio()``'s trailing
+            silence): never reported as the user's unconfirmed audio.
     """
 
     index: int
     frame: bytes
     kind: str
     audio_ms: float = 0.0
+    sent_at: float = 0.0
+    user: bool = True
 
 
 class ReplayBuffer:
@@ -275,16 +298,28 @@ class ReplayBuffer:
         known to include them all); messages still waiting to be sent are kept."""
         return self.confirm(_UNSENT - 1)
 
+    def confirm_sent_before(self, cutoff: float) -> int:
+        """Forget the messages sent on the current connection at or before ``cutoff`` (protocol
+        clock); return how many. Messages held for the next connection are kept."""
+        n = 0
+        items = self._items
+        while items and items[0].index != _UNSENT and items[0].sent_at <= cutoff:
+            old = items.popleft()
+            self._bytes -= len(old.frame)
+            n += 1
+        return n
+
     def mark_unsent(self) -> None:
         """The connection was lost: every held message must be sent again on the next one."""
         for message in self._items:
             message.index = _UNSENT
 
-    def renumber(self, first_index: int) -> list[SentMessage]:
+    def renumber(self, first_index: int, sent_at: float = 0.0) -> list[SentMessage]:
         """Give the held messages consecutive indices from ``first_index`` (for a replay on a
-        new connection) and return them in order."""
+        new connection), stamp them ``sent_at``, and return them in order."""
         for offset, message in enumerate(self._items):
             message.index = first_index + offset
+            message.sent_at = sent_at
         return list(self._items)
 
 
@@ -309,9 +344,15 @@ class ClientProtocol:
         casing: key casing of realtime messages (match the setup's casing).
         sample_rate: rate of the PCM passed to :meth:`audio`.
         track_consumption: keep messages until ``lastConsumedClientMessageIndex`` confirms
-            them (Vertex ``transparent`` mode). Without it, a resumable update confirms every
-            message sent before it arrived (the Gemini API sends no index).
+            them (Vertex ``transparent`` mode). Without it (the Gemini API sends no index), a
+            resumable update confirms only the messages sent more than
+            :attr:`replay_window_s` before it arrived *and* before a WebSocket ping that the
+            server answered (:meth:`ping_sent`, :meth:`pong_received`): the rest may still
+            have been in flight when the server made the handle, so they stay replayable.
         max_replay_bytes: bound of the replay buffer (``None`` = unbounded).
+        clock: monotonic clock (seconds) stamping sent messages and updates.
+        replay_window_s: the floor of the window for servers that send no index.
+        max_replay_window_s: its cap (bounds the input a resume may replay twice).
     """
 
     def __init__(
@@ -322,8 +363,22 @@ class ClientProtocol:
         sample_rate: int = 16_000,
         track_consumption: bool = True,
         max_replay_bytes: int | None = 16 * 1024 * 1024,
+        clock: Callable[[], float] = time.monotonic,
+        replay_window_s: float = DEFAULT_REPLAY_WINDOW_S,
+        max_replay_window_s: float = MAX_UNINDEXED_OVERLAP_MS / 1000,
     ) -> None:
+        if not 0 < replay_window_s <= max_replay_window_s:
+            raise ConfigurationError(
+                "replay_window_s must be positive and at most max_replay_window_s, got "
+                f"{replay_window_s!r} and {max_replay_window_s!r}"
+            )
         encode_setup(setup_message)  # validates the shape early
+        self._clock = clock
+        self._window_floor_s = replay_window_s
+        self._window_cap_s = max_replay_window_s
+        self._lags: deque[tuple[float, float]] = deque(maxlen=64)
+        self._ping_ack: float | None = None  # send time of the latest answered ping
+        self._ping_wanted = False
         self._setup = setup_message
         self.casing: Casing = casing
         self.track_consumption = track_consumption
@@ -358,6 +413,7 @@ class ClientProtocol:
         self._go("setup")
         self.connections += 1
         self.next_index = 1
+        self._ping_ack, self._ping_wanted = None, False
         # On a later connection, or with messages held, new messages must wait until replay()
         # has re-sent the held ones: the server must see them in their original order.
         self._replay_pending = self.connections > 1 or len(self.replay_buffer) > 0
@@ -379,24 +435,30 @@ class ClientProtocol:
         self._go("close")
 
     # -- client messages ------------------------------------------------------------------
-    def _record(self, frame: bytes, kind: str, audio_ms: float = 0.0) -> bytes | None:
+    def _record(
+        self, frame: bytes, kind: str, audio_ms: float = 0.0, user: bool = True
+    ) -> bytes | None:
         if self.state is ConnectionState.CLOSED:
             raise SessionClosedError(f"the session is closed; cannot send {kind}")
         if self.state is ConnectionState.ACTIVE and not self._replay_pending:
-            self.replay_buffer.append(SentMessage(self.next_index, frame, kind, audio_ms))
+            self.replay_buffer.append(
+                SentMessage(self.next_index, frame, kind, audio_ms, self._clock(), user)
+            )
             self.next_index += 1
             return frame
         # Between connections, or before replay(): keep it; replay() sends it in order.
-        self.replay_buffer.append(SentMessage(_UNSENT, frame, kind, audio_ms))
+        self.replay_buffer.append(SentMessage(_UNSENT, frame, kind, audio_ms, 0.0, user))
         # Held during SETUP_SENT of a first connection too: later messages must queue behind it.
         self._replay_pending = True
         return None
 
-    def audio(self, pcm: bytes | bytearray | memoryview) -> bytes | None:
+    def audio(self, pcm: bytes | bytearray | memoryview, *, user: bool = True) -> bytes | None:
         """Return the frame to send for one chunk of int16 mono PCM at the configured rate.
 
         Returns ``None`` when no connection is active: the message is then held and goes out
-        with :meth:`replay` once the next connection is set up (nothing is lost).
+        with :meth:`replay` once the next connection is set up (nothing is lost). ``user=False``
+        marks audio the client adds itself (trailing silence), which
+        :meth:`unconfirmed_audio` does not report.
 
         Raises:
             AudioFormatError: ``pcm`` has an odd number of bytes (not 16-bit samples).
@@ -406,7 +468,60 @@ class ClientProtocol:
             raise AudioFormatError(
                 f"PCM chunk has an odd number of bytes ({nbytes}); pass whole 16-bit samples"
             )
-        return self._record(self._encoder.encode(pcm), "audio", nbytes / self._bytes_per_ms)
+        return self._record(self._encoder.encode(pcm), "audio", nbytes / self._bytes_per_ms, user)
+
+    def unconfirmed_audio(self) -> tuple[bytes, float]:
+        """The user's audio that no server confirmation covers yet, in order: (PCM bytes at the
+        configured rate, milliseconds). Held messages never sent are included."""
+        chunks: list[bytes] = []
+        total = 0.0
+        for message in self.replay_buffer:
+            if message.kind != "audio" or not message.user:
+                continue
+            chunks.append(self._encoder.decode(message.frame))
+            total += message.audio_ms
+        return b"".join(chunks), total
+
+    @property
+    def replay_window_s(self) -> float:
+        """How long before a resumable update a message must have been sent for the update to
+        confirm it, on servers that send no ``lastConsumedClientMessageIndex``: one and a half
+        times the largest delay observed in the last :data:`_LAG_MEMORY_S` seconds (see
+        :meth:`observe_lag`), at least the floor and at most the cap given to the
+        constructor."""
+        recent = self._clock() - _LAG_MEMORY_S
+        lags = self._lags
+        while lags and lags[0][0] < recent:
+            lags.popleft()
+        lag = max((lag for _, lag in lags), default=0.0)
+        return min(self._window_cap_s, max(self._window_floor_s, 1.5 * lag))
+
+    @property
+    def ping_wanted(self) -> bool:
+        """True when the I/O layer should send a WebSocket ping now and report it with
+        :meth:`ping_sent` / :meth:`pong_received` (servers without a consumed index only)."""
+        return self._ping_wanted and self.state is ConnectionState.ACTIVE
+
+    def ping_sent(self) -> tuple[int, float]:
+        """A ping goes out now; returns the token to pass to :meth:`pong_received`."""
+        self._ping_wanted = False
+        return self.connections, self._clock()
+
+    def pong_received(self, token: tuple[int, float]) -> None:
+        """The pong of the ping of ``token`` arrived: the server has read every message sent
+        before that ping (RFC 6455 frames are in order), so a later handle may cover them."""
+        connection, sent_at = token
+        if connection != self.connections:
+            return  # a pong of an earlier connection proves nothing about this one
+        self._ping_ack = sent_at if self._ping_ack is None else max(self._ping_ack, sent_at)
+        self.observe_lag(self._clock() - sent_at)
+
+    def observe_lag(self, lag_s: float) -> None:
+        """Record a delay that an update may be late by: a round trip, or a gap in the server's
+        frames (a server that held its output back sends a handle made that long ago, and
+        messages sent meanwhile are not in it)."""
+        if lag_s >= 0 and lag_s == lag_s:  # not NaN
+            self._lags.append((self._clock(), float(lag_s)))
 
     def audio_stream_end(self) -> bytes | None:
         """Return the ``audioStreamEnd`` frame."""
@@ -432,7 +547,7 @@ class ClientProtocol:
         if self.state is not ConnectionState.ACTIVE:
             raise ProtocolError(f"cannot replay while {self.state.value}")
         self._replay_pending = False
-        messages = self.replay_buffer.renumber(self.next_index)
+        messages = self.replay_buffer.renumber(self.next_index, self._clock())
         self.next_index += len(messages)
         return messages
 
@@ -469,7 +584,15 @@ class ClientProtocol:
             self.last_consumed_index = index
             self.replay_buffer.confirm(index)
         elif not self.track_consumption:
-            self.replay_buffer.confirm_all()
+            # No index (the Gemini API): the handle covers what the server had consumed when
+            # it made it, which excludes whatever was still in flight. Confirm only what is
+            # older than the window AND provably read: sent before a ping the server answered.
+            self._ping_wanted = True
+            ack = self._ping_ack
+            if ack is not None:
+                self.replay_buffer.confirm_sent_before(
+                    min(ack, self._clock() - self.replay_window_s)
+                )
         self.checkpoints += 1
         return True
 

@@ -35,6 +35,7 @@ from .errors import (
     ConcurrencyError,
     ConfigurationError,
     SessionClosedError,
+    TranslationIncompleteError,
 )
 from .events import (
     Event,
@@ -81,6 +82,7 @@ class S2STSession(ConnectionLoop):
         max_replay_bytes: int | None = 16 * 1024 * 1024,
         transport: TransportOptions | None = None,
         trailing_silence_ms: int = 1000,
+        silence_warning_s: float | None = 6.0,
     ) -> None:
         if not positive_number(setup_timeout_s):
             raise ConfigurationError(
@@ -110,6 +112,10 @@ class S2STSession(ConnectionLoop):
             raise ConfigurationError(
                 f"max_replay_bytes must be a positive int or None, got {max_replay_bytes!r}"
             )
+        if silence_warning_s is not None and not positive_number(silence_warning_s):
+            raise ConfigurationError(
+                f"silence_warning_s must be a positive number or None, got {silence_warning_s!r}"
+            )
         if transport is not None and not isinstance(transport, TransportOptions):
             raise ConfigurationError("transport must be a s2st.TransportOptions")
         self._target = target
@@ -136,7 +142,11 @@ class S2STSession(ConnectionLoop):
         self._closed = False
         self._closing = False
         self._input_ended = False
-        self._last_event_t = 0.0
+        self._last_voiced_t = 0.0  # arrival of the last voiced output (see _output_activity)
+        self._last_translation_t = 0.0  # ... of voiced audio or translated text only
+        self._quiet_from = 0.0  # end of the input, or the latest reconnection (for finish())
+        self._heard_voice = False
+        self._silence_warning_s = silence_warning_s
         self._done_after_input: asyncio.Event | None = None  # created by open()
         self._input = InputAudio(config.input_sample_rate)
         self._rng = random.Random()
@@ -144,19 +154,33 @@ class S2STSession(ConnectionLoop):
         self.reconnects = 0
         self._reconnecting = False
         self._failures_in_a_row = 0
+        self._failing_since: float | None = None
+        self._finishing = False  # finish() is closing the session
+        self._finish_error: TranslationIncompleteError | None = None
+        self._last_frame_t = 0.0  # arrival of the last frame (the dead-link watchdog reads it)
+        self._audio_on_link = False  # something was sent on the current connection
         self._last_user_message: SentMessage | None = None
         self.stats = SessionStats()
         self._tracker = LatencyTracker(clock=time.perf_counter)
-        self._ledger = OutputLedger()
+        # Without a consumed index (the Gemini API) the ledger keeps a history as long as the
+        # largest replay window.
+        unindexed = not config.session_resumption.resolve_transparent(target.backend)
+        self._ledger = OutputLedger(
+            history_s=self.reconnect_policy.max_replay_window_s + 1.0 if unindexed else None
+        )
 
     def _protocol(self, model_resource: str) -> ClientProtocol:
         config, backend = self.config, self._target.backend
+        policy = self.reconnect_policy
         return ClientProtocol(
             config.build_setup(model_resource=model_resource, backend=backend),
             casing="camel" if config.resolved_dialect == "live_translate" else "snake",
             sample_rate=config.input_sample_rate,
             track_consumption=config.session_resumption.resolve_transparent(backend),
             max_replay_bytes=self._max_replay_bytes,
+            clock=time.perf_counter,
+            replay_window_s=policy.replay_window_s,
+            max_replay_window_s=policy.max_replay_window_s,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -240,10 +264,13 @@ class S2STSession(ConnectionLoop):
         if ws is not None:
             clean = await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
         unconfirmed = self._unconfirmed_user_audio_ms()
+        error: TranslationIncompleteError | None = None
         if unconfirmed > 0:
             self.stats.unconfirmed_audio_ms_at_close = unconfirmed
             # After a clean closing handshake the server has read all of it; otherwise some of
-            # it may never have been heard.
+            # it may never have been heard: finish() then ends with an error that returns it.
+            if self._finishing and not clean and self._finish_error is None:
+                error = self._incomplete("the connection did not close cleanly after finish()")
             logger.log(
                 logging.DEBUG if clean else logging.WARNING,
                 "closing with %.0f ms of sent audio the server has not confirmed%s",
@@ -253,7 +280,7 @@ class S2STSession(ConnectionLoop):
         if self._proto.state is not ConnectionState.CLOSED:
             self._proto.close()
         if self._events is not None:
-            self._events.end()
+            self._events.end(error)
         logger.debug("session closed")
 
     # ------------------------------------------------------------------ iteration
@@ -321,7 +348,8 @@ class S2STSession(ConnectionLoop):
         if tail:
             await self._send_audio_frame(tail)
         self._input_ended = True
-        self._last_event_t = time.perf_counter()
+        # finish()'s quiet is measured from the later of this and the last voiced output.
+        self._quiet_from = time.perf_counter()
         # The last message carrying the user's audio: finish() waits until the server has
         # confirmed it (when the server confirms at all), so nothing is closed away unheard.
         self._last_user_message = self._proto.last_message()
@@ -406,43 +434,49 @@ class S2STSession(ConnectionLoop):
         return self._own(asyncio.create_task(run, name="s2st-stream"))
 
     async def finish(
-        self, timeout_s: float = 30.0, *, idle_s: float = 3.0, confirm_timeout_s: float = 5.0
+        self,
+        timeout_s: float = 30.0,
+        *,
+        idle_s: float = 2.0,
+        confirm_timeout_s: float = 5.0,
+        max_lag_s: float = 8.0,
     ) -> None:
         """End the input, wait until the translation of what was sent has arrived, then close.
 
-        "Arrived" means: no transcript or audio for ``idle_s`` (usage and resumption updates do
-        not count), or, sooner, a ``TurnComplete``/``GenerationComplete`` after the input ended
-        with all the user's audio confirmed by the server and 0.5 s without output since; or
-        ``timeout_s`` passed. While the session
-        is reconnecting it keeps waiting, and when the server confirms consumed messages
+        "Arrived" means that after the input ended no *voiced* output came for ``idle_s``:
+        no transcript text, and no audio chunk with a sample louder than
+        :data:`~s2st.events.SILENCE_PEAK` (128, about -48 dBFS; see
+        :attr:`AudioChunk.voiced <s2st.events.AudioChunk.voiced>`). The live-translate model
+        never sends turn markers and streams PCM silence forever (EVIDENCE.md rows 6-7), so
+        server silence, usage and resumption updates never count as output. Two refinements:
+
+        * if no translation (voiced audio or translated text) has come since the user's last
+          speech was sent, the wait goes on until ``max_lag_s`` after that speech (the model
+          is a few seconds behind the speaker);
+        * a ``TurnComplete``/``GenerationComplete`` after the input ended, from a server that
+          sends them, shortens the wait to 0.5 s without output once the server confirmed all
+          of the user's audio.
+
+        While the session is reconnecting it keeps waiting, and the quiet is measured from the
+        new connection. When the server confirms consumed messages
         (``lastConsumedClientMessageIndex``, or resumable handles) it also waits, up to
-        ``confirm_timeout_s`` more, until all of the user's audio is confirmed. Audio still
-        unconfirmed when the session closes is logged as a warning and counted in
-        ``stats.unconfirmed_audio_ms_at_close``.
+        ``confirm_timeout_s`` more, until all of the user's audio is confirmed. ``timeout_s``
+        bounds the whole wait. Audio still unconfirmed when the session closes is logged as a
+        warning and counted in ``stats.unconfirmed_audio_ms_at_close``.
         Events stay readable after the session closes.
         """
         if self._closed:
             return
         if not self._input_ended:
             await self.end_audio()
-        deadline = time.perf_counter() + timeout_s
-        assert self._done_after_input is not None
+        clock = time.perf_counter
+        deadline = clock() + timeout_s
         settled_at: float | None = None
         while not self.closed:
-            now = time.perf_counter()
+            now = clock()
             if now >= deadline:
                 break
-            quiet = now - self._last_event_t
-            # A turn marker after the input ended is weak evidence (it may close an earlier
-            # utterance when the server lags): it shortens the wait only once the server has
-            # also confirmed all of the user's audio.
-            done = (
-                self._done_after_input.is_set()
-                and self._proto.checkpoints > 0
-                and self._input_confirmed()
-            )
-            settled = quiet >= idle_s or (done and quiet >= 0.5)
-            if not settled or self._reconnecting:
+            if self._reconnecting or not self._arrived(now, idle_s, max_lag_s):
                 settled_at = None
             else:
                 settled_at = settled_at or now
@@ -450,18 +484,52 @@ class S2STSession(ConnectionLoop):
                 if self._input_confirmed() or now - settled_at >= confirm_timeout_s:
                     break
             await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
+        # Never a normal end while audio the user gave may not have been heard: mid-reconnect,
+        # or when the closing handshake fails with audio unconfirmed (see aclose()).
+        self._finishing = True
+        if not self.closed and self._reconnecting:
+            self._fail(
+                self._incomplete(f"finish() ran out of time ({timeout_s} s) while reconnecting")
+            )
         await self.aclose()
+        if self._finish_error is not None:
+            raise self._finish_error
+
+    def _incomplete(self, what: str) -> TranslationIncompleteError:
+        unconfirmed = self.unconfirmed_audio()
+        ms = unconfirmed.duration_ms if unconfirmed is not None else 0.0
+        error = TranslationIncompleteError(
+            f"{what}, with {ms:.0f} ms of audio the server never confirmed; the session is "
+            "closed. error.unconfirmed_audio holds that audio: send it again in a new session."
+        )
+        error.unconfirmed_audio = unconfirmed
+        self._finish_error = error
+        return error
+
+    def _arrived(self, now: float, idle_s: float, max_lag_s: float) -> bool:
+        """finish()'s test: has the translation of the input arrived? (see its docstring)"""
+        quiet = now - max(self._last_voiced_t, self._quiet_from)
+        assert self._done_after_input is not None
+        # A turn marker after the input ended is weak evidence (it may close an earlier
+        # utterance when the server lags): it shortens the wait only once the server has
+        # also confirmed all of the user's audio.
+        if (
+            self._done_after_input.is_set()
+            and self._proto.checkpoints > 0
+            and self._input_confirmed()
+            and quiet >= 0.5
+        ):
+            return True
+        if quiet < idle_s:
+            return False
+        speech = self._tracker.last_speech_sent_t
+        return speech is None or self._last_translation_t > speech or now - speech >= max_lag_s
 
     def _unconfirmed_user_audio_ms(self) -> float:
-        """Audio the user sent that a confirming server has not confirmed (0 otherwise)."""
+        """Audio the user gave that a confirming server has not confirmed (0 otherwise)."""
         if self._proto.checkpoints == 0 or self._proto.state is ConnectionState.CLOSED:
             return 0.0
-        total = 0.0
-        for message in self._proto.replay_buffer:
-            total += message.audio_ms
-            if message is self._last_user_message:
-                return total
-        return total if self._last_user_message is None else 0.0
+        return self._proto.unconfirmed_audio()[1]
 
     def _input_confirmed(self) -> bool:
         if self._proto.checkpoints == 0:  # this server never confirms: nothing to wait for
@@ -482,7 +550,7 @@ class S2STSession(ConnectionLoop):
             self._own(asyncio.create_task(self.aclose(), name="s2st-close-after-error"))
 
     async def _send_audio_frame(self, pcm: bytes | memoryview, *, user: bool = True) -> None:
-        await self._send(lambda: self._proto.audio(pcm))
+        await self._send(lambda: self._proto.audio(pcm, user=user))
         rate = self.config.input_sample_rate
         self.stats.audio_messages_sent += 1
         self.stats.audio_ms_sent += len(pcm) * 500 / rate
@@ -504,5 +572,9 @@ class S2STSession(ConnectionLoop):
             except ConnectionClosed as exc:
                 # The supervisor sees the same closure and reconnects (the message is replayed)
                 # or ends the session with the typed error.
-                if not self.reconnect_policy.enabled:
-                    raise close_error(exc) or SessionClosedError("the connection closed") from None
+                error = close_error(exc) or SessionClosedError("the connection closed")
+            else:
+                self._audio_on_link = True
+                return
+        if not self.reconnect_policy.enabled:
+            raise error  # outside the except block: no websockets exception in the chain
