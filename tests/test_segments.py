@@ -453,19 +453,28 @@ def test_leading_and_inner_silence_are_on_the_timeline() -> None:
     assert (segs[0].audio_start_s, segs[0].audio_end_s) == pytest.approx((2.0, 3.0))
 
 
-def test_silence_does_not_close_a_segment_waiting_for_its_speech() -> None:
-    # The source text comes seconds before its translation: silence in between (arriving in
-    # a burst, so the clock rule does not fire either) must not split text from speech.
+@pytest.mark.parametrize("speed", [1.0, 100.0], ids=["real-time", "burst"])
+def test_silence_does_not_close_a_segment_waiting_for_its_speech(speed: float) -> None:
+    # The source text comes seconds before its translation: neither the silence in between
+    # nor the late translation itself may split the text from its speech.
     agg = SegmentAggregator(t0=0.0, pause_s=1.5)
-    agg.feed(src("Where"), t=0.01)
-    for i in range(30):
-        assert agg.feed(quiet(0.1), t=0.02 + 0.001 * i) == []
-    (seg,) = agg.feed(audio(0.4), t=0.1)
-    assert (seg.source_text, seg.stable) == ("Where", False)
+    t = feed_timed(agg, [src("Where"), *silence(30), tgt("Dónde"), *speech(0.4)], speed=speed)
+    (seg,) = agg.segments
+    assert (seg.source_text, seg.translated_text, seg.stable) == ("Where", "Dónde", False)
     assert (seg.start_s, seg.end_s) == pytest.approx((3.0, 3.4))
-    # ... while the clock rule still applies when silence arrives in real time.
-    late = agg.feed(quiet(0.1), t=2.0)
+    # Once it has its speech, the pause rules apply to it: silence arriving later ends it.
+    late = agg.feed(quiet(0.1), t=t + 2.0)
     assert [(s.source_text, s.stable) for s in late] == [("Where", True)]
+
+
+def test_new_source_text_after_a_pause_closes_a_waiting_segment_and_poll_still_does() -> None:
+    agg = SegmentAggregator(t0=0.0, pause_s=1.5)
+    feed_timed(agg, [src("first"), *silence(20), src("second")], speed=1.0)
+    assert [(s.source_text, s.stable) for s in agg.segments] == [
+        ("first", True),
+        ("second", False),
+    ]
+    assert [s.source_text for s in agg.poll(t=10.0)] == ["second"]  # poll: the old clock rule
 
 
 def test_progress_counts_voiced_audio_not_trailing_silence() -> None:

@@ -34,8 +34,11 @@ Segmentation rule (applied by :meth:`SegmentAggregator.feed`):
    - in the audio: when ``pause_s`` of silent audio has followed the open segment's voiced
      audio with no fragment in between, the segment is closed. This is what splits the real
      service's stream, which has no turn markers, even when its chunks arrive in a burst.
-     A segment still waiting for its translated speech (text only) is not closed by silence:
-     the translation lags the source by seconds.
+
+   A segment still *waiting for its translated speech* (no voiced audio yet) is closed by a
+   pause only when new source text arrives (or by :meth:`~SegmentAggregator.poll`): neither
+   silence nor its own late translation (translated text or voiced audio) closes it, since
+   the translation lags the source by seconds.
 5. ``Reconnected``: fragments are deltas, so nothing is replayed or dropped. A resumed session
    keeps the open segment (and the pause clock restarts); a fresh session (``resumed=False``,
    server context lost) closes it.
@@ -237,9 +240,8 @@ class SegmentAggregator:
         self._open: _Open | None = None
         self._next_id = 0
         self._position_s = 0.0  # end of the timeline: audio up to the last voiced chunk
-        self._held_s = (
-            0.0  # silence after the last voiced chunk: on the timeline only if voiced follows
-        )
+        # Silence after the last voiced chunk: on the timeline only once voiced audio follows.
+        self._held_s = 0.0
         self._quiet_s = 0.0  # silent audio since the last fragment (the audio pause rule)
         self._last_fragment_t: float | None = None
 
@@ -282,11 +284,14 @@ class SegmentAggregator:
         now = self._rel(t)
         changed: list[Segment] = []
         if isinstance(event, AudioChunk) and not event.voiced:
-            changed += self._pause_check(now)
+            changed += self._pause_check(now, waiting_too=False)
             changed += self._silence(event.duration_s)
         elif isinstance(event, (InputTranscription, OutputTranscription, AudioChunk)):
             if isinstance(event, AudioChunk) or event.text:
-                changed += self._pause_check(now)
+                # New source speech after a pause starts anew; the translation arriving late
+                # (text or voiced audio) belongs to the segment still waiting for it.
+                waiting_too = isinstance(event, InputTranscription)
+                changed += self._pause_check(now, waiting_too=waiting_too)
                 self._last_fragment_t = now
                 self._quiet_s = 0.0
                 changed += self._content(event, now)
@@ -300,16 +305,21 @@ class SegmentAggregator:
         return changed
 
     def poll(self, *, t: float | None = None) -> list[Segment]:
-        """Apply the pause rule at time ``t`` without an event; return the segment it closed."""
-        return self._pause_check(self._rel(t))
+        """Apply the clock pause rule at time ``t`` without an event (to any open segment, also
+        one still waiting for its translated speech); return the segment it closed."""
+        return self._pause_check(self._rel(t), waiting_too=True)
 
     def close(self) -> list[Segment]:
         """Close the open segment (end of session); return it if there was one."""
         return self._close()
 
-    def _pause_check(self, now: float) -> list[Segment]:
+    def _pause_check(self, now: float, *, waiting_too: bool) -> list[Segment]:
+        """The clock rule. ``waiting_too=False`` spares a segment without voiced audio yet."""
+        seg = self._open
         if (
             self.pause_s is not None
+            and seg is not None
+            and (waiting_too or seg.audio_end is not None)
             and self._last_fragment_t is not None
             and now - self._last_fragment_t >= self.pause_s
         ):
