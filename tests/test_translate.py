@@ -67,6 +67,7 @@ async def test_translate_file_with_the_default_emulator(
     # The last segment ends with the last voiced chunk; the audio adds at most the tail.
     tail_s = DEFAULT_TAIL_MS / 1000
     assert result.segments[-1].end_s == pytest.approx(reports[-1].translated_audio_s)
+    assert result.translated_audio_s == reports[-1].translated_audio_s
     end_s = result.segments[-1].end_s
     assert end_s - 1e-6 <= result.duration_s <= end_s + tail_s + 1e-6
     assert result.events_count > 20
@@ -333,6 +334,7 @@ def test_results_do_not_carry_trailing_server_silence(
     col, result = _collect(events, tail_ms=tail_ms)
     assert result.duration_s == pytest.approx(audio_s)
     assert col.progress(None, final=True).translated_audio_s == pytest.approx(voiced_s)
+    assert result.translated_audio_s == pytest.approx(voiced_s)
     assert result.trimmed_silence_s == pytest.approx(trimmed_s)
     assert [(s.start_s, s.end_s) for s in result.segments] == [pytest.approx(x) for x in spans]
     assert all(s.stable for s in result.segments)

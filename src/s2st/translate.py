@@ -111,6 +111,9 @@ class TranslationResult:
         path: the input file.
         trimmed_silence_s: seconds of trailing server silence received but left out of
             ``audio``.
+        translated_audio_s: seconds of ``audio`` up to the end of the last voiced chunk (the
+            lag and the pauses included, the tail not): where the last segment ends, and the
+            ``translated_audio_s`` of the last progress report.
     """
 
     source_text: str
@@ -124,6 +127,7 @@ class TranslationResult:
     used_emulator: bool
     path: str | None = None
     trimmed_silence_s: float = 0.0
+    translated_audio_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -163,6 +167,7 @@ class TranslationResult:
             "source_text": self.source_text,
             "translated_text": self.translated_text,
             "audio_s": self.duration_s,
+            "translated_audio_s": self.translated_audio_s,
             "trimmed_silence_s": self.trimmed_silence_s,
             "sample_rate": self.sample_rate,
             "events_count": self.events_count,
@@ -274,6 +279,7 @@ class _Collector:
             used_emulator=used_emulator,
             path=path,
             trimmed_silence_s=max(0, self.received_samples - audio.size) / rate,
+            translated_audio_s=self.segments.output_audio_s,
         )
 
     def _finish_audio(self) -> npt.NDArray[np.int16]:
