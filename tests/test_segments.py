@@ -14,6 +14,7 @@ import s2st
 from s2st.emulator import Emulator, sample_path
 from s2st.errors import ConfigurationError
 from s2st.events import (
+    SILENCE_PEAK,
     AudioChunk,
     Event,
     GenerationComplete,
@@ -40,7 +41,15 @@ from .session_helpers import UNIT_S
 
 
 def audio(seconds: float) -> AudioChunk:
-    return AudioChunk(np.zeros(round(seconds * 24_000), dtype=np.int16))
+    """Voiced translated speech (a 440 Hz tone well above SILENCE_PEAK)."""
+    n = round(seconds * 24_000)
+    return AudioChunk((8000 * np.sin(np.arange(n) * (2 * np.pi * 440 / 24_000))).astype(np.int16))
+
+
+def quiet(seconds: float, peak: int = SILENCE_PEAK) -> AudioChunk:
+    """Server silence: low-level noise, never above SILENCE_PEAK (EVIDENCE.md row 7)."""
+    n = round(seconds * 24_000)
+    return AudioChunk(np.random.default_rng(n).integers(-peak, peak + 1, n).astype(np.int16))
 
 
 def src(text: str) -> InputTranscription:
@@ -343,6 +352,137 @@ def test_write_subtitles_by_suffix(tmp_path: Path) -> None:
 
 def test_renumber() -> None:
     assert [s.id for s in renumber(SEGS[2:])] == [0, 1]
+
+
+# ---------------------------------------------------------------------------- server silence
+# The real service sends no turn markers and streams silence forever after the last word
+# (EVIDENCE.md rows 6-7). Streams are [speech, silence x N, speech, silence for ten minutes].
+TEN_MINUTES = 10 * 60 * 10  # 100 ms chunks
+
+
+def speech(seconds: float) -> list[Event]:
+    return [audio(0.1) for _ in range(round(seconds * 10))]
+
+
+def silence(chunks: int) -> list[Event]:
+    chunk = quiet(0.1)
+    return [chunk] * chunks
+
+
+def feed_timed(agg: SegmentAggregator, events: list[Event], *, speed: float) -> float:
+    """Feed with arrival times: audio at ``speed`` x real time, text 10 ms apart."""
+    t = 0.0
+    for ev in events:
+        t += ev.duration_s / speed if isinstance(ev, AudioChunk) else 0.01
+        agg.feed(ev, t=t)
+    return t
+
+
+def two_utterances(first: tuple[str, str], second: tuple[str, str], *, marker: bool) -> list[Event]:
+    turn: list[Event] = [TurnComplete()] if marker else []
+    return [
+        src(first[0]),
+        tgt(first[1]),
+        *speech(0.5),
+        *turn,
+        *silence(20),
+        src(second[0]),
+        tgt(second[1]),
+        *speech(0.8),
+        *turn,
+        *silence(TEN_MINUTES),
+    ]
+
+
+PLAIN = (("Good morning", "Buenos días"), ("where is it", "dónde está"))
+PUNCTUATED = (("Good morning.", "Buenos días."), ("Where is it?", "¿Dónde está?"))
+
+
+@pytest.mark.parametrize(
+    ("texts_in", "marker", "speed"),
+    [
+        pytest.param(PLAIN, False, 1.0, id="no-markers-real-time"),
+        pytest.param(PLAIN, False, 100.0, id="no-markers-burst"),
+        pytest.param(PUNCTUATED, False, 1.0, id="no-markers-sentences"),
+        pytest.param(PUNCTUATED, False, 100.0, id="no-markers-sentences-burst"),
+        pytest.param(PLAIN, True, 1.0, id="turn-markers"),
+        pytest.param(PLAIN, True, 100.0, id="turn-markers-burst"),
+    ],
+)
+def test_server_silence_splits_and_never_pads_segments(
+    texts_in: tuple[tuple[str, str], tuple[str, str]], marker: bool, speed: float
+) -> None:
+    agg = SegmentAggregator(t0=0.0, pause_s=1.5)
+    feed_timed(agg, two_utterances(*texts_in, marker=marker), speed=speed)
+    segs = agg.segments  # not closed by hand: the silence (or the marker) closed both
+    assert texts(segs) == list(texts_in)
+    assert all(s.stable for s in segs)
+    # The 2 s pause between the utterances is kept; the ten minutes after the last are not.
+    assert [(s.start_s, s.end_s) for s in segs] == [
+        pytest.approx((0.0, 0.5)),
+        pytest.approx((2.5, 3.3)),
+    ]
+    assert agg.output_audio_s == pytest.approx(3.3)
+    assert agg.trailing_silence_s == pytest.approx(600.0)
+    assert to_srt(segs) == (
+        f"1\n00:00:00,000 --> 00:00:00,700\n{texts_in[0][1]}\n"
+        "\n"
+        f"2\n00:00:02,500 --> 00:00:03,300\n{texts_in[1][1]}\n"
+    )
+    assert agg.close() == []
+
+
+def test_silence_never_opens_a_segment() -> None:
+    agg = SegmentAggregator(t0=0.0)
+    for i in range(50):
+        assert agg.feed(quiet(0.1), t=0.1 * i) == []
+    assert agg.segments == [] and agg.output_audio_s == 0.0
+    assert agg.trailing_silence_s == pytest.approx(5.0)
+    assert agg.close() == []
+
+
+def test_leading_and_inner_silence_are_on_the_timeline() -> None:
+    # Leading silence is the translation's lag and stays in the recordings, so the segment
+    # starts after it; a pause shorter than pause_s inside a segment is part of it.
+    segs = run(
+        [src("hi"), quiet(2.0), tgt("hola"), audio(0.3), quiet(0.5), audio(0.2), quiet(9.0)],
+        step_s=0.001,
+    )
+    assert texts(segs) == [("hi", "hola")]
+    assert (segs[0].start_s, segs[0].end_s) == pytest.approx((2.0, 3.0))
+    assert (segs[0].audio_start_s, segs[0].audio_end_s) == pytest.approx((2.0, 3.0))
+
+
+@pytest.mark.parametrize("speed", [1.0, 100.0], ids=["real-time", "burst"])
+def test_silence_does_not_close_a_segment_waiting_for_its_speech(speed: float) -> None:
+    # The source text comes seconds before its translation: neither the silence in between
+    # nor the late translation itself may split the text from its speech.
+    agg = SegmentAggregator(t0=0.0, pause_s=1.5)
+    t = feed_timed(agg, [src("Where"), *silence(30), tgt("Dónde"), *speech(0.4)], speed=speed)
+    (seg,) = agg.segments
+    assert (seg.source_text, seg.translated_text, seg.stable) == ("Where", "Dónde", False)
+    assert (seg.start_s, seg.end_s) == pytest.approx((3.0, 3.4))
+    # Once it has its speech, the pause rules apply to it: silence arriving later ends it.
+    late = agg.feed(quiet(0.1), t=t + 2.0)
+    assert [(s.source_text, s.stable) for s in late] == [("Where", True)]
+
+
+def test_new_source_text_after_a_pause_closes_a_waiting_segment_and_poll_still_does() -> None:
+    agg = SegmentAggregator(t0=0.0, pause_s=1.5)
+    feed_timed(agg, [src("first"), *silence(20), src("second")], speed=1.0)
+    assert [(s.source_text, s.stable) for s in agg.segments] == [
+        ("first", True),
+        ("second", False),
+    ]
+    assert [s.source_text for s in agg.poll(t=10.0)] == ["second"]  # poll: the old clock rule
+
+
+def test_progress_counts_voiced_audio_not_trailing_silence() -> None:
+    agg = SegmentAggregator(t0=0.0)
+    feed_timed(agg, [*speech(1.0), *silence(10), *speech(0.5), *silence(300)], speed=1.0)
+    assert agg.output_audio_s == pytest.approx(2.5)  # 1.5 s voiced + 1 s inner silence
+    assert agg.trailing_silence_s == pytest.approx(30.0)
+    assert [(s.start_s, s.end_s) for s in agg.segments] == [pytest.approx((0.0, 2.5))]
 
 
 # ---------------------------------------------------------------------------- end to end

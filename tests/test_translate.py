@@ -8,11 +8,14 @@ import json
 import logging
 import shutil
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import s2st
+from s2st.audio import DEFAULT_TAIL_MS, MAX_HELD_SILENCE_MS
 from s2st.batch import translate_files
 from s2st.emulator import Emulator, Fault, sample_path
 from s2st.errors import (
@@ -21,10 +24,14 @@ from s2st.errors import (
     InvalidArgumentError,
     UnsupportedLanguageError,
 )
+from s2st.events import AudioChunk, Event, InputTranscription, OutputTranscription
+from s2st.metrics import SessionMetrics
 from s2st.segments import from_jsonl
 from s2st.translate import (
     CREDENTIAL_ENV_VARS,
     TranslationProgress,
+    TranslationResult,
+    _Collector,
     default_client_context,
     translate_file,
     translate_file_sync,
@@ -57,13 +64,19 @@ async def test_translate_file_with_the_default_emulator(
     ]
     assert result.sample_rate == 24_000 and result.audio.dtype.name == "int16"
     assert result.duration_s > 1.0
-    assert result.segments[-1].end_s == pytest.approx(result.duration_s)
+    # The last segment ends with the last voiced chunk; the audio adds at most the tail.
+    tail_s = DEFAULT_TAIL_MS / 1000
+    assert result.segments[-1].end_s == pytest.approx(reports[-1].translated_audio_s)
+    assert result.translated_audio_s == reports[-1].translated_audio_s
+    end_s = result.segments[-1].end_s
+    assert end_s - 1e-6 <= result.duration_s <= end_s + tail_s + 1e-6
     assert result.events_count > 20
     # Progress: increasing fractions, ending with exactly 1.0 once the translation arrived.
     fractions = [r.fraction for r in reports]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions[0] < 0.5
     assert reports[-1].segments == 2
-    assert reports[-1].translated_audio_s == pytest.approx(result.duration_s)
+    assert result.duration_s - tail_s - 1e-6 <= reports[-1].translated_audio_s
+    assert reports[-1].translated_audio_s <= result.duration_s + 1e-6
     assert reports[-1].total_s == pytest.approx(reports[-1].sent_s, abs=0.01)
     # Metrics: two utterances, each paired with its translated audio.
     m = result.metrics
@@ -71,7 +84,8 @@ async def test_translate_file_with_the_default_emulator(
     assert m.speech_onsets == 2 and len(m.ear_to_voice_lag_s) == 2
     assert all(0 < lag < 10 * UNIT_S for lag in m.ear_to_voice_lag_s)
     assert m.input_audio_s == pytest.approx(reports[-1].sent_s)
-    assert m.output_audio_s == pytest.approx(result.duration_s)
+    # The session counts every chunk received, server silence included.
+    assert m.output_audio_s == pytest.approx(result.duration_s + result.trimmed_silence_s)
     # Outputs.
     result.write_wav(tmp_path / "out.wav")
     with wave.open(str(tmp_path / "out.wav")) as w:
@@ -236,3 +250,133 @@ async def test_reconnect_mid_file_loses_and_duplicates_nothing() -> None:
     assert result.metrics.reconnects == 1
     assert result.source_text == "Good morning. Where is the train station?"
     assert result.translated_text == "Buenos días. ¿Dónde está la estación de tren?"
+
+
+# ---------------------------------------------------------------------------- server silence
+# The live-translate model streams PCM silence after the last word, forever, and sends no turn
+# markers (EVIDENCE.md rows 6-7). These tables feed a collector synthetic event streams.
+RATE = 24_000
+
+
+def _voiced(seconds: float) -> list[AudioChunk]:
+    n = round(0.1 * RATE)
+    tone = (6000 * np.sin(np.arange(n) * (2 * np.pi * 300 / RATE))).astype(np.int16)
+    return [AudioChunk(tone) for _ in range(round(seconds * 10))]
+
+
+def _silent(seconds: float) -> list[AudioChunk]:
+    chunk = AudioChunk(np.random.default_rng(1).integers(-100, 101, round(0.1 * RATE), np.int16))
+    return [chunk] * round(seconds * 10)
+
+
+def _text(source: str, translated: str) -> list[Event]:
+    return [InputTranscription(source), OutputTranscription(translated)]
+
+
+def _collect(events: Sequence[Event], **kw: float | None) -> tuple[_Collector, TranslationResult]:
+    col = _Collector(**kw)
+    for event in events:
+        col.on_event(event)
+    return col, col.result(
+        metrics=SessionMetrics(), target_language="es", used_emulator=True, path=None
+    )
+
+
+TWO_UTTERANCES = [
+    *_text("Good morning", "Buenos días"),
+    *_voiced(0.5),
+    *_silent(2.0),
+    *_text("where is it", "dónde está"),
+    *_voiced(0.8),
+    *_silent(120.0),
+]
+
+
+# (events, tail_ms, audio_s, translated_audio_s, trimmed_s, segment spans)
+@pytest.mark.parametrize(
+    ("events", "tail_ms", "audio_s", "voiced_s", "trimmed_s", "spans"),
+    [
+        pytest.param(
+            TWO_UTTERANCES, DEFAULT_TAIL_MS, 3.6, 3.3, 119.7, [(0.0, 0.5), (2.5, 3.3)], id="two"
+        ),
+        pytest.param(
+            [*_silent(1.0), *_text("hi", "hola"), *_voiced(0.5), *_silent(5.0)],
+            DEFAULT_TAIL_MS,
+            1.8,
+            1.5,
+            4.7,
+            [(1.0, 1.5)],
+            id="leading-silence-kept",
+        ),
+        pytest.param(
+            TWO_UTTERANCES, None, 123.3, 3.3, 0.0, [(0.0, 0.5), (2.5, 3.3)], id="untrimmed"
+        ),
+        pytest.param(
+            [*_text("hi", "hola"), *_silent(30.0)],
+            DEFAULT_TAIL_MS,
+            0.0,
+            0.0,
+            30.0,
+            [(0.0, 0.0)],
+            id="silence-only",
+        ),
+    ],
+)
+def test_results_do_not_carry_trailing_server_silence(
+    tmp_path: Path,
+    events: list[Event],
+    tail_ms: float | None,
+    audio_s: float,
+    voiced_s: float,
+    trimmed_s: float,
+    spans: list[tuple[float, float]],
+) -> None:
+    col, result = _collect(events, tail_ms=tail_ms)
+    assert result.duration_s == pytest.approx(audio_s)
+    assert col.progress(None, final=True).translated_audio_s == pytest.approx(voiced_s)
+    assert result.translated_audio_s == pytest.approx(voiced_s)
+    assert result.trimmed_silence_s == pytest.approx(trimmed_s)
+    assert [(s.start_s, s.end_s) for s in result.segments] == [pytest.approx(x) for x in spans]
+    assert all(s.stable for s in result.segments)
+    result.write_wav(tmp_path / "out.wav")
+    with wave.open(str(tmp_path / "out.wav")) as w:
+        assert (w.getframerate(), w.getnframes()) == (RATE, round(audio_s * RATE))
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    np.testing.assert_array_equal(data, result.audio)
+    assert json.loads(json.dumps(result.summary()))["trimmed_silence_s"] == pytest.approx(trimmed_s)
+
+
+def test_inner_silence_is_kept_sample_exact() -> None:
+    pause = _silent(0.7)
+    _, result = _collect([*_voiced(0.2), *pause, *_voiced(0.2), *_silent(3.0)])
+    inner = result.audio[round(0.2 * RATE) : round(0.9 * RATE)]
+    np.testing.assert_array_equal(inner, np.concatenate([c.data for c in pause]))
+
+
+def test_a_silence_only_result_is_empty_and_warned_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="s2st.translate"):
+        _, result = _collect([*_text("hola", ""), *_silent(10.0)])
+    assert result.audio.size == 0 and result.audio.dtype == np.int16
+    assert result.source_text == "hola" and result.trimmed_silence_s == pytest.approx(10.0)
+    assert "all silence" in caplog.text
+
+
+def test_ten_minutes_of_trailing_silence_hold_bounded_state() -> None:
+    col = _Collector()
+    for event in [*_text("a", "b"), *_voiced(1.0)]:
+        col.on_event(event)
+    chunk = _silent(0.1)[0]
+    for _ in range(10 * 60 * 10):
+        col.on_event(chunk)
+    assert col._trimmer is not None
+    assert col._trimmer.held_samples == 600 * RATE
+    assert col._trimmer.held_nbytes <= 2 * MAX_HELD_SILENCE_MS * RATE / 1000
+    assert sum(a.size for a in col.audio) == RATE  # only the voiced second is collected
+    assert col.progress(None).translated_audio_s == pytest.approx(1.0)
+
+
+async def test_translate_file_rejects_a_bad_tail(no_credentials: None) -> None:
+    with pytest.raises(ConfigurationError, match="tail_ms"):
+        await translate_file(sample_path("hello"), "es", tail_ms=-5)

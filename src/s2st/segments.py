@@ -7,9 +7,15 @@ transcript deltas (:class:`~s2st.events.InputTranscription`), translated-text de
 :class:`Segment` objects: source text, translated text and the span of translated audio they
 belong to. Pure code, no asyncio: feed it every event of a session, in order.
 
+Server silence is not translation: the live-translate model streams PCM silence in real time
+after its last word, forever, and sends no turn markers at all (EVIDENCE.md rows 6 and 7). An
+audio chunk is *voiced* when a sample exceeds :data:`~s2st.events.SILENCE_PEAK`
+(:attr:`AudioChunk.voiced <s2st.events.AudioChunk.voiced>`); a silent chunk never opens,
+extends or ends a segment's audio, and is not a fragment for the pause rule.
+
 Segmentation rule (applied by :meth:`SegmentAggregator.feed`):
 
-1. Any transcript fragment or audio chunk opens a segment when none is open.
+1. Any transcript fragment or *voiced* audio chunk opens a segment when none is open.
 2. ``TurnComplete``, ``GenerationComplete`` and ``Interrupted`` close the open segment.
 3. Sentences are paired by order: as soon as *both* streams of the open segment contain a
    completed sentence, the segment is closed after the first sentence of each stream and the
@@ -20,8 +26,19 @@ Segmentation rule (applied by :meth:`SegmentAggregator.feed`):
    that already has one, such as ``e.g.``). When both texts end exactly at their sentence
    ends, the segment stays open, collecting the translated audio that trails the text, until
    the next transcript fragment (which opens a new segment), a turn boundary or a pause.
-4. A pause: when a fragment arrives ``pause_s`` or more after the previous fragment, the open
-   segment is closed first. :meth:`SegmentAggregator.poll` applies the same rule without an event.
+4. A pause, found in two ways (``pause_s`` for both):
+
+   - on the clock: when a fragment (transcript text or voiced audio) or a silent chunk
+     arrives ``pause_s`` or more after the previous fragment, the open segment is closed
+     first. :meth:`SegmentAggregator.poll` applies the same rule without an event;
+   - in the audio: when ``pause_s`` of silent audio has followed the open segment's voiced
+     audio with no fragment in between, the segment is closed. This is what splits the real
+     service's stream, which has no turn markers, even when its chunks arrive in a burst.
+
+   A segment still *waiting for its translated speech* (no voiced audio yet) is closed by a
+   pause only when new source text arrives (or by :meth:`~SegmentAggregator.poll`): neither
+   silence nor its own late translation (translated text or voiced audio) closes it, since
+   the translation lags the source by seconds.
 5. ``Reconnected``: fragments are deltas, so nothing is replayed or dropped. A resumed session
    keeps the open segment (and the pause clock restarts); a fresh session (``resumed=False``,
    server context lost) closes it.
@@ -34,9 +51,14 @@ Audio is attributed to the segment that is open when it arrives: the split betwe
 segments of one turn is as good as the service's interleaving of text and audio.
 
 Timing: ``start_s``/``end_s`` are on the translated-audio timeline (seconds of translated
-speech received before the segment's audio), which is what subtitles for the translated audio
-need. Exports (:func:`to_srt`, :func:`to_webvtt`) add a minimum display duration and never
-let cues overlap.
+audio received before the segment's audio), which is what subtitles for the translated audio
+need. It is the timeline of the recorded audio (:class:`s2st.audio.WavWriter`,
+:func:`s2st.audio.collect_audio`, ``TranslationResult.audio``): silence before the first voiced
+chunk and between voiced chunks is on it, because it is kept in the recordings (it is the lag
+and the pauses of the translation); silence after the last voiced chunk is not, until voiced
+audio follows it. So a segment ends with its last voiced chunk, never with the silence after
+it, and the last cue ends with the last translated word. Exports (:func:`to_srt`,
+:func:`to_webvtt`) add a minimum display duration and never let cues overlap.
 """
 
 from __future__ import annotations
@@ -97,12 +119,13 @@ class Segment:
         source_text: the source-language transcript (whitespace-trimmed).
         translated_text: the translated text (whitespace-trimmed).
         start_s: start on the translated-audio timeline: ``audio_start_s`` when the segment
-            has audio, else the amount of translated audio received when it opened.
+            has audio, else the end of the translated audio on the timeline when it opened
+            (silence received after the last voiced chunk not included).
         end_s: end on that timeline (``audio_end_s``, or ``start_s`` without audio).
         first_received_s: arrival of its first fragment, seconds since the aggregator's start.
         last_received_s: arrival of its last fragment, same clock.
-        audio_start_s: start of the translated audio attributed to it, ``None`` if none.
-        audio_end_s: end of that audio, ``None`` if none.
+        audio_start_s: start of the voiced translated audio attributed to it, ``None`` if none.
+        audio_end_s: end of its last voiced chunk (silence after it excluded), ``None`` if none.
         stable: ``True`` once closed: the segment will not change any more.
     """
 
@@ -194,7 +217,8 @@ class SegmentAggregator:
 
     Args:
         pause_s: close the open segment when a fragment arrives this long after the previous
-            one (``None`` disables the pause rule).
+            one, or when this much silent audio has followed its voiced audio (``None``
+            disables the pause rule).
         split_sentences: apply the sentence-pairing rule (``False``: split on turn boundaries
             and pauses only).
         t0: the session start on the ``t`` clock (default: ``t`` of the first event fed).
@@ -215,13 +239,23 @@ class SegmentAggregator:
         self._closed: list[Segment] = []
         self._open: _Open | None = None
         self._next_id = 0
-        self._position_s = 0.0  # translated audio received so far
+        self._position_s = 0.0  # end of the timeline: audio up to the last voiced chunk
+        # Silence after the last voiced chunk: on the timeline only once voiced audio follows.
+        self._held_s = 0.0
+        self._quiet_s = 0.0  # silent audio since the last fragment (the audio pause rule)
         self._last_fragment_t: float | None = None
 
     @property
     def output_audio_s(self) -> float:
-        """Seconds of translated audio seen so far (the end of the output timeline)."""
+        """Seconds of translated audio on the timeline: up to the end of the last voiced chunk,
+        with the silence before and between voiced chunks, without the silence after it."""
         return self._position_s
+
+    @property
+    def trailing_silence_s(self) -> float:
+        """Seconds of silent audio received after the last voiced chunk (not on the timeline
+        unless voiced audio follows). A number, whatever its length: no samples are kept."""
+        return self._held_s
 
     @property
     def segments(self) -> list[Segment]:
@@ -249,10 +283,17 @@ class SegmentAggregator:
         seconds (default :func:`time.monotonic`)."""
         now = self._rel(t)
         changed: list[Segment] = []
-        if isinstance(event, (InputTranscription, OutputTranscription, AudioChunk)):
+        if isinstance(event, AudioChunk) and not event.voiced:
+            changed += self._pause_check(now, waiting_too=False)
+            changed += self._silence(event.duration_s)
+        elif isinstance(event, (InputTranscription, OutputTranscription, AudioChunk)):
             if isinstance(event, AudioChunk) or event.text:
-                changed += self._pause_check(now)
+                # New source speech after a pause starts anew; the translation arriving late
+                # (text or voiced audio) belongs to the segment still waiting for it.
+                waiting_too = isinstance(event, InputTranscription)
+                changed += self._pause_check(now, waiting_too=waiting_too)
                 self._last_fragment_t = now
+                self._quiet_s = 0.0
                 changed += self._content(event, now)
         elif isinstance(event, (TurnComplete, GenerationComplete, Interrupted)):
             changed += self._close()
@@ -264,18 +305,37 @@ class SegmentAggregator:
         return changed
 
     def poll(self, *, t: float | None = None) -> list[Segment]:
-        """Apply the pause rule at time ``t`` without an event; return the segment it closed."""
-        return self._pause_check(self._rel(t))
+        """Apply the clock pause rule at time ``t`` without an event (to any open segment, also
+        one still waiting for its translated speech); return the segment it closed."""
+        return self._pause_check(self._rel(t), waiting_too=True)
 
     def close(self) -> list[Segment]:
         """Close the open segment (end of session); return it if there was one."""
         return self._close()
 
-    def _pause_check(self, now: float) -> list[Segment]:
+    def _pause_check(self, now: float, *, waiting_too: bool) -> list[Segment]:
+        """The clock rule. ``waiting_too=False`` spares a segment without voiced audio yet."""
+        seg = self._open
         if (
             self.pause_s is not None
+            and seg is not None
+            and (waiting_too or seg.audio_end is not None)
             and self._last_fragment_t is not None
             and now - self._last_fragment_t >= self.pause_s
+        ):
+            return self._close()
+        return []
+
+    def _silence(self, duration_s: float) -> list[Segment]:
+        """A silent chunk: held off the timeline; ends a voiced segment after ``pause_s``."""
+        self._held_s += duration_s
+        self._quiet_s += duration_s
+        seg = self._open
+        if (
+            self.pause_s is not None
+            and seg is not None
+            and seg.audio_end is not None
+            and self._quiet_s >= self.pause_s
         ):
             return self._close()
         return []
@@ -299,6 +359,8 @@ class SegmentAggregator:
             seg = self._open = self._new(now)
         seg.last_t = now
         if isinstance(event, AudioChunk):
+            self._position_s += self._held_s  # the silence before it was a pause: keep it
+            self._held_s = 0.0
             if seg.audio_start is None:
                 seg.audio_start = self._position_s
             self._position_s += event.duration_s

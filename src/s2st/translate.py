@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .audio.output import DEFAULT_TAIL_MS, SilenceTrimmer, _check_tail
 from .errors import ConfigurationError, S2STError
 from .events import DEFAULT_OUTPUT_SAMPLE_RATE, AudioChunk, Event
 from .metrics import SessionMetrics
@@ -70,7 +71,9 @@ class TranslationProgress:
         total_s: length of the file in seconds, ``None`` when its header does not say.
         fraction: ``sent_s / total_s`` in 0..1 (0 while the total is unknown); exactly 1.0 in
             the last report, made once the translation has arrived.
-        translated_audio_s: seconds of translated audio received.
+        translated_audio_s: seconds of translated audio received, up to the end of the last
+            voiced chunk (silence before and between voiced chunks included, the silence the
+            server streams after the last word not: EVIDENCE.md row 7).
         segments: segments closed so far.
     """
 
@@ -85,10 +88,20 @@ class TranslationProgress:
 class TranslationResult:
     """The translation of one file.
 
+    The live-translate model streams PCM silence after the last translated word, forever
+    (EVIDENCE.md row 7). That silence is not translation: ``audio`` (and so :meth:`write_wav`)
+    keeps the silence before the first voiced chunk (the translation's lag) and between voiced
+    chunks (its pauses), sample-exact, but of the silence after the last voiced chunk only
+    ``tail_ms`` (default :data:`s2st.audio.DEFAULT_TAIL_MS`, 300 ms), counted in
+    ``trimmed_silence_s``. The segments end with the last voiced chunk. A *silence-only
+    result* (audio came, none of it voiced: e.g. a proxy that dropped the translation config,
+    EVIDENCE.md row 15) has an empty ``audio``; it is logged as a warning, not raised.
+
     Attributes:
         source_text: the source transcript (segment texts joined).
         translated_text: the translated text.
-        audio: the translated speech, 1-D ``int16`` at ``sample_rate`` (24 kHz).
+        audio: the translated speech, 1-D ``int16`` at ``sample_rate`` (24 kHz), without the
+            trailing server silence (see above).
         sample_rate: rate of ``audio``.
         segments: the aligned segments, all stable.
         metrics: latency and volume figures of the session.
@@ -96,6 +109,11 @@ class TranslationResult:
         target_language: the target language as requested.
         used_emulator: ``True`` when the bundled emulator answered, not Google's service.
         path: the input file.
+        trimmed_silence_s: seconds of trailing server silence received but left out of
+            ``audio``.
+        translated_audio_s: seconds of ``audio`` up to the end of the last voiced chunk (the
+            lag and the pauses included, the tail not): where the last segment ends, and the
+            ``translated_audio_s`` of the last progress report.
     """
 
     source_text: str
@@ -108,6 +126,8 @@ class TranslationResult:
     target_language: str
     used_emulator: bool
     path: str | None = None
+    trimmed_silence_s: float = 0.0
+    translated_audio_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -115,7 +135,8 @@ class TranslationResult:
         return self.audio.size / self.sample_rate
 
     def write_wav(self, path: str | os.PathLike[str]) -> None:
-        """Write the translated audio as a mono 16-bit WAV file (atomically)."""
+        """Write ``audio`` as a mono 16-bit WAV file (atomically): the translated speech with
+        at most the short tail of trailing silence (see the class docstring)."""
         buf = io.BytesIO()
         with wave.open(buf, "wb") as w:
             w.setnchannels(1)
@@ -146,6 +167,8 @@ class TranslationResult:
             "source_text": self.source_text,
             "translated_text": self.translated_text,
             "audio_s": self.duration_s,
+            "translated_audio_s": self.translated_audio_s,
+            "trimmed_silence_s": self.trimmed_silence_s,
             "sample_rate": self.sample_rate,
             "events_count": self.events_count,
             "segments": [
@@ -184,34 +207,93 @@ async def default_client_context() -> AsyncIterator[tuple[S2STClient, bool]]:
 
 
 class _Collector:
-    """Everything a file translation accumulates from the session."""
+    """Everything a file translation accumulates from the session.
 
-    def __init__(self) -> None:
+    Audio goes through a :class:`~s2st.audio.SilenceTrimmer`, so held server silence stays
+    bounded in memory however long the server streams it.
+    """
+
+    def __init__(self, *, tail_ms: float | None = DEFAULT_TAIL_MS) -> None:
         self.segments = SegmentAggregator()
         self.audio: list[npt.NDArray[np.int16]] = []
         self.sample_rate: int | None = None
         self.events = 0
         self.sent_s = 0.0
+        self.tail_ms = tail_ms
+        self._trimmer: SilenceTrimmer | None = None
+        self.audio_chunks = 0
+        self.voiced_chunks = 0
+        self.received_samples = 0
 
     def on_event(self, event: Event) -> None:
         now = time.monotonic()
         self.events += 1
         self.segments.feed(event, t=now)
         if isinstance(event, AudioChunk) and event.data.size:
-            if self.sample_rate is None:
-                self.sample_rate = event.sample_rate
-            data = event.data
-            if event.sample_rate != self.sample_rate:
-                from .audio import to_pcm16
+            self._on_audio(event)
 
-                logger.warning(
-                    "translated audio changed rate %d -> %d Hz; resampling",
-                    self.sample_rate,
-                    event.sample_rate,
-                )
-                pcm = to_pcm16(data, sample_rate=event.sample_rate, target_rate=self.sample_rate)
-                data = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
-            self.audio.append(data)
+    def _on_audio(self, event: AudioChunk) -> None:
+        if self.sample_rate is None:
+            self.sample_rate = event.sample_rate
+            self._trimmer = SilenceTrimmer(sample_rate=event.sample_rate, tail_ms=self.tail_ms)
+        assert self._trimmer is not None
+        voiced = event.voiced  # decided on the samples as sent, before any resampling
+        data = event.data
+        if event.sample_rate != self.sample_rate:
+            from .audio import to_pcm16
+
+            logger.warning(
+                "translated audio changed rate %d -> %d Hz; resampling",
+                self.sample_rate,
+                event.sample_rate,
+            )
+            pcm = to_pcm16(data, sample_rate=event.sample_rate, target_rate=self.sample_rate)
+            data = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
+        self.audio_chunks += 1
+        self.voiced_chunks += voiced
+        self.received_samples += data.size
+        self.audio += self._trimmer.push(data, voiced=voiced)
+
+    def result(
+        self,
+        *,
+        metrics: SessionMetrics,
+        target_language: str,
+        used_emulator: bool,
+        path: str | None,
+    ) -> TranslationResult:
+        """The result, once the session ended (call once: it flushes the trimmer)."""
+        self.segments.close()
+        segments = self.segments.segments
+        rate = self.sample_rate or DEFAULT_OUTPUT_SAMPLE_RATE
+        audio = self._finish_audio()
+        return TranslationResult(
+            source_text=join_texts(s.source_text for s in segments),
+            translated_text=join_texts(s.translated_text for s in segments),
+            audio=audio,
+            sample_rate=rate,
+            segments=segments,
+            metrics=metrics,
+            events_count=self.events,
+            target_language=target_language,
+            used_emulator=used_emulator,
+            path=path,
+            trimmed_silence_s=max(0, self.received_samples - audio.size) / rate,
+            translated_audio_s=self.segments.output_audio_s,
+        )
+
+    def _finish_audio(self) -> npt.NDArray[np.int16]:
+        """The recorded audio: everything up to the last voiced chunk plus the tail."""
+        if self._trimmer is not None:
+            self.audio += self._trimmer.flush()
+        if self.audio_chunks and not self.voiced_chunks:
+            logger.warning(
+                "the translated audio was all silence (%d chunks, %.1f s): the result has no "
+                "audio; check the target language and any proxy in between",
+                self.audio_chunks,
+                self.received_samples / (self.sample_rate or DEFAULT_OUTPUT_SAMPLE_RATE),
+            )
+        return np.concatenate(self.audio) if self.audio else np.zeros(0, dtype=np.int16)
 
     def progress(self, total_s: float | None, *, final: bool = False) -> TranslationProgress:
         if final:
@@ -271,9 +353,10 @@ async def _translate(
     total_s: float | None,
     progress: Callable[[TranslationProgress], None] | None,
     on_event: Callable[[Event], None] | None,
+    tail_ms: float | None,
     options: dict[str, Any],
 ) -> TranslationResult:
-    col = _Collector()
+    col = _Collector(tail_ms=tail_ms)
     async with client.connect(target_language, **options) as session:
         reader = asyncio.create_task(
             _read_events(session, col, on_event), name="s2st-translate-reader"
@@ -306,20 +389,8 @@ async def _translate(
     col.segments.close()
     if progress is not None:
         progress(col.progress(total_s, final=True))
-    segments = col.segments.segments
-    rate = col.sample_rate or DEFAULT_OUTPUT_SAMPLE_RATE
-    audio = np.concatenate(col.audio) if col.audio else np.zeros(0, dtype=np.int16)
-    return TranslationResult(
-        source_text=join_texts(s.source_text for s in segments),
-        translated_text=join_texts(s.translated_text for s in segments),
-        audio=audio,
-        sample_rate=rate,
-        segments=segments,
-        metrics=metrics,
-        events_count=col.events,
-        target_language=target_language,
-        used_emulator=used_emulator,
-        path=name,
+    return col.result(
+        metrics=metrics, target_language=target_language, used_emulator=used_emulator, path=name
     )
 
 
@@ -334,6 +405,7 @@ async def translate_file(
     timeout_s: float | None = None,
     finish_timeout_s: float = 30.0,
     frame_ms: int = 100,
+    tail_ms: float | None = DEFAULT_TAIL_MS,
     **options: Any,
 ) -> TranslationResult:
     """Translate an audio file into ``target_language`` over one session.
@@ -351,6 +423,8 @@ async def translate_file(
         timeout_s: bound for the whole call (``None``: no bound).
         finish_timeout_s: how long to wait for the translation after the input ended.
         frame_ms: length of each audio message.
+        tail_ms: server silence kept in ``audio`` after the last voiced chunk (default
+            :data:`s2st.audio.DEFAULT_TAIL_MS`, 300 ms; ``None`` keeps all of it, as received).
 
     Raises:
         AudioFormatError / ConfigurationError: unreadable file, bad options (before connecting).
@@ -364,6 +438,7 @@ async def translate_file(
     total_s = info.frames / info.sample_rate if info.frames is not None else None
     if timeout_s is not None and not timeout_s > 0:
         raise ConfigurationError(f"timeout_s must be positive or None, got {timeout_s!r}")
+    _check_tail(tail_ms)
 
     async def run() -> TranslationResult:
         kwargs: dict[str, Any] = {
@@ -373,6 +448,7 @@ async def translate_file(
             "total_s": total_s,
             "progress": progress,
             "on_event": on_event,
+            "tail_ms": tail_ms,
             "options": options,
         }
         if client is not None:

@@ -4,7 +4,9 @@ Input side: anything goes in (any dtype, G.711, any channel count, any rate, WAV
 files, microphones), 16 kHz mono little-endian int16 comes out (:func:`to_pcm16`,
 :class:`AudioConverter`, :func:`open_source`). Output side: :class:`~s2st.events.AudioChunk`
 streams are collected (:func:`collect_audio`), written (:class:`WavWriter`) or played smoothly
-(:class:`JitterBuffer`, :class:`Speaker`).
+(:class:`JitterBuffer`, :class:`Speaker`). Collected and written audio leaves out the silence
+the server streams after the last voiced chunk, except a :data:`DEFAULT_TAIL_MS` tail
+(:class:`SilenceTrimmer`); playback plays everything.
 
 Only numpy is imported here; soxr, soundfile, sounddevice and PyAV load on first use.
 """
@@ -25,12 +27,21 @@ from .convert import (
 )
 from .devices import Microphone, Speaker, load_sounddevice
 from .files import AudioFileInfo, audio_file_info, iter_file_frames, read_audio
-from .output import JitterBuffer, WavWriter, collect_audio
+from .output import (
+    DEFAULT_TAIL_MS,
+    MAX_HELD_SILENCE_MS,
+    JitterBuffer,
+    SilenceTrimmer,
+    WavWriter,
+    collect_audio,
+)
 from .pacing import Pacer
 from .resample import Backend, Resampler, soxr_available
 from .sources import AudioSource, open_source
 
 __all__ = [
+    "DEFAULT_TAIL_MS",
+    "MAX_HELD_SILENCE_MS",
     "OUTPUT_SAMPLE_RATE",
     "TARGET_SAMPLE_RATE",
     "AudioConverter",
@@ -42,6 +53,7 @@ __all__ = [
     "Microphone",
     "Pacer",
     "Resampler",
+    "SilenceTrimmer",
     "Speaker",
     "WavWriter",
     "alaw_decode",
