@@ -126,7 +126,9 @@ def test_min_backoff_defaults() -> None:
     assert QuotaExceededError.min_backoff_s == 10.0
 
 
-_TREE_LINE = re.compile(r"^(?P<indent>[ │├└─]*)(?P<name>[A-Za-z0-9]+)(?: \((?P<mixin>[A-Za-z]+)\))?")
+_TREE_LINE = re.compile(
+    r"^(?P<indent>[ │├└─]*)(?P<name>[A-Za-z0-9]+)(?: \((?P<mixin>[A-Za-z]+)\))?"
+)
 
 
 def _drawn_tree() -> list[tuple[int, str, str | None]]:
