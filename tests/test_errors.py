@@ -306,6 +306,17 @@ MEANING_ROWS: list[
         ("allow-listed",),
         (),
     ),
+    (1008, "denied", ModelAccessDeniedError, False, {}, ("allow-listed",), ()),
+    (1008, "Forbidden", ModelAccessDeniedError, False, {}, ("allow-listed",), ()),
+    (
+        1008,
+        "Your request was flagged: policy violation",
+        ConnectionClosedError,
+        False,
+        {},
+        ("policy violation (1008)", "flagged"),
+        ("allow-listed", "request access"),
+    ),
     (
         1008,
         "policy violation",

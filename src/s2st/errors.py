@@ -320,6 +320,7 @@ _GOAWAY_OVERSTAY = re.compile(r"(?i)goaway|session durat")
 _MODEL_ACCESS = re.compile(
     r"(?i)publisher model|not accessible|is not found|not found for api version"
     r"|not supported for bidigeneratecontent|permission|access (?:denied|to)|allow-?list"
+    r"|\bdenied\b|forbidden"
 )
 _UNKNOWN_FIELD = re.compile(r"Unknown name \"(?P<field>[^\"]+)\"(?: at '(?P<location>[^']+)')?")
 _NOT_LIVE_MODEL = re.compile(
@@ -433,7 +434,7 @@ def error_from_close(code: int | None, reason: str = "") -> ConnectionClosedErro
       anything else -> :class:`InvalidArgumentError`. None is retryable.
     * 1008: a goAway overstay -> :class:`SessionDurationLimitError` (retryable); a reason
       about model access (``Publisher Model ... not accessible``, ``models/x is not found
-      ... bidiGenerateContent``, permission or access wording) ->
+      ... bidiGenerateContent``, permission, access, "denied" or "forbidden" wording) ->
       :class:`ModelAccessDeniedError`; any other reason, or none -> a plain, not retryable
       :class:`ConnectionClosedError` (policy violation).
     * 1011: quota -> :class:`QuotaExceededError` (``min_backoff_s`` 10 s); ``Deadline
