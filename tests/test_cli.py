@@ -325,3 +325,23 @@ def test_live_with_fake_devices(capsys: pytest.CaptureFixture[str]) -> None:
     speaker = next(s for s in devices.streams if s.kind == "out")
     assert speaker.played > 24_000  # more than a second of translated speech went out
     assert all(s.stop_flag.is_set() for s in devices.streams)
+
+
+def test_live_model_reaches_the_setup(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from s2st.emulator.runner import EmulatorThread
+
+    devices = FakeDevices()
+    with EmulatorThread() as emu:
+        monkeypatch.setenv("S2ST_BASE_URL", emu.emulator.base_url)
+        monkeypatch.setenv("S2ST_TEST_KEY", "emulator-key")
+        argv = ["live", "--to", "es-MX", "--model", "gemini-3.5-live-translate-preview"]
+        argv += ["--api-key-env", "S2ST_TEST_KEY", "--duration", "1.0", "--json"]
+        assert cli.main(argv, _devices=devices) == 0, capsys.readouterr().err
+        connections = list(emu.emulator.connections)
+    setup = connections[0].setup
+    assert setup is not None
+    assert setup["model"] == "models/gemini-3.5-live-translate-preview"
+    assert setup["generationConfig"]["translationConfig"]["targetLanguageCode"] == "es-MX"
+    assert json.loads(capsys.readouterr().out)["target_language"] == "es"
