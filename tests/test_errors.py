@@ -387,6 +387,15 @@ MEANING_ROWS: list[
     ),
     (
         1007,
+        "Model `gemini-1.0-pro` is not supported in the live api.",
+        UnsupportedModelError,
+        False,
+        {"model": "gemini-1.0-pro"},
+        ("'gemini-1.0-pro'",),
+        (),
+    ),
+    (
+        1007,
         UNKNOWN_SETUP,
         UnknownSetupFieldError,
         False,

@@ -324,7 +324,7 @@ _MODEL_ACCESS = re.compile(
 )
 _UNKNOWN_FIELD = re.compile(r"Unknown name \"(?P<field>[^\"]+)\"(?: at '(?P<location>[^']+)')?")
 _NOT_LIVE_MODEL = re.compile(
-    r"(?i)^\s*[`'\"]?(?P<model>[^\s`'\"]+)[`'\"]? is not supported in the live api"
+    r"(?i)(?:^|\s)[`'\"]?(?P<model>[^\s`'\"]+)[`'\"]? is not supported in the live api"
 )
 _QUOTA = re.compile(r"(?i)quota|resource[_ ]exhausted")
 _DEADLINE = re.compile(r"(?i)deadline expired")
