@@ -145,9 +145,122 @@ def test_version_and_languages_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("s2st ")
     assert cli.main(["languages", "german", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0] == {"code": "de", "name": "German"}
+    assert rows[0] == {"code": "de", "live_translate_code": "de", "name": "German"}
     assert cli.main(["languages", "cmn"]) == 0
-    assert capsys.readouterr().out.split()[0] == "cmn"
+    header, first, *_ = capsys.readouterr().out.splitlines()
+    assert header.split() == ["s2st", "live_translate", "name"]
+    assert first.split() == ["cmn", "zh", "Mandarin", "Chinese"]
+
+
+def test_languages_show_both_codes_for_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    from s2st.languages import SUPPORTED_LANGUAGES, wire_language_code
+
+    assert cli.main(["languages", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(SUPPORTED_LANGUAGES) == 252
+    for row in rows:
+        assert row["name"] == SUPPORTED_LANGUAGES[row["code"]]
+        assert row["live_translate_code"] == wire_language_code(row["code"], "live_translate")
+    assert {r["code"]: r["live_translate_code"] for r in rows if r["code"] in ("cmn", "yue")} == {
+        "cmn": "zh",
+        "yue": "yue",
+    }
+    assert cli.main(["languages"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 253  # header + one line a row
+    assert lines[1:] == [f"{r['code']:<8} {r['live_translate_code']:<15} {r['name']}" for r in rows]
+
+
+@pytest.mark.parametrize("command", [["translate", "IN", "--to", "es"], ["live", "--to", "es"]])
+def test_model_and_dialect_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from s2st.config import DEFAULT_MODEL, LIVE_TRANSLATE_MODEL
+
+    assert cli.main([command[0], "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--model MODEL" in text and "--dialect {auto,s2st,live_translate}" in text
+    assert DEFAULT_MODEL in text and LIVE_TRANSLATE_MODEL in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "not a model!"], "invalid model name"),
+        (["--model", "projects/p/models"], "invalid model name"),
+        (["--dialect", "klingon"], "invalid choice"),
+        (["--model", ""], "model"),
+    ],
+)
+@pytest.mark.parametrize("command", ["translate", "live"])
+def test_bad_model_or_dialect_exit_2(
+    command: str, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["translate", str(sample_path("hello"))] if command == "translate" else ["live"]
+    # live would fail with exit 5 (no sound device) if the options were not checked first
+    code = cli.main([*argv, "--to", "es", *extra], _devices=None)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith(("s2st: error:", "s2st translate: error:", "s2st live: error:"))
+    if lines[-1].startswith("s2st: error:"):
+        assert len(lines) == 1  # one line
+
+
+@pytest.mark.parametrize(
+    ("extra", "to", "setup_path", "code"),
+    [
+        (
+            ["--model", "gemini-3.5-live-translate-preview"],
+            "es-419",
+            ("generationConfig", "translationConfig", "targetLanguageCode"),
+            "es-419",
+        ),
+        (
+            ["--model", "gemini-3.5-live-translate-preview"],
+            "cmn",
+            ("generationConfig", "translationConfig", "targetLanguageCode"),
+            "zh",
+        ),
+        (
+            ["--dialect", "live_translate"],
+            "pt_BR",
+            ("generationConfig", "translationConfig", "targetLanguageCode"),
+            "pt-BR",
+        ),
+        ([], "es-419", ("generation_config", "speech_config", "language_code"), "es"),
+    ],
+    ids=["live-translate-es-419", "live-translate-cmn", "forced-dialect", "default-s2st"],
+)
+def test_model_and_dialect_reach_the_setup(
+    extra: list[str],
+    to: str,
+    setup_path: tuple[str, ...],
+    code: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from s2st.emulator.runner import EmulatorThread
+
+    with EmulatorThread() as emu:
+        monkeypatch.setenv("S2ST_BASE_URL", emu.emulator.base_url)
+        monkeypatch.setenv("S2ST_TEST_KEY", "emulator-key")
+        argv = ["translate", str(sample_path("hello")), "--to", to, *extra]
+        argv += ["--api-key-env", "S2ST_TEST_KEY", "--speed", "0", "--json"]
+        assert cli.main(argv) == 0, capsys.readouterr().err
+        connections = list(emu.emulator.connections)
+    assert len(connections) == 1
+    setup = connections[0].setup
+    assert setup is not None
+    model = extra[1] if extra[:1] == ["--model"] else "gemini-2.5-flash-s2st-11-2025-exp"
+    assert setup["model"] == f"models/{model}"
+    value: Any = setup
+    for key in setup_path:
+        value = value[key]
+    assert value == code
+    live = "generationConfig" in setup
+    assert ("enable_speech_to_speech_translation" in setup) is not live
+    json.loads(capsys.readouterr().out)  # the run completed with its JSON result
 
 
 class _FakeStream:
@@ -212,3 +325,23 @@ def test_live_with_fake_devices(capsys: pytest.CaptureFixture[str]) -> None:
     speaker = next(s for s in devices.streams if s.kind == "out")
     assert speaker.played > 24_000  # more than a second of translated speech went out
     assert all(s.stop_flag.is_set() for s in devices.streams)
+
+
+def test_live_model_reaches_the_setup(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from s2st.emulator.runner import EmulatorThread
+
+    devices = FakeDevices()
+    with EmulatorThread() as emu:
+        monkeypatch.setenv("S2ST_BASE_URL", emu.emulator.base_url)
+        monkeypatch.setenv("S2ST_TEST_KEY", "emulator-key")
+        argv = ["live", "--to", "es-MX", "--model", "gemini-3.5-live-translate-preview"]
+        argv += ["--api-key-env", "S2ST_TEST_KEY", "--duration", "1.0", "--json"]
+        assert cli.main(argv, _devices=devices) == 0, capsys.readouterr().err
+        connections = list(emu.emulator.connections)
+    setup = connections[0].setup
+    assert setup is not None
+    assert setup["model"] == "models/gemini-3.5-live-translate-preview"
+    assert setup["generationConfig"]["translationConfig"]["targetLanguageCode"] == "es-MX"
+    assert json.loads(capsys.readouterr().out)["target_language"] == "es"

@@ -242,7 +242,8 @@ SETUP_CASES: list[tuple[str, dict[str, Any], str, str, str | None, dict[str, Any
                 "model": LT_VERTEX_RES,
                 "generationConfig": {
                     "responseModalities": ["AUDIO"],
-                    "translationConfig": {"targetLanguageCode": "cmn", "echoTargetLanguage": False},
+                    # BCP-47 for this dialect: Mandarin is "zh" (EVIDENCE.md row 12)
+                    "translationConfig": {"targetLanguageCode": "zh", "echoTargetLanguage": False},
                 },
                 "inputAudioTranscription": {},
                 "outputAudioTranscription": {},
@@ -262,7 +263,11 @@ SETUP_CASES: list[tuple[str, dict[str, Any], str, str, str | None, dict[str, Any
                 "model": f"models/{LIVE_TRANSLATE_MODEL}",
                 "generationConfig": {
                     "responseModalities": ["AUDIO"],
-                    "translationConfig": {"targetLanguageCode": "es", "echoTargetLanguage": True},
+                    # a valid BCP-47 region is kept for this dialect
+                    "translationConfig": {
+                        "targetLanguageCode": "es-419",
+                        "echoTargetLanguage": True,
+                    },
                 },
                 "inputAudioTranscription": {},
                 "outputAudioTranscription": {},
@@ -563,8 +568,14 @@ def test_models_are_frozen_and_hashable() -> None:
     with pytest.raises(AttributeError, match="frozen"):
         setattr(config.session_resumption, "enabled", False)  # noqa: B010
     assert config.model == DEFAULT_MODEL
-    assert hash(config) == hash(TranslationConfig.create(target_language="zh-CN"))
-    assert config == TranslationConfig.create(target_language="zh-CN")
+    same = TranslationConfig.create(target_language="Mandarin")
+    assert hash(config) == hash(same)
+    assert config == same
+    # Same table code, but the live-translate dialect would send "zh-CN" rather than "zh".
+    other = TranslationConfig.create(target_language="zh-CN")
+    assert other.target_language == config.target_language == "cmn"
+    assert other != config
+    assert other == TranslationConfig.create(target_language="zh_cn")
 
 
 def test_nested_options_accept_instances_and_dicts() -> None:
@@ -709,3 +720,82 @@ def test_create_only_raises_configuration_error(options: dict[str, Any]) -> None
         except ConfigurationError:
             continue
         assert json.loads(json.dumps(message)) == message
+
+
+# --------------------------------------------------------------------------------------------
+# The target language per dialect (languages.wire_language_code)
+# --------------------------------------------------------------------------------------------
+
+# (what the caller gave, table code, tag the live_translate dialect sends)
+LANGUAGE_ROWS: list[tuple[str, str, str]] = [
+    ("cmn", "cmn", "zh"),
+    ("Mandarin", "cmn", "zh"),
+    ("zh", "zh", "zh"),
+    ("zh-CN", "cmn", "zh-CN"),
+    ("zh-Hans", "cmn", "zh-Hans"),
+    ("zh-HK", "yue", "yue-HK"),
+    ("yue", "yue", "yue"),
+    ("es-419", "es", "es-419"),
+    ("pt_BR", "pt", "pt-BR"),
+    ("EN-us", "en", "en-US"),
+    ("German", "de", "de"),
+    ("fil", "fil", "fil"),
+]
+
+
+def _wire_code(config: TranslationConfig) -> str:
+    setup = config.build_setup(model_resource=f"models/{_model_id(config)}", backend="gemini")
+    body = setup["setup"]
+    if "generationConfig" in body:
+        code: str = body["generationConfig"]["translationConfig"]["targetLanguageCode"]
+    else:
+        code = body["generation_config"]["speech_config"]["language_code"]
+    return code
+
+
+def _model_id(config: TranslationConfig) -> str:
+    return config.model.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    ("given_", "code", "tag"), LANGUAGE_ROWS, ids=[r[0] for r in LANGUAGE_ROWS]
+)
+def test_target_language_per_dialect(given_: str, code: str, tag: str) -> None:
+    legacy = TranslationConfig.create(target_language=given_)
+    live = TranslationConfig.create(target_language=given_, model=LIVE_TRANSLATE_MODEL)
+    for config in (legacy, live):
+        assert config.target_language == code  # the table code, as before
+        assert config.target_language_tag == tag
+    assert legacy.wire_language_code == code and _wire_code(legacy) == code
+    assert live.wire_language_code == tag and _wire_code(live) == tag
+
+
+def test_target_language_tag_given_explicitly() -> None:
+    config = TranslationConfig.create(
+        target_language="es", target_language_tag="es_mx", model=LIVE_TRANSLATE_MODEL
+    )
+    assert (config.target_language, config.target_language_tag) == ("es", "es-MX")
+    assert _wire_code(config) == "es-MX"
+    assert _wire_code(config.with_options(dialect="s2st")) == "es"
+    mandarin = TranslationConfig.create(target_language="cmn", target_language_tag="zh")
+    assert mandarin.target_language_tag == "zh"
+    with pytest.raises(ConfigurationError, match="names another language"):
+        TranslationConfig.create(target_language="es", target_language_tag="pt-BR")
+    with pytest.raises(UnsupportedLanguageError):
+        TranslationConfig.create(target_language="es", target_language_tag="klingon")
+
+
+def test_with_options_derives_the_tag_again() -> None:
+    config = TranslationConfig.create(target_language="es-419", model=LIVE_TRANSLATE_MODEL)
+    assert config.with_options(echo_target_language=True).target_language_tag == "es-419"
+    changed = config.with_options(target_language="pt-BR")
+    assert (changed.target_language, changed.target_language_tag) == ("pt", "pt-BR")
+    assert config.with_options(dialect="s2st").wire_language_code == "es"
+
+
+def test_bad_target_language_still_reports_the_language() -> None:
+    with pytest.raises(UnsupportedLanguageError) as info:
+        TranslationConfig.create(target_language="klingon", model=LIVE_TRANSLATE_MODEL)
+    assert info.value.language == "klingon"
+    with pytest.raises(UnsupportedLanguageError):
+        TranslationConfig.create(target_language="zh-TW", model=LIVE_TRANSLATE_MODEL)

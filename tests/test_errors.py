@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+import re
+
 import pytest
 
 from s2st import errors
@@ -13,18 +16,23 @@ from s2st.errors import (
     ConcurrencyError,
     ConfigurationError,
     ConnectionClosedError,
+    DeadlineExpiredError,
     EndpointNotFoundError,
     HandshakeError,
     InvalidArgumentError,
     ModelAccessDeniedError,
     ProtocolError,
+    QuotaExceededError,
     S2STError,
     ServerError,
     SessionClosedError,
+    SessionDurationLimitError,
     SetupTimeoutError,
     TranslationIncompleteError,
     TransportError,
+    UnknownSetupFieldError,
     UnsupportedLanguageError,
+    UnsupportedModelError,
     error_from_close,
     error_from_handshake,
     redact,
@@ -49,8 +57,13 @@ TREE: list[tuple[type[BaseException], tuple[type[BaseException], ...]]] = [
     (EndpointNotFoundError, (HandshakeError, TransportError)),
     (ConnectionClosedError, (TransportError, S2STError)),
     (InvalidArgumentError, (ConnectionClosedError, TransportError)),
+    (UnknownSetupFieldError, (InvalidArgumentError, ConnectionClosedError)),
+    (UnsupportedModelError, (InvalidArgumentError, ConnectionClosedError)),
     (ModelAccessDeniedError, (ConnectionClosedError, TransportError)),
+    (SessionDurationLimitError, (ConnectionClosedError, TransportError)),
     (ServerError, (ConnectionClosedError, TransportError)),
+    (DeadlineExpiredError, (ServerError, ConnectionClosedError)),
+    (QuotaExceededError, (ServerError, ConnectionClosedError)),
     (AbnormalClosureError, (ConnectionClosedError, TransportError)),
 ]
 
@@ -71,6 +84,9 @@ def test_tree(cls: type[BaseException], bases: tuple[type[BaseException], ...]) 
         (ConfigurationError, RuntimeError),
         (SessionClosedError, ValueError),
         (HandshakeError, ConnectionClosedError),
+        (SessionDurationLimitError, ModelAccessDeniedError),
+        (ModelAccessDeniedError, SessionDurationLimitError),
+        (QuotaExceededError, DeadlineExpiredError),
     ],
 )
 def test_tree_has_no_accidental_mixins(cls: type[BaseException], not_base: type) -> None:
@@ -97,6 +113,54 @@ def test_retryable_defaults() -> None:
     assert AbnormalClosureError.retryable is True
     assert InvalidArgumentError.retryable is False
     assert ModelAccessDeniedError.retryable is False
+    assert SessionDurationLimitError.retryable is True
+    assert DeadlineExpiredError.retryable is True
+    assert QuotaExceededError.retryable is True
+    assert UnsupportedModelError.retryable is False
+    assert UnknownSetupFieldError.retryable is False
+
+
+def test_min_backoff_defaults() -> None:
+    # Only the quota error asks the reconnect policy for a long wait.
+    assert TransportError.min_backoff_s == 0.0
+    assert ServerError.min_backoff_s == 0.0
+    assert DeadlineExpiredError.min_backoff_s == 0.0
+    assert QuotaExceededError.min_backoff_s == 10.0
+
+
+_TREE_LINE = re.compile(
+    r"^(?P<indent>[ │├└─]*)(?P<name>[A-Za-z0-9]+)(?: \((?P<mixin>[A-Za-z]+)\))?"
+)
+
+
+def _drawn_tree() -> list[tuple[int, str, str | None]]:
+    doc = errors.__doc__ or ""
+    block = doc.split("::\n\n", 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for line in block.splitlines():
+        assert len(line) <= 88, line
+        match = _TREE_LINE.match(line.removeprefix("    "))
+        assert match is not None, line
+        rows.append((len(match.group("indent")) // 4, match.group("name"), match.group("mixin")))
+    return rows
+
+
+def test_docstring_tree_is_true() -> None:
+    """The drawing in the module docstring matches the real class tree, mix-ins included."""
+    rows = _drawn_tree()
+    assert rows[0] == (0, "S2STError", None)
+    parents: dict[int, str] = {}
+    for depth, name, mixin in rows:
+        cls = getattr(errors, name)
+        parents[depth] = name
+        if depth:
+            parent = getattr(errors, parents[depth - 1])
+            assert cls.__bases__[0] is parent, name
+        if mixin is not None:
+            assert getattr(builtins, mixin) in cls.__bases__, name
+        else:
+            assert len(cls.__bases__) == 1, name
+    assert {name for _, name, _ in rows} == {c.__name__ for c, _ in TREE} | {"S2STError"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,11 +192,12 @@ CLOSE_ROWS: list[
     (
         1011,
         "Deadline expired before operation could complete.",
-        ServerError,
+        DeadlineExpiredError,
         True,
         1011,
-        ("1011", "backoff", "Deadline expired"),
+        ("1011", "connection time cap", "reconnects", "Deadline expired"),
     ),
+    (1011, "Internal error occurred.", ServerError, True, 1011, ("1011", "backoff")),
     (1002, "protocol error", ConnectionClosedError, False, 1002, ("1002", "protocol error")),
     (1012, "service restart", ConnectionClosedError, True, 1012, ("1012", "reconnect")),
     (1013, "", ConnectionClosedError, True, 1013, ("1013", "reconnect with backoff")),
@@ -167,6 +232,279 @@ def test_error_from_close(
 def test_normal_close_is_not_an_error(code: int) -> None:
     assert error_from_close(code) is None
     assert error_from_close(code, "The operation was cancelled.") is None
+
+
+# Verbatim close reasons seen from the real service (EVIDENCE.md rows 2, 17-21; PROTOCOL.md §6.2).
+GOAWAY_OVERSTAY = (
+    "Connection aborted because the client failed to close the connection after receiving a "
+    "GoAway signal once the session durat"
+)
+QUOTA = "You exceeded your current quota, please check your plan and billing details."
+DEADLINE = "Deadline expired before operation could complete."
+NOT_LIVE = "gemini-2.0-flash-exp is not supported in the live api."
+NOT_LIVE_VERTEX = (
+    "projects/p/locations/us-central1/publishers/google/models/gemini-1.5-pro-002 "
+    "is not supported in the live api."
+)
+UNKNOWN_SETUP = (
+    "Invalid JSON payload received. Unknown name \"translationConfig\" at 'setup': "
+    "Cannot find field."
+)
+UNKNOWN_GEN = (
+    'Invalid JSON payload received. Unknown name "inputAudioTranscription" at '
+    "'setup.generation_config': Cannot find field."
+)
+UNKNOWN_X = "Invalid JSON payload received. Unknown name \"x\" at 'setup': Cannot find field."
+PUBLISHER = (
+    "Publisher Model `projects/p/locations/us-central1/publishers/google/models/"
+    "gemini-2.5-flash-s2st-11-2025-exp` not accessible"
+)
+PUBLISHER_ALT = (
+    "Publisher Model `projects/p/locations/us-central1/publishers/google/models/"
+    "gemini-2.5-flash-s2st-exp-11-2025` was not found or your project does not have access to it."
+)
+MODELS_NOT_FOUND = (
+    "models/x is not found for API version v1beta, or is not supported for bidiGenerateContent"
+)
+
+# (code, reason, class, retryable, attributes, phrases in the message, phrases NOT in it)
+MEANING_ROWS: list[
+    tuple[
+        int,
+        str,
+        type[ConnectionClosedError],
+        bool,
+        dict[str, object],
+        tuple[str, ...],
+        tuple[str, ...],
+    ]
+] = [
+    (
+        1008,
+        GOAWAY_OVERSTAY,
+        SessionDurationLimitError,
+        True,
+        {"min_backoff_s": 0.0},
+        ("session duration cap", "reconnect", "resumption handle", "not an access problem"),
+        ("allow-listed", "request access"),
+    ),
+    (
+        1008,
+        PUBLISHER,
+        ModelAccessDeniedError,
+        False,
+        {},
+        ("allow-listed", "request access", "not accessible"),
+        (),
+    ),
+    (1008, PUBLISHER_ALT, ModelAccessDeniedError, False, {}, ("allow-listed",), ()),
+    (1008, MODELS_NOT_FOUND, ModelAccessDeniedError, False, {}, ("allow-listed", "models/x"), ()),
+    (
+        1008,
+        "Permission denied on resource project p.",
+        ModelAccessDeniedError,
+        False,
+        {},
+        ("allow-listed",),
+        (),
+    ),
+    (1008, "denied", ModelAccessDeniedError, False, {}, ("allow-listed",), ()),
+    (1008, "Forbidden", ModelAccessDeniedError, False, {}, ("allow-listed",), ()),
+    (
+        1008,
+        "Your request was flagged: policy violation",
+        ConnectionClosedError,
+        False,
+        {},
+        ("policy violation (1008)", "flagged"),
+        ("allow-listed", "request access"),
+    ),
+    (
+        1008,
+        "policy violation",
+        ConnectionClosedError,
+        False,
+        {},
+        ("policy violation (1008)", "policy violation.", "Retrying unchanged"),
+        ("allow-listed", "request access"),
+    ),
+    (
+        1008,
+        "",
+        ConnectionClosedError,
+        False,
+        {},
+        ("policy violation (1008)", "no reason given"),
+        ("allow-listed", "request access"),
+    ),
+    (
+        1011,
+        QUOTA,
+        QuotaExceededError,
+        True,
+        {"min_backoff_s": 10.0},
+        ("quota", "at least 10 s", QUOTA),
+        (),
+    ),
+    (
+        1011,
+        "RESOURCE_EXHAUSTED: too many concurrent sessions",
+        QuotaExceededError,
+        True,
+        {"min_backoff_s": 10.0},
+        ("quota",),
+        (),
+    ),
+    (
+        1011,
+        DEADLINE,
+        DeadlineExpiredError,
+        True,
+        {"min_backoff_s": 0.0},
+        ("connection time cap", "reconnects", "resumption handle"),
+        (),
+    ),
+    (
+        1007,
+        NOT_LIVE,
+        UnsupportedModelError,
+        False,
+        {"model": "gemini-2.0-flash-exp"},
+        (
+            "'gemini-2.0-flash-exp'",
+            "retired or not a Live model",
+            "'gemini-3.5-live-translate-preview'",
+            "'gemini-2.5-flash-s2st-11-2025-exp'",
+        ),
+        (),
+    ),
+    (
+        1007,
+        NOT_LIVE_VERTEX,
+        UnsupportedModelError,
+        False,
+        {"model": "projects/p/locations/us-central1/publishers/google/models/gemini-1.5-pro-002"},
+        ("gemini-1.5-pro-002", "live-translate"),
+        (),
+    ),
+    (
+        1007,
+        "Model `gemini-1.0-pro` is not supported in the live api.",
+        UnsupportedModelError,
+        False,
+        {"model": "gemini-1.0-pro"},
+        ("'gemini-1.0-pro'",),
+        (),
+    ),
+    (
+        1007,
+        UNKNOWN_SETUP,
+        UnknownSetupFieldError,
+        False,
+        {"field": "translationConfig", "location": "setup"},
+        ("'translationConfig'", "at 'setup'", "dialect", "proxy", "API version"),
+        (),
+    ),
+    (
+        1007,
+        UNKNOWN_GEN,
+        UnknownSetupFieldError,
+        False,
+        {"field": "inputAudioTranscription", "location": "setup.generation_config"},
+        ("'inputAudioTranscription'", "'setup.generation_config'"),
+        (),
+    ),
+    (
+        1007,
+        UNKNOWN_X,
+        UnknownSetupFieldError,
+        False,
+        {"field": "x", "location": "setup"},
+        ("setup field 'x'",),
+        (),
+    ),
+    (
+        1007,
+        'Invalid JSON payload received. Unknown name "someVeryLongFieldName" at \'setup.gen',
+        UnknownSetupFieldError,
+        False,
+        {"field": "someVeryLongFieldName", "location": None},
+        ("'someVeryLongFieldName'",),
+        ("'someVeryLongFieldName' at",),
+    ),
+    (
+        1007,
+        "Request contains an invalid argument.",
+        InvalidArgumentError,
+        False,
+        {},
+        ("invalid argument",),
+        ("setup field", "Live API"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "cls", "retryable", "attrs", "phrases", "absent"),
+    MEANING_ROWS,
+    ids=[f"{r[0]}-{r[2].__name__}-{i}" for i, r in enumerate(MEANING_ROWS)],
+)
+def test_close_reason_meaning(
+    code: int,
+    reason: str,
+    cls: type[ConnectionClosedError],
+    retryable: bool,
+    attrs: dict[str, object],
+    phrases: tuple[str, ...],
+    absent: tuple[str, ...],
+) -> None:
+    err = error_from_close(code, reason)
+    assert type(err) is cls
+    assert err is not None
+    assert (err.code, err.reason, err.retryable) == (code, reason, retryable)
+    for name, value in attrs.items():
+        assert getattr(err, name) == value, name
+    text = str(err)
+    for phrase in phrases:
+        assert phrase in text, phrase
+    for phrase in absent:
+        assert phrase not in text, phrase
+
+
+def test_goaway_overstay_is_never_an_access_refusal() -> None:
+    # The reason is cut at 123 bytes on the wire; any cut that keeps "GoAway" still classifies.
+    assert len(GOAWAY_OVERSTAY.encode()) == 123
+    for end in range(
+        len(
+            "Connection aborted because the client failed to close the connection "
+            "after receiving a GoAway"
+        ),
+        len(GOAWAY_OVERSTAY) + 1,
+    ):
+        err = error_from_close(1008, GOAWAY_OVERSTAY[:end])
+        assert isinstance(err, SessionDurationLimitError)
+        assert not isinstance(err, ModelAccessDeniedError)
+
+
+def test_unsupported_model_names_the_config_models() -> None:
+    from s2st.config import DEFAULT_MODEL, LIVE_TRANSLATE_MODEL
+
+    text = str(error_from_close(1007, NOT_LIVE))
+    assert repr(LIVE_TRANSLATE_MODEL) in text and repr(DEFAULT_MODEL) in text
+
+
+def test_new_errors_are_exported() -> None:
+    import s2st
+
+    for cls in (
+        DeadlineExpiredError,
+        QuotaExceededError,
+        SessionDurationLimitError,
+        UnknownSetupFieldError,
+        UnsupportedModelError,
+    ):
+        assert cls.__name__ in s2st.__all__
+        assert getattr(s2st, cls.__name__) is cls
 
 
 def test_retryable_is_per_instance() -> None:

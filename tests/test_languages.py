@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 
 import pytest
@@ -15,6 +16,8 @@ from s2st.languages import (
     language_name,
     normalize_language,
     search_languages,
+    table_language_code,
+    wire_language_code,
 )
 
 # Rows counted by hand in Google's "Using speech-to-speech translation" page (Vertex AI).
@@ -302,3 +305,153 @@ def test_bcp47_tags_with_supported_primary(code: str, rest: list[str], sep: str)
 def test_search_never_raises_for_str(text: str) -> None:
     for code, name in search_languages(text):
         assert SUPPORTED_LANGUAGES[code] == name
+
+
+# --------------------------------------------------------------------------------------------
+# Wire codes per dialect, both ways over the whole table
+# --------------------------------------------------------------------------------------------
+
+BCP47_PRIMARY = re.compile(r"[a-z]{2,3}\Z")
+
+
+def _emulator_accepts(code: str) -> bool:
+    """What emulator/wire.py::_language_ok checks, spelled out."""
+    try:
+        return is_supported(code) or is_supported(normalize_language(code))
+    except ValueError:
+        return False
+
+
+@pytest.mark.parametrize("code", sorted(SUPPORTED_LANGUAGES))
+def test_every_row_both_ways(code: str) -> None:
+    legacy = wire_language_code(code, "s2st")
+    live = wire_language_code(code, "live_translate")
+    assert legacy == code  # the legacy dialect sends the seed table's codes, cmn included
+    assert table_language_code(legacy) == code
+    assert BCP47_PRIMARY.match(live), live  # a bare BCP-47 primary language subtag
+    assert _emulator_accepts(live) and _emulator_accepts(legacy)
+    back = table_language_code(live)
+    if code == "cmn":
+        # The one pair the live-translate dialect does not tell apart (EVIDENCE.md row 12).
+        assert (live, back) == ("zh", "zh")
+    else:
+        assert live == code  # already its shortest ISO 639 code
+        assert back == code
+    assert wire_language_code(back or "", "live_translate") == live  # stable on the wire
+
+
+def test_only_mandarin_changes_between_dialects() -> None:
+    changed = {
+        c: wire_language_code(c, "live_translate")
+        for c in SUPPORTED_LANGUAGES
+        if wire_language_code(c, "live_translate") != wire_language_code(c, "s2st")
+    }
+    assert changed == {"cmn": "zh"}
+
+
+# (what the caller gave, live_translate tag, table code)
+TAG_ROWS: list[tuple[str, str, str]] = [
+    ("es-419", "es-419", "es"),
+    ("pt_BR", "pt-BR", "pt"),
+    ("pt-br", "pt-BR", "pt"),
+    ("EN-us", "en-US", "en"),
+    ("en-US-u-ca-gregory", "en-US", "en"),  # extension dropped
+    ("en-x-private", "en", "en"),  # private use dropped
+    ("en-US-Latn", "en", "en"),  # script after region: not BCP-47 order, nothing kept
+    ("sr-Latn-RS", "sr-Latn-RS", "sr"),
+    ("sl-rozaj", "sl-rozaj", "sl"),
+    ("de-CH-1996", "de-CH-1996", "de"),
+    ("spa-MX", "es-MX", "es"),  # shortest ISO 639 code as primary
+    ("eng", "en", "en"),
+    ("German", "de", "de"),
+    ("Mandarin", "zh", "cmn"),
+    ("cmn", "zh", "cmn"),
+    ("zh", "zh", "zh"),
+    ("zh-CN", "zh-CN", "cmn"),
+    ("zh-SG", "zh-SG", "cmn"),
+    ("zh-Hans", "zh-Hans", "cmn"),
+    ("zh-Hans-CN", "zh-Hans-CN", "cmn"),
+    ("cmn-Hans-CN", "zh-Hans-CN", "cmn"),
+    ("zh-cmn-Hans-CN", "zh-Hans-CN", "cmn"),  # extlang folded into the primary
+    ("zh-cmn-Hant", "zh", "cmn"),  # zh-Hant alone would be ambiguous: script dropped
+    ("zh-cmn", "zh", "cmn"),
+    ("yue", "yue", "yue"),
+    ("zh-yue", "yue", "yue"),
+    ("zh-HK", "yue-HK", "yue"),
+    ("zh-MO", "yue-MO", "yue"),
+    ("yue-Hant-HK", "yue-Hant-HK", "yue"),
+    ("zh-Hant-HK", "yue-Hant-HK", "yue"),
+    ("fil-PH", "fil-PH", "fil"),
+]
+
+
+@pytest.mark.parametrize(("given_", "tag", "code"), TAG_ROWS, ids=[r[0] for r in TAG_ROWS])
+def test_live_translate_keeps_valid_subtags(given_: str, tag: str, code: str) -> None:
+    assert wire_language_code(given_, "live_translate") == tag
+    assert wire_language_code(given_, "s2st") == code
+    assert _emulator_accepts(tag)
+    back = table_language_code(tag)
+    assert back == ("zh" if tag == "zh" else code)
+    assert wire_language_code(tag, "live_translate") == tag  # canonical: idempotent
+
+
+@pytest.mark.parametrize("value", ["zh-TW", "zh-Hant", "klingon", "", "no"])
+def test_wire_code_refuses_what_normalize_refuses(value: str) -> None:
+    for dialect in ("s2st", "live_translate"):
+        with pytest.raises(UnsupportedLanguageError):
+            wire_language_code(value, dialect)  # type: ignore[arg-type]
+
+
+def test_wire_code_rejects_an_unknown_dialect() -> None:
+    with pytest.raises(ConfigurationError, match="dialect must be"):
+        wire_language_code("es", "auto")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["zh-TW", "klingon", "", 3, None])
+def test_table_language_code_never_raises(value: object) -> None:
+    assert table_language_code(value) is None  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(sorted(SUPPORTED_LANGUAGES)),
+    st.lists(
+        st.sampled_from(
+            [
+                "Latn",
+                "Hans",
+                "Hant",
+                "US",
+                "419",
+                "BR",
+                "CN",
+                "HK",
+                "TW",
+                "fonipa",
+                "1996",
+                "x",
+                "u",
+                "ca",
+                "yue",
+                "cmn",
+                "Cyrl",
+                "001",
+            ]
+        ),
+        max_size=4,
+    ),
+    st.sampled_from(["-", "_"]),
+)
+def test_every_tag_sent_reads_back_and_is_accepted(code: str, subtags: list[str], sep: str) -> None:
+    value = sep.join([code, *subtags])
+    try:
+        expected = normalize_language(value)
+    except UnsupportedLanguageError:
+        with pytest.raises(UnsupportedLanguageError):
+            wire_language_code(value, "live_translate")
+        return
+    tag = wire_language_code(value, "live_translate")
+    assert _emulator_accepts(tag)
+    assert table_language_code(tag) == ("zh" if tag == "zh" else expected)
+    assert wire_language_code(tag, "live_translate") == tag
+    assert wire_language_code(value, "s2st") == expected

@@ -3,8 +3,9 @@
 Subcommands::
 
     s2st translate INPUT --to LANG [-o OUT.wav] [--subtitles OUT.srt|.vtt|.jsonl] [--emulator]
-    s2st live --to LANG [--emulator] [--device IN] [--output-device OUT]
-    s2st languages [QUERY] [--json]
+                   [--model MODEL] [--dialect auto|s2st|live_translate]
+    s2st live --to LANG [--emulator] [--device IN] [--output-device OUT] [--model MODEL]
+    s2st languages [QUERY] [--json]     (both codes: the table's and the live-translate one)
     s2st emulator [...]                 (see ``s2st emulator --help``)
 
 Exit codes: 0 ok, 1 nothing found (``languages``), 2 usage or configuration error, 3
@@ -231,6 +232,40 @@ def _language(value: str) -> str:
     return normalize_language(value)  # UnsupportedLanguageError -> exit 2 with suggestions
 
 
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    from .config import DEFAULT_MODEL, LIVE_TRANSLATE_MODEL
+
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        metavar="MODEL",
+        help=f"model id or resource name (default {DEFAULT_MODEL}; the live-translate model "
+        f"is {LIVE_TRANSLATE_MODEL})",
+    )
+    g.add_argument(
+        "--dialect",
+        choices=("auto", "s2st", "live_translate"),
+        help="setup dialect (default auto: live_translate if the model id contains "
+        "'live-translate', else s2st)",
+    )
+
+
+def _session_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--to``'s BCP-47 tag and ``--model``/``--dialect`` as connect() options, validated
+    before anything connects (a bad value is a ConfigurationError: exit 2). The tag keeps a
+    region or script the user gave (``es-419``) for the live-translate dialect."""
+    from .config import TranslationConfig
+    from .languages import wire_language_code
+
+    options: dict[str, Any] = {"target_language_tag": wire_language_code(args.to, "live_translate")}
+    if args.model is not None:
+        options["model"] = args.model
+    if args.dialect is not None:
+        options["dialect"] = args.dialect
+    TranslationConfig.create(target_language=args.to, **options)
+    return options
+
+
 # ---------------------------------------------------------------------------- translate
 
 
@@ -240,6 +275,7 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # Everything that can be checked is checked before connecting.
     _check_connection_flags(args)
     language = _language(args.to)
+    options = _session_options(args)
     path = args.input
     if not os.path.isfile(path):
         raise FileNotFoundError(2, "no such file", path)
@@ -275,6 +311,7 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 speed=None if args.speed == 0 else args.speed,
                 progress=on_progress,
                 **extra,
+                **options,
             )
             return result, is_emulator
 
@@ -370,6 +407,7 @@ async def _live(args: argparse.Namespace, out: TextIO, err: TextIO, devices: Any
 
     _check_connection_flags(args)
     language = _language(args.to)
+    options = _session_options(args)
     mic = Microphone(device=_device(args.device), sounddevice=devices)
     speaker = Speaker(device=_device(args.output_device), sounddevice=devices)
     try:
@@ -384,7 +422,7 @@ async def _live(args: argparse.Namespace, out: TextIO, err: TextIO, devices: Any
         async with client_context(args) as (client, is_emulator):
             if is_emulator:
                 err.write("s2st: using the bundled emulator (it answers speech with loopback)\n")
-            async with client.connect(language) as session:
+            async with client.connect(language, **options) as session:
                 err.write("s2st: listening; press Ctrl-C to stop\n")
                 session.start_stream(mic, finish=True)
                 if args.duration_s is not None:
@@ -424,14 +462,21 @@ def _device(value: str | None) -> int | str | None:
 
 
 def _languages(args: argparse.Namespace, out: TextIO) -> int:
-    from .languages import search_languages
+    """List languages with the code each dialect sends: ``code`` (the table code, sent by the
+    ``s2st`` dialect) and ``live_translate_code`` (the BCP-47 tag of ``live_translate``)."""
+    from .languages import search_languages, wire_language_code
 
-    rows = search_languages(args.query or "")
+    rows = [
+        (code, wire_language_code(code, "live_translate"), name)
+        for code, name in search_languages(args.query or "")
+    ]
     if args.json:
-        out.write(json.dumps([{"code": c, "name": n} for c, n in rows], ensure_ascii=False) + "\n")
-    else:
-        for code, name in rows:
-            out.write(f"{code:<8} {name}\n")
+        records = [{"code": c, "live_translate_code": t, "name": n} for c, t, n in rows]
+        out.write(json.dumps(records, ensure_ascii=False) + "\n")
+    elif rows:
+        out.write(f"{'s2st':<8} {'live_translate':<15} name\n")
+        for code, tag, name in rows:
+            out.write(f"{code:<8} {tag:<15} {name}\n")
     return EXIT_OK if rows else EXIT_NOT_FOUND
 
 
@@ -476,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--show-source", action="store_true", help="also caption the source text")
     t.add_argument("--json", action="store_true", help="print one JSON result object on stdout")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress, captions or summary")
+    _add_model_flags(t)
     _add_connection_flags(t)
     t.set_defaults(handler="translate")
 
@@ -500,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--json", action="store_true", help="print the translation as JSON at the end"
     )
+    _add_model_flags(live)
     _add_connection_flags(live)
     live.set_defaults(handler="live")
 
@@ -507,7 +554,9 @@ def build_parser() -> argparse.ArgumentParser:
         "languages",
         parents=[common],
         help="list or search the supported target languages",
-        description="List the supported target languages, or search them by code or name.",
+        description="List the supported target languages, or search them by code or name, "
+        "with the code each setup dialect sends: the table code (s2st) and the BCP-47 code "
+        "(live_translate).",
     )
     langs.add_argument("query", nargs="?", help="code or name to search for")
     langs.add_argument("--json", action="store_true", help="print a JSON array")

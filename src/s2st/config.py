@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigurationError, UnsupportedLanguageError
-from .languages import normalize_language
+from .languages import Dialect, normalize_language, wire_language_code
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -72,7 +72,6 @@ MODEL_ALIASES: Mapping[str, str] = MappingProxyType(
 LIVE_TRANSLATE_MODEL = "gemini-3.5-live-translate-preview"
 
 Backend = Literal["vertex", "gemini"]
-Dialect = Literal["s2st", "live_translate"]
 
 _BACKENDS: tuple[str, ...] = ("vertex", "gemini")
 _MIN_RATE_HZ = 8000
@@ -447,6 +446,12 @@ class TranslationConfig(_Options):
     Attributes:
         target_language: the language to translate into, normalised with
             :func:`s2st.languages.normalize_language` (``"zh-CN"`` is stored as ``"cmn"``).
+            The ``s2st`` dialect sends this table code.
+        target_language_tag: the BCP-47 tag the ``live_translate`` dialect sends, from
+            :func:`s2st.languages.wire_language_code`. ``None`` (the default) derives it from
+            ``target_language`` as given, keeping a valid script or region (``"es-419"`` ->
+            ``"es-419"``, ``"pt_BR"`` -> ``"pt-BR"``, ``"cmn"`` -> ``"zh"``); a tag given here is
+            canonicalised the same way and must name the same table language.
         model: model id or resource name (see :func:`model_resource`); alias spellings are kept.
         dialect: ``"auto"``, ``"s2st"`` or ``"live_translate"``; see :attr:`resolved_dialect`.
         input_transcription: request source-language transcripts (``inputTranscription``).
@@ -460,6 +465,7 @@ class TranslationConfig(_Options):
     """
 
     target_language: str
+    target_language_tag: str | None = None
     model: str = DEFAULT_MODEL
     dialect: Literal["auto", "s2st", "live_translate"] = "auto"
     input_transcription: bool = True
@@ -470,6 +476,31 @@ class TranslationConfig(_Options):
     session_resumption: SessionResumptionConfig = SessionResumptionConfig()
     context_window_compression: ContextWindowCompressionConfig = ContextWindowCompressionConfig()
     input_sample_rate: Annotated[int, Field(ge=_MIN_RATE_HZ, le=_MAX_RATE_HZ)] = 16000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_language_tag(cls, data: Any) -> Any:
+        # Runs before target_language is normalised: the region or script the caller gave
+        # ("es-419") is only known here. An invalid target_language is left for its own
+        # field validator to report.
+        if not isinstance(data, dict):
+            return data
+        given, tag = data.get("target_language"), data.get("target_language_tag")
+        if not isinstance(given, str) or (tag is not None and not isinstance(tag, str)):
+            return data
+        try:
+            code = normalize_language(given)
+        except ConfigurationError:
+            return data
+        if tag is None:
+            return {**data, "target_language_tag": wire_language_code(given, "live_translate")}
+        canonical = wire_language_code(tag, "live_translate")
+        _check(
+            normalize_language(canonical) == code or (code, canonical) == ("cmn", "zh"),
+            f"target_language_tag {tag!r} names another language than target_language "
+            f"{given!r} ({code!r}); leave it None to derive it",
+        )
+        return {**data, "target_language_tag": canonical}
 
     @field_validator("target_language")
     @classmethod
@@ -504,6 +535,8 @@ class TranslationConfig(_Options):
     def with_options(self, **changes: Any) -> TranslationConfig:
         """Return a validated copy with ``changes`` applied (same errors as :meth:`create`)."""
         data: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}
+        if "target_language" in changes:
+            data["target_language_tag"] = None  # derived again from the new language
         data.update(changes)
         return type(self)(**data)
 
@@ -514,6 +547,14 @@ class TranslationConfig(_Options):
         if self.dialect != "auto":
             return self.dialect
         return "live_translate" if "live-translate" in _model_id(self.model) else "s2st"
+
+    @property
+    def wire_language_code(self) -> str:
+        """The target language code :meth:`build_setup` sends for :attr:`resolved_dialect`:
+        :attr:`target_language` (``s2st``) or :attr:`target_language_tag` (``live_translate``)."""
+        if self.resolved_dialect == "s2st" or self.target_language_tag is None:
+            return self.target_language
+        return self.target_language_tag
 
     @property
     def audio_mime_type(self) -> str:
@@ -570,7 +611,7 @@ class TranslationConfig(_Options):
             speech["language_code"] = self.target_language
         else:
             config["translation_config"] = {
-                "target_language_code": self.target_language,
+                "target_language_code": self.wire_language_code,
                 "echo_target_language": self.echo_target_language,
             }
         if self.voice_name is not None:

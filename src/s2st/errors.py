@@ -3,23 +3,33 @@
 Every error the library raises on purpose derives from :class:`S2STError`::
 
     S2STError
-    ├── ConfigurationError (ValueError)         bad options, found before any connection opens
-    │   └── UnsupportedLanguageError            unknown target language, with suggestions
-    ├── AudioFormatError (ValueError)           audio that cannot be converted or is mislabelled
-    ├── ProtocolError                           a server frame we cannot make sense of
-    ├── SessionClosedError (RuntimeError)       using a session that has been closed
-    ├── ConcurrencyError (RuntimeError)         two tasks reading one session at once
-    └── TransportError                          anything that ended or prevented a connection
-        ├── SetupTimeoutError (TimeoutError)    no ``setupComplete`` in time
-        ├── TranslationIncompleteError          finish() ended with audio never confirmed
-        ├── HandshakeError                      HTTP status on the WebSocket upgrade
-        │   ├── AuthenticationError             401 / 403: missing, bad or expired credentials
-        │   └── EndpointNotFoundError           404: wrong host, path, location or API version
-        └── ConnectionClosedError               the WebSocket closed with a code (``.code``, ``.reason``)
-            ├── InvalidArgumentError            1007: the server rejected a message (not retryable)
-            ├── ModelAccessDeniedError          1008: model not found or project not allow-listed
-            ├── ServerError                     1011: internal error, deadline, overload (retryable)
-            └── AbnormalClosureError            1006: connection lost without a close frame (retryable)
+    ├── ConfigurationError (ValueError)       bad options, before any connection
+    │   └── UnsupportedLanguageError          unknown target language, suggestions
+    ├── AudioFormatError (ValueError)         audio that cannot be converted
+    ├── ProtocolError                         a server frame we cannot understand
+    ├── SessionClosedError (RuntimeError)     using a closed session
+    ├── ConcurrencyError (RuntimeError)       two tasks reading one session
+    └── TransportError                        a connection ended or never opened
+        ├── SetupTimeoutError (TimeoutError)  no ``setupComplete`` in time
+        ├── TranslationIncompleteError        finish() with audio never confirmed
+        ├── HandshakeError                    HTTP status on the upgrade
+        │   ├── AuthenticationError           401 / 403: credentials
+        │   └── EndpointNotFoundError         404: host, path, location, version
+        └── ConnectionClosedError             closed with ``.code``, ``.reason``
+            ├── InvalidArgumentError          1007: request rejected
+            │   ├── UnknownSetupFieldError    a setup field unknown here
+            │   └── UnsupportedModelError     not a Live model, or retired
+            ├── ModelAccessDeniedError        1008: model not found or no access
+            ├── SessionDurationLimitError     1008: goAway overstayed (retryable)
+            ├── ServerError                   1011: server side (retryable)
+            │   ├── DeadlineExpiredError      the connection time cap
+            │   └── QuotaExceededError        quota used up (long backoff)
+            └── AbnormalClosureError          1006: no close frame (retryable)
+
+Close codes are classified by the reason's meaning, not only by number
+(:func:`error_from_close`, EVIDENCE.md rows 2, 17-21): a 1008 is an access refusal only when
+its reason says so. :attr:`TransportError.retryable` says whether reconnecting unchanged can
+succeed, and :attr:`TransportError.min_backoff_s` the shortest wait before that attempt.
 
 Errors carry data as attributes and say what to do next in their message. They never carry
 credentials: tokens and API keys are redacted before they reach a message (see :func:`redact`).
@@ -37,19 +47,24 @@ __all__ = [
     "ConcurrencyError",
     "ConfigurationError",
     "ConnectionClosedError",
+    "DeadlineExpiredError",
     "EndpointNotFoundError",
     "HandshakeError",
     "InvalidArgumentError",
     "ModelAccessDeniedError",
     "ProtocolError",
+    "QuotaExceededError",
     "S2STError",
     "ServerError",
     "SessionClosedError",
+    "SessionDurationLimitError",
     "SetupTimeoutError",
     "TranslationIncompleteError",
     "TransportError",
     "UnconfirmedAudio",
+    "UnknownSetupFieldError",
     "UnsupportedLanguageError",
+    "UnsupportedModelError",
     "error_from_close",
     "error_from_handshake",
     "redact",
@@ -166,9 +181,13 @@ class TransportError(S2STError):
 
     Attributes:
         retryable: whether reconnecting with the same configuration can succeed.
+        min_backoff_s: the shortest wait, in seconds, before reconnecting after this error
+            (0.0: the reconnect policy's own backoff applies). A reconnect policy waits at
+            least this long, whatever its initial and maximum backoff say.
     """
 
     retryable: bool = False
+    min_backoff_s: float = 0.0
 
 
 class SetupTimeoutError(TransportError, TimeoutError):
@@ -222,14 +241,76 @@ class InvalidArgumentError(ConnectionClosedError):
     """Close 1007: the server rejected a message or the setup. Retrying unchanged fails again."""
 
 
+class UnknownSetupFieldError(InvalidArgumentError):
+    """Close 1007 ``Unknown name "x" at 'setup': Cannot find field.`` (EVIDENCE.md rows 1-2).
+
+    The model or endpoint does not know a field of our ``setup``: the wrong setup dialect for
+    the model (``translationConfig`` is live-translate only, the S2ST switch legacy only), an
+    older server or API version, or a proxy that rewrites the setup.
+
+    Attributes:
+        field: the unknown field as the server names it, e.g. ``"translationConfig"``.
+        location: where it was found, e.g. ``"setup"`` or ``"setup.generation_config"``
+            (``None`` when the reason was cut before it).
+    """
+
+    def __init__(
+        self, code: int, reason: str, message: str, *, field: str, location: str | None
+    ) -> None:
+        self.field = field
+        self.location = location
+        super().__init__(code, reason, message)
+
+
+class UnsupportedModelError(InvalidArgumentError):
+    """Close 1007 ``<model> is not supported in the live api.`` (EVIDENCE.md row 20).
+
+    The model is retired or is not a Live API model. Not retryable: choose another model.
+
+    Attributes:
+        model: the model named by the server (as it spelled it).
+    """
+
+    def __init__(self, code: int, reason: str, message: str, *, model: str) -> None:
+        self.model = model
+        super().__init__(code, reason, message)
+
+
 class ModelAccessDeniedError(ConnectionClosedError):
-    """Close 1008: the model was not found, or the project is not allow-listed for it."""
+    """Close 1008 about model access: the model was not found, or the project is not
+    allow-listed for it (EVIDENCE.md row 21). Not retryable without an access or model change."""
+
+
+class SessionDurationLimitError(ConnectionClosedError):
+    """Close 1008 after an overstayed ``goAway``: the connection reached its duration cap
+    (EVIDENCE.md row 18). Not an access refusal. Retryable: a new connection resumes the
+    session with its latest resumption handle."""
+
+    retryable = True
 
 
 class ServerError(ConnectionClosedError):
     """Close 1011: internal error, deadline expired or overload. Retrying with backoff may help."""
 
     retryable = True
+
+
+class DeadlineExpiredError(ServerError):
+    """Close 1011 ``Deadline expired before operation could complete.``: the server's cap on
+    one connection's lifetime (about 10 minutes, EVIDENCE.md row 17). Retryable: the session
+    reconnects and resumes with its handle."""
+
+
+class QuotaExceededError(ServerError):
+    """Close 1011 ``You exceeded your current quota...`` (EVIDENCE.md row 19).
+
+    Retryable only after a long wait: :attr:`min_backoff_s` (10 s) is the shortest wait before
+    the next attempt, and a reconnect policy honours it even when its own backoff is shorter;
+    its bounded ``max_attempts`` still limits how often it tries. If it persists, the project's
+    quota or the number of concurrent sessions is the thing to change.
+    """
+
+    min_backoff_s = 10.0
 
 
 class AbnormalClosureError(ConnectionClosedError):
@@ -245,9 +326,131 @@ _ACCESS_HINT = (
     "'gemini-2.5-flash-s2st-exp-11-2025' are accepted), the location and the API version."
 )
 
+# Reasons are matched by meaning (EVIDENCE.md rows 2, 17-21; PROTOCOL.md §6.2). The server
+# cuts reasons at 123 bytes, so the patterns use the start of each known reason.
+_GOAWAY_OVERSTAY = re.compile(r"(?i)goaway|session durat")
+_MODEL_ACCESS = re.compile(
+    r"(?i)publisher model|not accessible|is not found|not found for api version"
+    r"|not supported for bidigeneratecontent|permission|access (?:denied|to)|allow-?list"
+    r"|\bdenied\b|forbidden"
+)
+_UNKNOWN_FIELD = re.compile(r"Unknown name \"(?P<field>[^\"]+)\"(?: at '(?P<location>[^']+)')?")
+_NOT_LIVE_MODEL = re.compile(
+    r"(?i)(?:^|\s)[`'\"]?(?P<model>[^\s`'\"]+)[`'\"]? is not supported in the live api"
+)
+_QUOTA = re.compile(r"(?i)quota|resource[_ ]exhausted")
+_DEADLINE = re.compile(r"(?i)deadline expired")
+
+#: Models to suggest when the server says a model is not a Live model (kept in step with
+#: s2st.config, which imports this module and so cannot be imported here).
+_LIVE_TRANSLATE_MODEL = "gemini-3.5-live-translate-preview"
+_S2ST_MODEL = "gemini-2.5-flash-s2st-11-2025-exp"
+
+
+def _why(reason: str) -> str:
+    return reason or "no reason given"
+
+
+def _close_1007(reason: str) -> InvalidArgumentError:
+    field = _UNKNOWN_FIELD.search(reason)
+    if field is not None:
+        name, where = field.group("field"), field.group("location")
+        return UnknownSetupFieldError(
+            1007,
+            reason,
+            f"the server does not know the setup field {name!r}"
+            + (f" at {where!r}" if where else "")
+            + " (1007): this model or endpoint does not accept it. Check the setup dialect for"
+            " the model (dialect='live_translate' sends translationConfig, dialect='s2st' the"
+            " S2ST switch), the API version, and any proxy that rewrites the setup; retrying"
+            f" unchanged will fail again. Server said: {reason}",
+            field=name,
+            location=where,
+        )
+    model = _NOT_LIVE_MODEL.search(reason)
+    if model is not None:
+        name = model.group("model")
+        return UnsupportedModelError(
+            1007,
+            reason,
+            f"the model {name!r} is not supported by the Live API (1007): it is retired or"
+            f" not a Live model. Use the live-translate model {_LIVE_TRANSLATE_MODEL!r}, or the"
+            f" S2ST model {_S2ST_MODEL!r} if your project is allow-listed for it.",
+            model=name,
+        )
+    return InvalidArgumentError(
+        1007,
+        reason,
+        f"the server rejected the request (1007 invalid argument): {_why(reason)}."
+        " Check the setup options, the audio MIME type and the target language; retrying"
+        " unchanged will fail again.",
+    )
+
+
+def _close_1008(reason: str) -> ConnectionClosedError:
+    if _GOAWAY_OVERSTAY.search(reason):
+        return SessionDurationLimitError(
+            1008,
+            reason,
+            "the connection reached the server's session duration cap and was closed after a"
+            " goAway (1008; not an access problem). The session will reconnect and resume"
+            f" with its resumption handle. Server said: {reason}",
+        )
+    if _MODEL_ACCESS.search(reason):
+        return ModelAccessDeniedError(1008, reason, f"{_ACCESS_HINT} (1008: {reason})")
+    # A policy violation we do not recognise: not retryable, since the one transient 1008
+    # known (the goAway overstay) is handled above and reconnecting unchanged would repeat
+    # whatever the server objected to. No allow-list hint: nothing says it is about access.
+    return ConnectionClosedError(
+        1008,
+        reason,
+        f"the server closed the connection for a policy violation (1008): {_why(reason)}."
+        " Retrying unchanged is unlikely to help; if it happens at connect, check the model"
+        " id and location.",
+    )
+
+
+def _close_1011(reason: str) -> ServerError:
+    if _QUOTA.search(reason):
+        return QuotaExceededError(
+            1011,
+            reason,
+            f"the quota of the project or API key is used up (1011: {reason}). Reconnecting"
+            f" waits at least {QuotaExceededError.min_backoff_s:g} s; if it persists, raise"
+            " the quota or run fewer concurrent sessions.",
+        )
+    if _DEADLINE.search(reason):
+        return DeadlineExpiredError(
+            1011,
+            reason,
+            f"the connection reached the server's connection time cap (1011: {reason}). This"
+            " is expected on long sessions: the session reconnects and resumes with its"
+            " resumption handle.",
+        )
+    return ServerError(
+        1011,
+        reason,
+        f"the server closed the connection (1011 server error): {_why(reason)}."
+        " This is usually transient (internal error, overload or the connection time cap);"
+        " reconnect with backoff, resuming the session if you have a handle.",
+    )
+
 
 def error_from_close(code: int | None, reason: str = "") -> ConnectionClosedError | None:
     """Map a WebSocket close code and reason to a typed error (PROTOCOL.md §6.2).
+
+    The reason decides within a code (EVIDENCE.md rows 2, 17-21):
+
+    * 1007: ``Unknown name "x" at '...'`` -> :class:`UnknownSetupFieldError`;
+      ``<model> is not supported in the live api.`` -> :class:`UnsupportedModelError`;
+      anything else -> :class:`InvalidArgumentError`. None is retryable.
+    * 1008: a goAway overstay -> :class:`SessionDurationLimitError` (retryable); a reason
+      about model access (``Publisher Model ... not accessible``, ``models/x is not found
+      ... bidiGenerateContent``, permission, access, "denied" or "forbidden" wording) ->
+      :class:`ModelAccessDeniedError`; any other reason, or none -> a plain, not retryable
+      :class:`ConnectionClosedError` (policy violation).
+    * 1011: quota -> :class:`QuotaExceededError` (``min_backoff_s`` 10 s); ``Deadline
+      expired`` -> :class:`DeadlineExpiredError`; else :class:`ServerError`. All retryable.
 
     Returns ``None`` for a normal close (1000, or 1001 "going away"). ``code=None`` means no
     close frame was received and is treated as 1006.
@@ -257,25 +460,11 @@ def error_from_close(code: int | None, reason: str = "") -> ConnectionClosedErro
     if code in (1000, 1001):
         return None
     if code == 1007:
-        return InvalidArgumentError(
-            code,
-            reason,
-            f"the server rejected the request (1007 invalid argument): {reason or 'no reason given'}."
-            " Check the setup options, the audio MIME type and the target language; retrying"
-            " unchanged will fail again.",
-        )
+        return _close_1007(reason)
     if code == 1008:
-        return ModelAccessDeniedError(
-            code, reason, f"{_ACCESS_HINT} (1008: {reason or 'no reason'})"
-        )
+        return _close_1008(reason)
     if code == 1011:
-        return ServerError(
-            code,
-            reason,
-            f"the server closed the connection (1011 server error): {reason or 'no reason given'}."
-            " This is usually transient (internal error, overload or the connection time cap);"
-            " reconnect with backoff, resuming the session if you have a handle.",
-        )
+        return _close_1011(reason)
     if code == 1006:
         return AbnormalClosureError(
             code,
@@ -294,7 +483,7 @@ def error_from_close(code: int | None, reason: str = "") -> ConnectionClosedErro
     err = ConnectionClosedError(
         code,
         reason,
-        f"connection closed with code {code}: {reason or 'no reason given'}; {hint}.",
+        f"connection closed with code {code}: {_why(reason)}; {hint}.",
     )
     err.retryable = retryable
     return err

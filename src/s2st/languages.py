@@ -1,9 +1,28 @@
 """The languages speech-to-speech translation can target, and how user input maps onto them.
 
 :data:`SUPPORTED_LANGUAGES` is the table published on Google's "Using speech-to-speech translation"
-page (Vertex AI), copied row for row: code -> English name. The codes are what the server expects in
-``speech_config.language_code`` (legacy S2ST) or ``translationConfig.targetLanguageCode`` (PROTOCOL.md
-§4.1, §8.1), e.g. ``"cmn"`` for Mandarin Chinese.
+page (Vertex AI), copied row for row: code -> English name. Its codes are ISO 639-1 where one
+exists, else ISO 639-2/639-3 (``"cmn"`` for Mandarin Chinese, ``"yue"``, ``"ace"``, ``"fil"``).
+
+Which code goes on the wire depends on the setup dialect (:func:`wire_language_code`):
+
+* ``"s2st"`` (legacy, ``speech_config.language_code``) sends the table code as published,
+  ``"cmn"`` included (Google's own sample sends ``"cmn"``); a region or script is dropped.
+* ``"live_translate"`` (``translationConfig.targetLanguageCode``) sends a BCP-47 tag, as the
+  SDK documents and working clients do (EVIDENCE.md row 12). BCP-47 uses the shortest ISO 639
+  code, so every table code is already a valid primary subtag except ``"cmn"``, which becomes
+  ``"zh"`` (``"yue"``, ``"fil"`` and the other three-letter codes have no two-letter form and
+  stay). A valid script, region and variant the caller gave are kept: ``"es-419"``,
+  ``"pt_BR"`` -> ``"pt-BR"``, ``"zh-Hans-CN"``; ``"zh-HK"`` (Cantonese, rule below) becomes
+  ``"yue-HK"``. Extensions, private-use parts and malformed tails are dropped, and so is any
+  part that would make the tag mean another table language (``"zh-cmn-Hant"`` -> ``"zh"``, as
+  ``"zh-Hant"`` alone is ambiguous). So ``normalize_language(tag)`` gives back the table
+  code the tag was made from, and the emulator accepts every tag sent. The one exception: the
+  bare ``"zh"`` sent for ``"cmn"`` reads back as ``"zh"`` (``"zh-CN"`` reads back as ``"cmn"``).
+
+:func:`table_language_code` is the inverse, for reading back a server ``languageCode``. The
+live-translate dialect sends ``"zh"`` for both ``"zh"`` and ``"cmn"``; ``"zh"`` reads back as
+``"zh"``. Every other table code reads back as itself in both dialects.
 
 :func:`normalize_language` turns what people type into one of those codes, or raises
 :class:`~s2st.errors.UnsupportedLanguageError` with suggestions. Rules, in order:
@@ -15,7 +34,8 @@ page (Vertex AI), copied row for row: code -> English name. The codes are what t
 3. a one-to-one ISO 639-2/639-3 or deprecated code (``"eng"``, ``"fre"``, ``"iw"``, ``"arb"``);
 4. a BCP-47 tag (``-`` or ``_``) whose primary subtag is supported by rules 1 or 3: region, script
    and variant subtags are dropped because the table has no regional variants
-   (``"en-US"``, ``"es-419"``, ``"pt_BR"`` -> ``"en"``, ``"es"``, ``"pt"``).
+   (``"en-US"``, ``"es-419"``, ``"pt_BR"`` -> ``"en"``, ``"es"``, ``"pt"``); the live-translate
+   dialect keeps them on the wire (:func:`wire_language_code`).
 
 A code always wins over a name. The one clash in the table: ``"Ga"`` reads as ``"ga"`` (Irish);
 the Ga language is ``"gaa"``.
@@ -40,16 +60,23 @@ import re
 import types
 import unicodedata
 from collections.abc import Mapping
+from typing import Literal
 
 from .errors import ConfigurationError, UnsupportedLanguageError
 
 __all__ = [
     "SUPPORTED_LANGUAGES",
+    "Dialect",
     "is_supported",
     "language_name",
     "normalize_language",
     "search_languages",
+    "table_language_code",
+    "wire_language_code",
 ]
+
+#: The two setup dialects (see :mod:`s2st.config`); they differ in the language code they send.
+Dialect = Literal["s2st", "live_translate"]
 
 #: Every target language of the S2ST model: code -> English name, exactly as Google publishes it.
 SUPPORTED_LANGUAGES: Mapping[str, str] = types.MappingProxyType(
@@ -563,3 +590,93 @@ def search_languages(query: str) -> list[tuple[str, str]]:
         codes += _suggest(key, limit=5)
     seen: dict[str, None] = dict.fromkeys(codes)
     return [(c, SUPPORTED_LANGUAGES[c]) for c in seen]
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire codes per dialect
+
+# Table codes whose BCP-47 form differs: BCP-47 prefers the macrolanguage's two-letter code
+# for Mandarin (IANA registry: "cmn" is also the extlang "zh-cmn"; CLDR aliases cmn -> zh), and
+# working live-translate clients send "zh" (EVIDENCE.md row 12). Every other table code is its
+# own shortest ISO 639 code, hence a valid BCP-47 primary subtag.
+_BCP47_PRIMARY: Mapping[str, str] = types.MappingProxyType({"cmn": "zh"})
+
+_SCRIPT = re.compile(r"[a-z]{4}\Z")
+_REGION = re.compile(r"(?:[a-z]{2}|[0-9]{3})\Z")
+_VARIANT = re.compile(r"(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3})\Z")
+_EXTLANG = re.compile(r"[a-z]{3}\Z")
+
+
+def _check_dialect(dialect: object) -> None:
+    if dialect not in ("s2st", "live_translate"):
+        raise ConfigurationError(f"dialect must be 's2st' or 'live_translate', not {dialect!r}")
+
+
+def _kept_subtags(value: str) -> list[str]:
+    """The script, region and variant subtags of a BCP-47-like ``value``, in canonical case,
+    or ``[]`` when it has none or they are not in BCP-47 order (then nothing is kept)."""
+    key = _fold(value.strip()).replace("_", "-")
+    subtags = key.split("-")[1:]
+    kept: list[str] = []
+    stage = 0  # 0: extlang allowed, 1: script, 2: region, 3: variants
+    for sub in subtags:
+        if len(sub) == 1:  # an extension or private-use singleton: the rest is not kept
+            break
+        if stage == 0 and _EXTLANG.match(sub):
+            stage = 1  # zh-cmn, zh-yue: normalize_language has used it; never sent
+        elif stage <= 1 and _SCRIPT.match(sub):
+            kept.append(sub.title())
+            stage = 2
+        elif stage <= 2 and _REGION.match(sub):
+            kept.append(sub.upper())
+            stage = 3
+        elif _VARIANT.match(sub) and sub not in kept:
+            kept.append(sub)
+            stage = 3
+        else:
+            return []
+    return kept
+
+
+def wire_language_code(value: str, dialect: Dialect) -> str:
+    """The target language code to send for ``value`` in ``dialect`` (module docstring).
+
+    ``value`` is anything :func:`normalize_language` accepts. ``"s2st"`` gives the table code
+    (``"es-419"`` -> ``"es"``, ``"cmn"`` -> ``"cmn"``); ``"live_translate"`` gives a BCP-47
+    tag that keeps a valid script/region/variant (``"es-419"`` -> ``"es-419"``, ``"cmn"`` ->
+    ``"zh"``, ``"zh-HK"`` -> ``"yue-HK"``). Either way ``normalize_language`` of the result is
+    ``normalize_language(value)``, except for a bare Mandarin: ``"cmn"`` -> ``"zh"`` (which
+    normalises to ``"zh"``: the live-translate dialect does not tell them apart).
+
+    Raises:
+        UnsupportedLanguageError, ConfigurationError: as :func:`normalize_language`, or an
+            unknown ``dialect``.
+    """
+    _check_dialect(dialect)
+    code = normalize_language(value)
+    if dialect == "s2st":
+        return code
+    primary = _BCP47_PRIMARY.get(code, code)
+    kept = _kept_subtags(value)
+    while kept:
+        tag = "-".join([primary, *kept])
+        try:
+            if normalize_language(tag) == code:
+                return tag
+        except UnsupportedLanguageError:
+            pass
+        kept.pop()  # drop the last subtag that changes the meaning, then try again
+    return primary
+
+
+def table_language_code(language_code: str) -> str | None:
+    """The table code that a server ``languageCode`` (either dialect) stands for, or ``None``.
+
+    The inverse of :func:`wire_language_code`: ``"zh"`` -> ``"zh"``, ``"es-419"`` -> ``"es"``,
+    ``"cmn"`` -> ``"cmn"``, ``"yue-HK"`` -> ``"yue"``. Never raises: an unknown, ambiguous or
+    non-``str`` code gives ``None``.
+    """
+    try:
+        return normalize_language(language_code)  # a non-str raises ConfigurationError
+    except (UnsupportedLanguageError, ConfigurationError):
+        return None
