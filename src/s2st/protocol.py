@@ -286,7 +286,6 @@ class ReplayBuffer:
                     self.dropped_audio_ms,
                 )
 
-
     def last(self) -> SentMessage | None:
         """The newest message held, or ``None``."""
         return self._items[-1] if self._items else None
