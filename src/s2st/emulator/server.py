@@ -102,6 +102,7 @@ class Emulator(TimerMixin):
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self._silence = silent_frame(self.config)  # one prebuilt frame, reused
+        self._closed_engines: set[int] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> Emulator:
@@ -146,9 +147,12 @@ class Emulator(TimerMixin):
         self._close_engines([s.engine for s in self._sessions])
         self._close_engines([h.engine for h in self._handles.values()])
 
-    @staticmethod
-    def _close_engines(engines: list[Engine]) -> None:
+    def _close_engines(self, engines: list[Engine]) -> None:
+        """``Engine.close()`` once per engine (the session's, and the handles' snapshots)."""
         for engine in engines:
+            if id(engine) in self._closed_engines:
+                continue
+            self._closed_engines.add(id(engine))
             try:
                 engine.close()
             except Exception:  # an engine's cleanup must not break the emulator's
