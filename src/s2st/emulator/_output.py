@@ -19,6 +19,8 @@ import time
 import uuid
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
+
 from ._audio import OUT_RATE
 from ._state import _ConnState, _Handle, _Item
 from .config import EmulatorConfig
@@ -87,6 +89,12 @@ class OutputMixin:
 
     # -- the sender ------------------------------------------------------------------------
     async def _sender(self, st: _ConnState) -> None:
+        try:
+            await self._send_loop(st)
+        except ConnectionClosed:
+            pass  # the peer went away mid-stream; the handler records how
+
+    async def _send_loop(self, st: _ConnState) -> None:
         cfg = self.config
         paced = not math.isinf(cfg.speed)
         tick = cfg.part_ms / 1000.0 / (cfg.speed if paced else 1.0)
