@@ -3,7 +3,11 @@
 It serves the Vertex and Gemini API WebSocket paths on 127.0.0.1, validates what the real
 service validates, and answers with transcripts and audio decided by an engine (scripted
 scenarios or a clearly labelled loopback). It never pretends to translate arbitrary speech.
-See :class:`Emulator`, :class:`EmulatorConfig`, :class:`Fault` and :class:`FaultPlan`.
+By default it behaves as the real live-translate service was seen behaving (output that never
+stops, no turn markers, handles every ~2 s, the 10-minute cap closing 1008);
+:meth:`EmulatorConfig.optimistic` restores the former, friendlier behaviour.
+See :class:`Emulator`, :class:`EmulatorConfig`, :class:`Engine`, :class:`Fault` and
+:class:`FaultPlan`.
 """
 
 from __future__ import annotations
