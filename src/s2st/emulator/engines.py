@@ -59,6 +59,9 @@ __all__ = [
 
 LOOPBACK_OUTPUT_TEXT = "[emulator: no translation — loopback audio]"
 
+# BCP-47 primary tags whose scripted translations are keyed by another (table) code.
+_BCP47_TO_SCRIPT = {"zh": "cmn"}
+
 ReplyKind = Literal["input_text", "output_text", "audio", "generation_complete", "turn_complete"]
 
 
@@ -315,7 +318,13 @@ class ScriptedEngine(Engine):
             return None
         if code in utt.translations:
             return utt.translations[code]
-        return utt.translations.get(code.split("-")[0].split("_")[0].lower())
+        primary = code.split("-")[0].split("_")[0].lower()
+        # The live-translate dialect sends BCP-47 ("zh" for Mandarin Chinese, EVIDENCE.md row
+        # 12); the scenarios are keyed by the table's codes ("cmn").
+        for candidate in (primary, _BCP47_TO_SCRIPT.get(primary)):
+            if candidate is not None and candidate in utt.translations:
+                return utt.translations[candidate]
+        return None
 
     def _decide(self, turn: _Turn, audio: Int16Array, *, final: bool) -> None:
         env = _speech_part(envelope_db(audio), self.segmenter.threshold_db)
