@@ -100,13 +100,14 @@ def upstream_failure(exc: BaseException) -> tuple[CloseCode, str]:
 
 
 async def close_socket(
-    ws: WebSocket, code: CloseCode, message: str, *, timeout_s: float = 2.0
+    ws: WebSocket, code: CloseCode, message: str, *, timeout_s: float = 2.0, notify: bool = True
 ) -> None:
-    """Send the ``error`` message (for refusals) and close with ``code``; bounded in time
-    (a browser that stopped reading cannot hold the relay)."""
+    """Send the ``error`` message (for refusals, when ``notify``) and close with ``code``;
+    bounded in time (a browser that stopped reading cannot hold the relay)."""
 
     async def close() -> None:
-        if code is not CloseCode.NORMAL and ws.client_state is WebSocketState.CONNECTED:
+        connected = ws.client_state is WebSocketState.CONNECTED
+        if notify and code is not CloseCode.NORMAL and connected:
             await ws.send_text(encode(error_message(code, message)))
         await ws.close(int(code), code.label)
 
@@ -255,11 +256,16 @@ class _Pump:
                 await self.ws.send_text(item)
             self.backlog -= len(item)
 
+    def extra_tasks(self) -> list[Callable[[], Awaitable[None]]]:
+        """More task bodies to run beside the three (subclasses)."""
+        return []
+
     async def run(self, max_session_s: float) -> _Outcome:
         tasks = [
             asyncio.create_task(self.guarded("uplink", self.uplink), name="s2st-relay-uplink"),
             asyncio.create_task(self.guarded("downlink", self.downlink), name="s2st-relay-down"),
             asyncio.create_task(self.guarded("sender", self.sender), name="s2st-relay-sender"),
+            *(asyncio.create_task(self.guarded("ticker", t)) for t in self.extra_tasks()),
         ]
         try:
             await asyncio.wait_for(self.decided.wait(), max_session_s)

@@ -20,6 +20,8 @@ import base64
 import binascii
 import json
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +43,7 @@ logger = logging.getLogger("s2st.relay.twilio")
 
 #: Twilio Media Streams carry 8 kHz mono G.711 mu-law.
 PHONE_RATE = 8000
+_PASSAGE_GAP_S = 0.6
 
 
 def _load(text: str | None) -> dict[str, Any]:
@@ -92,6 +95,21 @@ class _Call(_Pump):
     def setup_audio(self) -> None:
         self.down: Resampler | None = None
         self.voiced_run = False
+        self.last_voiced = 0.0
+
+    def extra_tasks(self) -> list[Callable[[], Awaitable[None]]]:
+        return [self.marker]
+
+    async def marker(self) -> None:
+        """After each spoken passage (no voiced audio for ``_PASSAGE_GAP_S``) send a ``mark``:
+        Twilio echoes it once the caller has heard everything before it. The service may keep
+        streaming silence or go quiet, so this does not wait for the next chunk."""
+        while True:
+            await asyncio.sleep(_PASSAGE_GAP_S / 4)
+            if self.voiced_run and time.monotonic() - self.last_voiced >= _PASSAGE_GAP_S:
+                self.voiced_run = False
+                self.marks_sent += 1
+                self.queue(self._message("mark", {"name": f"s2st-{self.marks_sent}"}))
 
     async def uplink(self) -> None:
         cfg = self.cfg
@@ -137,12 +155,10 @@ class _Call(_Pump):
     def forward(self, event: Event) -> None:
         if isinstance(event, AudioChunk):
             if not self.gate.admit(event):
-                if self.voiced_run:  # a passage ended: ask Twilio to tell us when it played
-                    self.voiced_run = False
-                    self.marks_sent += 1
-                    self.queue(self._message("mark", {"name": f"s2st-{self.marks_sent}"}))
                 return
-            self.voiced_run = True
+            if event.voiced:
+                self.voiced_run = True
+                self.last_voiced = time.monotonic()
             self.queue(self._message("media", {"payload": self._encode(event)}))
             return
         if isinstance(event, Interrupted):
@@ -194,7 +210,7 @@ async def run_twilio(relay: Relay, ws: WebSocket) -> None:
         relay.count_close(code)
     if code is not CloseCode.NORMAL:
         logger.info("refused or ended a phone call: %d %s (%s)", code, code.label, message)
-    await close_socket(ws, code, message)
+    await close_socket(ws, code, message, notify=False)  # Twilio knows only its own events
 
 
 async def _first_start(relay: Relay, ws: WebSocket) -> dict[str, Any]:
