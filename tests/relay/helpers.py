@@ -45,7 +45,10 @@ class RelayServer:
 
 @contextlib.asynccontextmanager
 async def running_relay(
-    *, send_buffer_bytes: int | None = None, **config: Any
+    *,
+    send_buffer_bytes: int | None = None,
+    emulator: dict[str, Any] | None = None,
+    **config: Any,
 ) -> AsyncIterator[RelayServer]:
     """Start an emulator and a relay (``RelayConfig(**config)``, secret ``SECRET`` by default).
 
@@ -53,7 +56,7 @@ async def running_relay(
     like a constrained network path: otherwise loopback TCP absorbs megabytes for a client
     that does not read."""
     config.setdefault("secret", SECRET)
-    async with Emulator() as emu:
+    async with Emulator(**(emulator or {})) as emu:
         relay = Relay(S2STClient.for_emulator(emu), RelayConfig(**config))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if send_buffer_bytes is not None:

@@ -120,6 +120,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> None:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
+    sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
     async with _client(args.emulator) as client:
         relay = Relay(client, config)
         server = _draining_server(
