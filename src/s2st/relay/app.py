@@ -114,8 +114,7 @@ class Relay:
 
     Args:
         client: the client sessions are opened with.
-        config: limits and options; default ``RelayConfig(dev_mode=True)`` is refused unless
-            explicitly given, so pass one.
+        config: limits and options (required: there is no insecure default).
         hub: the caption rooms (one per process by default).
     """
 
