@@ -49,6 +49,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
     p.add_argument("--emulator", action="store_true", help="translate with the bundled emulator")
     p.add_argument(
+        "--emulator-url", metavar="URL", help="translate with an emulator already running at URL"
+    )
+    p.add_argument(
         "--dev",
         action="store_true",
         help="development mode: anonymous sessions from loopback (loopback bind only)",
@@ -75,7 +78,7 @@ def _config(args: argparse.Namespace) -> Any:
     from .config import RelayConfig
 
     secret = os.environ.get(SECRET_ENV) or None
-    dev = bool(args.dev or (args.emulator and secret is None))
+    dev = bool(args.dev or ((args.emulator or args.emulator_url) and secret is None))
     if dev and args.host not in _LOOPBACK:
         raise ConfigurationError(
             f"development mode (no ${SECRET_ENV}) only binds to loopback, not {args.host!r}; "
@@ -99,9 +102,12 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _client(emulator: bool) -> AsyncIterator[Any]:
+async def _client(emulator: bool, emulator_url: str | None = None) -> AsyncIterator[Any]:
     from s2st import S2STClient
 
+    if emulator_url:
+        yield S2STClient.for_emulator(emulator_url)
+        return
     if not emulator:
         yield S2STClient()
         return
@@ -121,7 +127,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
-    async with _client(args.emulator) as client:
+    async with _client(args.emulator, args.emulator_url) as client:
         relay = Relay(client, config)
         server = _draining_server(
             uvicorn.Config(
