@@ -251,3 +251,36 @@ def test_anonymous_access_needs_dev_mode_and_loopback() -> None:
         with pytest.raises(ProtocolViolation):
             prod.check_origin(origin, "relay.example")
     dev.check_origin("http://localhost:3000", "127.0.0.1:8000")
+
+
+async def test_idle_browsers_and_long_sessions_are_closed() -> None:
+    async with running_relay(idle_timeout_s=1.0 * UNIT_S) as rs:
+        idle = await refused(rs, {"target_language": "es", "token": token()})
+        assert_refused(idle, CloseCode.TIMEOUT)
+        assert idle.messages[0]["type"] == "ready"  # it was admitted, then went idle
+
+        async def keep_talking(ws: ClientConnection) -> None:
+            await stream_pcm(ws, bytes(32000 * 4), speed=1.0)  # 4 s of silence, never idle
+
+        short = token(max_session_s=1.5 * UNIT_S)
+        out = await refused(rs, {"target_language": "es", "token": short}, then=keep_talking)
+        assert_refused(out, CloseCode.SESSION_TOO_LONG)
+
+
+async def test_upstream_failures_reach_the_browser_without_their_details() -> None:
+    from s2st.emulator import Fault, FaultPlan
+
+    reason = "Invalid JSON payload received. projects/private-project-123 key=AIzaSyA-secret"
+    faults = FaultPlan({0: Fault.close(1007, reason, at_message=3)})
+    async with running_relay(emulator={"faults": faults}) as rs:
+
+        async def talk(ws: ClientConnection) -> None:
+            await stream_pcm(ws, sample_pcm(), speed=3.0)
+
+        out = await refused(rs, {"target_language": "es", "token": token()}, then=talk)
+    assert out.close_code == CloseCode.UPSTREAM_ERROR
+    error = out.messages[-1]
+    assert error["type"] == "error" and error["code"] == CloseCode.UPSTREAM_ERROR
+    assert "private-project" not in json.dumps(out.messages) and "AIza" not in json.dumps(
+        out.messages
+    )
