@@ -166,3 +166,25 @@ def test_config_rejects_bad_values(kwargs: dict[str, Any]) -> None:
     kwargs.setdefault("secret", SECRET)
     with pytest.raises(ConfigurationError):
         RelayConfig(**kwargs)
+
+
+async def test_a_48khz_browser_is_resampled_and_its_rate_limit_scaled() -> None:
+    import numpy as np
+
+    pcm16k = np.frombuffer(sample_pcm() + silence(1500), dtype="<i2")
+    pcm48k = np.repeat(pcm16k, 3).astype("<i2").tobytes()  # 96 kB/s: over the 16 kHz limit
+    async with running_relay() as rs, connect(rs.ws, max_size=None) as ws:
+        start = {"type": "start", "target_language": "es", "sample_rate": 48000}
+        await ws.send(json.dumps({**start, "token": issue_token(SECRET, subject="u")}))
+        assert json.loads(await ws.recv())["input_sample_rate"] == 48000
+        step = 9600  # 100 ms at 48 kHz
+        for i in range(0, len(pcm48k), step):
+            await ws.send(pcm48k[i : i + step])
+            await asyncio.sleep(0.1 / 1.5)
+        await ws.send(json.dumps({"type": "stop"}))
+        translation = ""
+        async for frame in ws:
+            if isinstance(frame, str) and (msg := json.loads(frame))["type"] == "translation":
+                translation += msg["text"]
+        assert ws.close_code == 1000
+    assert translation.endswith("tiempo.")

@@ -113,3 +113,15 @@ def test_token_error_is_an_s2st_value_error() -> None:
 
     assert issubclass(TokenError, S2STError)
     assert issubclass(TokenError, ValueError)
+
+
+def test_issuing_tokens_needs_no_web_framework() -> None:
+    """A backend that only issues tokens imports neither Starlette nor uvicorn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, s2st.relay as r; r.issue_token('x' * 16, subject='u'); "
+        "assert not {'starlette', 'uvicorn'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

@@ -134,7 +134,9 @@ class _Pump:
         self.backlog = 0
         self.outcome: _Outcome | None = None
         self.decided = asyncio.Event()
-        self.bucket = TokenBucket(cfg.max_bytes_per_s, cfg.burst_bytes)
+        # The limits are stated for 16 kHz int16; other input rates scale them.
+        scale = ctx.sample_rate / 16000
+        self.bucket = TokenBucket(cfg.max_bytes_per_s * scale, int(cfg.burst_bytes * scale))
         self.gate = SilenceGate(cfg.silence_tail_ms)
         self.stopping = False
         self.finisher: asyncio.Task[None] | None = None

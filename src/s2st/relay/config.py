@@ -40,8 +40,9 @@ class RelayConfig:
         max_session_s: longest session (4430); a token's ``max_session_s`` can only lower it.
         max_frame_bytes: largest message from a browser (4413).
         max_bytes_per_s: sustained audio byte rate from a browser (4429); 16 kHz int16 is
-            32 000 bytes/s, so the default allows twice real time.
-        burst_bytes: how far a browser may run ahead of ``max_bytes_per_s``.
+            32 000 bytes/s, so the default allows twice real time. Stated for 16 kHz input:
+            sessions at other ``sample_rate`` values get it scaled by ``sample_rate / 16000``.
+        burst_bytes: how far a browser may run ahead of ``max_bytes_per_s`` (scaled the same).
         idle_timeout_s: close a browser that sends nothing for this long (4408).
         start_timeout_s: time allowed for the ``start`` message (4408).
         max_backlog_bytes: output waiting for a slow browser before it is closed (4431).

@@ -24,6 +24,7 @@ window.s2stRelay = state;
 let config = null;
 let ws = null;
 let ctx = null;
+let workletLoaded = false;
 let mic = null;
 let capture = null;
 let outputRate = 24000;
@@ -152,7 +153,10 @@ async function start() {
       await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 300))]);
     }
     if (ctx.state === "suspended") $("unmute").hidden = false; // autoplay policy: needs a click
-    await ctx.audioWorklet.addModule("static/capture-worklet.js");
+    if (!workletLoaded) {
+      await ctx.audioWorklet.addModule("static/capture-worklet.js");
+      workletLoaded = true;
+    }
     mic = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
