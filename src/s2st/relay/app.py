@@ -158,7 +158,7 @@ class Relay:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         yield
-        self.hub.close()
+        self.shutdown()
 
     # ------------------------------------------------------------------ state
     @property
@@ -170,6 +170,11 @@ class Relay:
         """Refuse new sessions (4503; ``/healthz`` answers 503) and let open ones finish."""
         self.draining = True
         logger.info("draining: %d sessions still open", len(self._active))
+
+    def shutdown(self) -> None:
+        """End every caption viewer stream (call it last, after draining): servers wait for
+        open HTTP responses before they exit, and a caption stream never ends by itself."""
+        self.hub.close()
 
     async def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Wait until no session is open; False if ``timeout_s`` passed first."""

@@ -160,9 +160,8 @@ def _draining_server(config: Any, *, relay: Any, drain_timeout_s: float) -> Any:
             self._signalled = False
 
         def handle_exit(self, sig: int, frame: Any) -> None:
-            if self._signalled or relay.active_sessions == 0:
-                super().handle_exit(sig, frame)
-                return
+            if self._signalled:  # a second signal: stop now
+                self.should_exit = True
             self._signalled = True  # acted on in on_tick, on the event loop
 
         async def on_tick(self, counter: int) -> bool:
@@ -173,6 +172,8 @@ def _draining_server(config: Any, *, relay: Any, drain_timeout_s: float) -> Any:
                 relay.active_sessions == 0 or time.monotonic() - self._drain_since > drain_timeout_s
             ):
                 self.should_exit = True
+            if self.should_exit:
+                relay.shutdown()  # caption streams would hold uvicorn's shutdown forever
             return await super().on_tick(counter)
 
     return DrainingServer()
