@@ -1,6 +1,7 @@
 """The relay's page and caption overlay in a real headless Chromium (Debian's, no download).
 
-Chromium's fake microphone plays the bundled English sample; the page captures it through its
+The page is served by ``s2st relay --emulator``, run as users run it. Chromium's fake
+microphone plays the bundled English sample; the page captures it through its
 AudioWorklet, the relay translates it through the emulator, and the test waits for translated
 captions in the DOM and for translated audio scheduled for playback. An overlay page on the
 same room shows the captions too. Screenshots are saved under pytest's tmp dir.
@@ -9,10 +10,17 @@ same room shows the captions too. Screenshots are saved under pytest's tmp dir.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
 import wave
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +28,40 @@ import numpy as np
 
 from s2st.emulator import sample_path
 
-from .helpers import UNIT_S, running_relay
+from .helpers import UNIT_S
+
+
+@contextlib.asynccontextmanager
+async def relay_command() -> AsyncIterator[str]:
+    """``s2st relay --emulator`` as users run it; yields its printed base URL."""
+    env = {k: v for k, v in os.environ.items() if k != "S2ST_RELAY_SECRET"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s2st.cli", "relay", "--emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30 * UNIT_S)
+        assert line.startswith("s2st relay listening on http://127.0.0.1:"), line
+        yield line.split()[-1].rstrip("/")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(proc.wait, 15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read()
+
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -68,7 +109,7 @@ async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
     assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
     mic = _fake_mic(tmp_path)
     errors: list[str] = []
-    async with running_relay(secret=None, dev_mode=True) as rs, async_playwright() as pw:
+    async with relay_command() as base, async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
@@ -91,12 +132,12 @@ async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
             # reads DOM attributes and locators only.
             context = await browser.new_context(viewport={"width": 1100, "height": 600})
             overlay = await context.new_page()
-            await overlay.goto(f"{rs.http}/captions?room=main&clear=0")
+            await overlay.goto(f"{base}/captions?room=main&clear=0")
             await overlay.locator('body[data-state="open"]').wait_for(timeout=20_000 * UNIT_S)
 
             page = await context.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(f"{rs.http}/?to=es&autostart=1&room=main")
+            await page.goto(f"{base}/?to=es&autostart=1&room=main")
             translation = page.locator('[data-testid="translation"]', has_text="tiempo")
             await translation.wait_for(timeout=40_000 * UNIT_S)
             await until(page, lambda: attr(page, "data-audio-seconds"), lambda v: float(v) > 2)
@@ -116,6 +157,13 @@ async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
 
             await page.click('[data-testid="stop"]')
             await page.locator('body[data-state="ended"]').wait_for(timeout=30_000 * UNIT_S)
+
+            async def sessions() -> str:
+                return str(
+                    json.loads((await asyncio.to_thread(_get, base + "/healthz"))[1])["sessions"]
+                )
+
+            await until(page, sessions, lambda n: n == "0")  # the relay closed its upstream too
         finally:
             await browser.close()
     assert not errors, errors
@@ -123,4 +171,3 @@ async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
     assert "weather" in " ".join(source_text)
     assert chunks > 10
     assert error is None
-    assert rs.relay.closes[1000] >= 1
