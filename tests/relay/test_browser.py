@@ -121,7 +121,7 @@ async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-                "--autoplay-policy=no-user-gesture-required",
+                # no --autoplay-policy flag: the page must start as it would for a user
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={mic}%noloop",

@@ -149,10 +149,6 @@ async function start() {
   setStatus("starting");
   try {
     ctx = ctx || new AudioContext({ latencyHint: "interactive" });
-    if (ctx.state === "suspended") {
-      await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 300))]);
-    }
-    if (ctx.state === "suspended") $("unmute").hidden = false; // autoplay policy: needs a click
     if (!workletLoaded) {
       await ctx.audioWorklet.addModule("static/capture-worklet.js");
       workletLoaded = true;
@@ -160,6 +156,12 @@ async function start() {
     mic = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
+    // Browsers may start an AudioContext without a click once the page captures the microphone;
+    // if this one still refuses (autoplay policy), a click on "enable audio" resumes it.
+    if (ctx.state === "suspended") {
+      await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 500))]);
+    }
+    if (ctx.state === "suspended") $("unmute").hidden = false;
     const url = new URL("ws", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     url.search = "";
