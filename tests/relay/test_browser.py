@@ -19,12 +19,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from s2st.emulator import sample_path
 
@@ -66,22 +63,6 @@ def _get(url: str) -> tuple[int, bytes]:
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def _fake_mic(tmp_path: Path) -> Path:
-    """The sample as 48 kHz mono WAV followed by 3 s of silence (what the fake device plays)."""
-    with wave.open(str(sample_path("hello"))) as w:
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        rate = w.getframerate()
-    x = np.repeat(pcm, 48000 // rate)  # 16 kHz -> 48 kHz (sample hold is enough for a test)
-    x = np.concatenate([np.zeros(24000, dtype=np.int16), x, np.zeros(48000 * 3, dtype=np.int16)])
-    path = tmp_path / "mic.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(48000)
-        out.writeframes(x.astype("<i2").tobytes())
-    return path
-
-
 async def attr(page: Any, name: str) -> str | None:
     value: str | None = await page.get_attribute("body", name)
     return value
@@ -107,7 +88,7 @@ async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
     assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
-    mic = _fake_mic(tmp_path)
+    mic = sample_path("hello")  # 16 kHz mono WAV: Chromium resamples it for the fake device
     errors: list[str] = []
     async with relay_command() as base, async_playwright() as pw:
         browser = await pw.chromium.launch(

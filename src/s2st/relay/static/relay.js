@@ -153,21 +153,6 @@ async function start() {
       await ctx.audioWorklet.addModule("static/capture-worklet.js");
       workletLoaded = true;
     }
-    mic = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-    });
-    // Browsers may start an AudioContext without a click once the page captures the microphone;
-    // if this one still refuses (autoplay policy), a click on "enable audio" resumes it.
-    if (ctx.state === "suspended") {
-      await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 500))]);
-    }
-    if (ctx.state === "suspended") $("unmute").hidden = false;
-    const url = new URL("ws", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.search = "";
-    url.hash = "";
-    ws = new WebSocket(url);
-    ws.binaryType = "arraybuffer";
     const startMessage = {
       type: "start",
       version: PROTOCOL_VERSION,
@@ -177,14 +162,20 @@ async function start() {
     const t = await token();
     if (t) startMessage.token = t;
     if (params.get("room")) startMessage.room = params.get("room");
+    const url = new URL("ws", location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    url.search = "";
+    url.hash = "";
+    ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    // Audio captured before the socket is open waits here, so the first words are not lost.
+    let pending = [];
+    let started = false;
     ws.onopen = () => {
       ws.send(JSON.stringify(startMessage));
-      capture = new AudioWorkletNode(ctx, "s2st-capture", {
-        processorOptions: { targetRate: INPUT_RATE, frameMs: 100 },
-      });
-      capture.port.onmessage = (e) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(e.data); };
-      ctx.createMediaStreamSource(mic).connect(capture);
-      capture.connect(ctx.destination); // outputs silence; keeps the node pulled by the graph
+      for (const frame of pending) ws.send(frame);
+      pending = [];
+      started = true;
       pinger = setInterval(() => {
         if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ping", t: performance.now() }));
       }, 2000);
@@ -204,10 +195,32 @@ async function start() {
       $("start").disabled = false;
       $("stop").disabled = true;
     };
+    mic = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
+    capture = new AudioWorkletNode(ctx, "s2st-capture", {
+      processorOptions: { targetRate: INPUT_RATE, frameMs: 100 },
+    });
+    capture.port.onmessage = (e) => {
+      if (started) {
+        if (ws.readyState === WebSocket.OPEN) ws.send(e.data);
+      } else if (pending.length < 100) {
+        pending.push(e.data); // up to 10 s while the socket opens
+      }
+    };
+    ctx.createMediaStreamSource(mic).connect(capture);
+    capture.connect(ctx.destination); // outputs silence; keeps the node pulled by the graph
+    // Browsers may start an AudioContext without a click once the page captures the microphone;
+    // if this one still refuses (autoplay policy), a click on "enable audio" resumes it.
+    if (ctx.state === "suspended") {
+      await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 500))]);
+    }
+    if (ctx.state === "suspended") $("unmute").hidden = false;
   } catch (err) {
     state.lastError = { message: String(err) };
     setStatus(`error: ${err.message || err}`, "error");
     $("start").disabled = false;
+    if (ws) ws.close();
   }
 }
 
