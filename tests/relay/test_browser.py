@@ -29,9 +29,12 @@ from .helpers import UNIT_S
 
 
 @contextlib.asynccontextmanager
-async def relay_command() -> AsyncIterator[str]:
-    """``s2st relay --emulator`` as users run it; yields its printed base URL."""
+async def relay_command(secret: str | None = None) -> AsyncIterator[str]:
+    """``s2st relay --emulator`` as users run it; yields its printed base URL. Without a
+    secret it runs in development mode (anonymous, loopback), with one it requires tokens."""
     env = {k: v for k, v in os.environ.items() if k != "S2ST_RELAY_SECRET"}
+    if secret is not None:
+        env["S2ST_RELAY_SECRET"] = secret
     proc = subprocess.Popen(
         [sys.executable, "-m", "s2st.cli", "relay", "--emulator", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -84,30 +87,35 @@ async def until(
     raise AssertionError(f"timed out; last value {value!r}")
 
 
+async def launch(pw: Any) -> Any:
+    """Debian's Chromium, headless, with the bundled sample as its microphone."""
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+    mic = sample_path("hello")  # 16 kHz mono WAV: Chromium resamples it for the fake device
+    return await pw.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            # no --autoplay-policy flag: the page must start as it would for a user
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}%noloop",
+        ],
+    )
+
+
 async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
-    mic = sample_path("hello")  # 16 kHz mono WAV: Chromium resamples it for the fake device
     errors: list[str] = []
     async with relay_command() as base, async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                # no --autoplay-policy flag: the page must start as it would for a user
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={mic}%noloop",
-            ],
-        )
+        browser = await launch(pw)
         try:
             # Playwright's string predicates need eval, which the pages' CSP forbids: the test
             # reads DOM attributes and locators only.
@@ -152,3 +160,27 @@ async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
     assert "weather" in " ".join(source_text)
     assert chunks > 10
     assert error is None
+
+
+async def test_page_with_a_token_from_the_url_fragment(tmp_path: Path) -> None:
+    """Production mode: the page's token comes from ``#token=`` (never sent to a server)."""
+    from playwright.async_api import async_playwright
+
+    from s2st.relay import issue_token
+
+    secret = "browser-test-secret-0123456789"
+    token = issue_token(secret, subject="browser", languages=["es"], ttl_s=120)
+    async with relay_command(secret) as base, async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/?to=es&autostart=1#token={token}")
+            translation = page.locator('[data-testid="translation"]', has_text="tiempo")
+            await translation.wait_for(timeout=40_000 * UNIT_S)
+            assert await attr(page, "data-error") is None
+            # and without a token the relay refuses the page's session with 4401
+            anonymous = await browser.new_page()
+            await anonymous.goto(f"{base}/?to=es&autostart=1")
+            await anonymous.locator('body[data-error="4401"]').wait_for(timeout=20_000 * UNIT_S)
+        finally:
+            await browser.close()
