@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
+
+import pytest
 
 from s2st.relay import RoomHub, issue_token
 
@@ -66,7 +69,10 @@ async def test_viewers_read_a_speakers_captions() -> None:
         assert status == 200 and late[0]["id"] == ids[5] + 1
 
 
-async def test_caption_rooms_need_a_viewer_token_unless_public() -> None:
+async def test_caption_rooms_need_a_viewer_token_unless_public(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
     async with running_relay() as rs:
         speak = issue_token(SECRET, subject="speaker", rooms=["main"])
         other_room = issue_token(SECRET, subject="v", scope="view", rooms=["other"])
@@ -76,6 +82,9 @@ async def test_caption_rooms_need_a_viewer_token_unless_public() -> None:
         assert (await sse(rs, "room=bad%20name"))[0] == 400
     async with running_relay(public_captions=True) as rs:
         assert (await sse(rs, "room=main"))[0] == 200
+    access = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any("/captions/events?room=main&token=<redacted>" in line for line in access), access
+    assert not any(speak in line or other_room in line for line in access)
 
 
 async def test_room_hub_drops_a_viewer_that_falls_behind() -> None:
