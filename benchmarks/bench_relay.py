@@ -41,8 +41,9 @@ CHUNK_MS = 100
 
 
 def _pcm() -> bytes:
-    with wave.open(str(sample_path("hello"))) as w:
-        return w.readframes(w.getnframes()) + bytes(16000 * 2 * 3 // 2)  # + 1.5 s silence
+    with wave.open(str(sample_path("hello")), "rb") as w:
+        frames: bytes = w.readframes(w.getnframes())
+    return frames + bytes(16000 * 2 * 3 // 2)  # + 1.5 s silence
 
 
 def _chunks(pcm: bytes) -> Iterator[bytes]:
