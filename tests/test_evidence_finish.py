@@ -128,3 +128,25 @@ def test_tone_is_voiced_and_silence_is_not() -> None:
     """The helpers' audio on the client's definition of silence (SILENCE_PEAK)."""
     assert s2st.AudioChunk(np.frombuffer(tone(0.1), dtype="<i2")).voiced
     assert not s2st.AudioChunk(np.frombuffer(silence(0.1), dtype="<i2")).voiced
+
+
+async def test_emulator_silent_engine_gets_the_warning() -> None:
+    """The same failure through the bundled emulator's silent engine (speech heard, only the
+    silence stream answered), as an application's tests would use it."""
+    from s2st.emulator import Emulator
+
+    async with Emulator(engine="silent", speed=4.0) as emu:
+        client = s2st.S2STClient.for_emulator(emu, backend="gemini")
+        async with client.connect(
+            "es", model=s2st.LIVE_TRANSLATE_MODEL, silence_warning_s=1.0
+        ) as session:
+            events_task = asyncio.create_task(_collect(session))
+            await _stream(session, tone(2.0))
+            await session.finish(timeout_s=20 * UNIT_S, idle_s=0.5, max_lag_s=1.0)
+            events = await events_task
+        assert emu.connections[0].silence_frames_sent > 0
+    assert len([e for e in events if isinstance(e, s2st.SilentOutputWarning)]) == 1
+    assert not [e for e in events if isinstance(e, s2st.AudioChunk) and e.voiced]
+    assert not [
+        e for e in events if isinstance(e, (s2st.InputTranscription, s2st.OutputTranscription))
+    ]

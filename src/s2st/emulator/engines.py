@@ -55,6 +55,7 @@ __all__ = [
     "LoopbackEngine",
     "Reply",
     "ScriptedEngine",
+    "SilentEngine",
 ]
 
 LOOPBACK_OUTPUT_TEXT = "[emulator: no translation — loopback audio]"
@@ -234,6 +235,19 @@ class LoopbackEngine(Engine):
         self, turn: _Turn, *, final: bool, segment: Int16Array | None = None
     ) -> list[Reply]:
         return self._loopback(turn, final=final, source_text=None)
+
+
+class SilentEngine(Engine):
+    """Hears the speech and answers nothing: no transcript, no translated audio, only the
+    silence stream. The silent failure of EVIDENCE.md row 15 (a proxy dropped
+    ``translationConfig``; the service answered all-zero audio and no error), for testing an
+    application's handling of it (the client emits ``SilentOutputWarning``)."""
+
+    def _progress(
+        self, turn: _Turn, *, final: bool, segment: Int16Array | None = None
+    ) -> list[Reply]:
+        turn.pending = []
+        return []
 
 
 def _speech_part(env: np.ndarray, threshold_db: float) -> np.ndarray:
