@@ -199,9 +199,9 @@ async def run_once(
     pcm, _, _ = program(seed, utterances)
     frames = [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
     if schedule is None:
-        # Offsets in the first half of a connection's traffic (about 4.4 kB per frame each
+        # Offsets in the first third of a connection's traffic (about 4.4 kB per frame each
         # way), so a run chains several connections and faults.
-        reach = len(frames) * 4400 // 2
+        reach = len(frames) * 4400 // 3
         schedule = random_schedule(seed, max_c2s_byte=reach, max_s2c_byte=reach)
     result.schedule = schedule.describe()
     async with Emulator(

@@ -53,8 +53,11 @@ BYTE_FAULTS: tuple[FaultKind, ...] = (
     "delay",
 )
 CLOSE_CODES = (1000, 1001, 1011)
+#: Random schedules leave the first connection's upgrade and setup alone (past both).
+FIRST_CONNECTION_MIN_BYTE = 4096
 _DRIP_SLEEP_S = 0.001
 _READ_SIZE = 65536
+_QUEUE_CHUNKS = 64  # at most 4 MiB queued per direction
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class TcpFault:
     duration_s: float = 0.0
     code: int = 1000
     reason: str = ""
+    hold_open: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in BYTE_FAULTS:
@@ -84,6 +88,8 @@ class TcpFault:
         extra = f" {self.code}" if self.kind == "close_frame" else ""
         if self.kind in ("stall", "drip", "delay"):
             extra = f" {self.duration_s:.2f}s"
+        if self.hold_open:
+            extra += " hold-open"
         return f"{self.kind}{extra} {self.direction}@{self.at_byte}"
 
 
@@ -222,7 +228,8 @@ def _rst(writer: asyncio.StreamWriter) -> None:
 
 
 class _Conn:
-    """One proxied connection: two pumps sharing a stall gate."""
+    """One proxied connection: per direction a reader task filling a bounded queue and a
+    forwarder applying the faults; both forwarders share a stall gate."""
 
     def __init__(
         self,
@@ -238,6 +245,13 @@ class _Conn:
         self.up_r, self.up_w = upstream
         self.pending = {d: [f for f in faults if f.direction == d] for d in ("c2s", "s2c")}
         self.pos = {"c2s": 0, "s2c": 0}
+        # Chunks read but not forwarded (None: the source reset, b"": it sent EOF). Bounded:
+        # a stall still pushes back on the sender once this much is queued.
+        self.queues: dict[str, asyncio.Queue[bytes | None]] = {
+            "c2s": asyncio.Queue(_QUEUE_CHUNKS),
+            "s2c": asyncio.Queue(_QUEUE_CHUNKS),
+        }
+        self.client_gone = asyncio.Event()
         self.flowing = asyncio.Event()
         self.flowing.set()
         self.drip_until = {"c2s": 0.0, "s2c": 0.0}
@@ -264,26 +278,47 @@ class _Conn:
         _rst(self.client_w)
         _rst(self.up_w)
 
-    async def stall(self, seconds: float) -> None:
+    async def stall(self, fault: TcpFault) -> None:
+        """Forward nothing either way for ``duration_s``. If the client leaves meanwhile, the
+        server sees it go (RST) unless ``hold_open``: then the server's socket stays open and
+        silent until the stall ends."""
         self.flowing.clear()
         try:
-            await asyncio.sleep(min(seconds, MAX_HOLD_S))
+            if fault.hold_open:
+                await asyncio.sleep(fault.duration_s)
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.client_gone.wait(), fault.duration_s)
+                _rst(self.up_w)
         finally:
             self.flowing.set()
 
+    async def read(self, direction: Direction) -> None:
+        reader = self.client_r if direction == "c2s" else self.up_r
+        queue = self.queues[direction]
+        end: bytes | None = b""
+        try:
+            while data := await reader.read(_READ_SIZE):
+                await queue.put(data)
+        except (ConnectionError, OSError):
+            end = None
+        if direction == "c2s":
+            self.client_gone.set()
+        await queue.put(end)
+
     async def pump(self, direction: Direction) -> None:
-        reader, writer = (
-            (self.client_r, self.up_w) if direction == "c2s" else (self.up_r, self.client_w)
-        )
+        writer = self.up_w if direction == "c2s" else self.client_w
+        queue = self.queues[direction]
         loop = asyncio.get_running_loop()
         try:
-            while True:
-                data = await reader.read(_READ_SIZE)
-                if not data:
-                    break
+            while data := await queue.get():
                 if not await self._forward(direction, data, writer, loop):
                     return
-            # EOF from the source: pass it on (the other pump keeps going).
+            if data is None:  # the source reset: so does the proxy, both ways
+                self.reset()
+                return
+            # EOF from the source: pass it on (the other direction keeps going).
+            await self.flowing.wait()
             with contextlib.suppress(OSError, RuntimeError):
                 if writer.can_write_eof() and not writer.is_closing():
                     writer.write_eof()
@@ -344,7 +379,7 @@ class _Conn:
                 writer.write(close_frame(fault.code, fault.reason))
                 return True
             if fault.kind == "stall":
-                await self.stall(fault.duration_s)
+                await self.stall(fault)
             elif fault.kind == "delay":
                 await asyncio.sleep(fault.duration_s)
             elif fault.kind == "drip":
@@ -353,11 +388,9 @@ class _Conn:
         return True
 
     async def _drain(self, direction: Direction) -> None:
-        """After a FIN on ``direction``: read and drop what that direction still sends."""
-        reader = self.client_r if direction == "c2s" else self.up_r
-        with contextlib.suppress(ConnectionError, OSError):
-            while await reader.read(_READ_SIZE):
-                pass
+        """After a FIN on ``direction``: drop what that direction still sends."""
+        while await self.queues[direction].get():
+            pass
 
     async def _write(
         self,
@@ -502,11 +535,13 @@ class TcpFaultProxy:
         conn = _Conn(
             self, index, (reader, writer), (up_r, up_w), self.schedule.for_connection(index)
         )
+        readers = [asyncio.ensure_future(conn.read(d)) for d in ("c2s", "s2c")]
         pumps = [asyncio.ensure_future(conn.pump(d)) for d in ("c2s", "s2c")]
         try:
+            # Both directions forwarded to their end (EOF, reset or a fault that ends them).
             await asyncio.gather(*pumps)
-            # Both directions ended (EOF each way): the close is complete.
         finally:
+            pumps += readers
             for pump in pumps:
                 pump.cancel()
             await asyncio.wait(pumps, timeout=2.0)
@@ -523,7 +558,7 @@ def random_schedule(
     seed: int,
     *,
     connections: int = 6,
-    probability: float = 0.8,
+    probability: float = 0.9,
     max_c2s_byte: int = 200_000,
     max_s2c_byte: int = 200_000,
     max_stall_s: float = 3.0,
@@ -531,7 +566,7 @@ def random_schedule(
     max_refused: int = 2,
     outage_probability: float = 0.05,
 ) -> ProxySchedule:
-    """A reproducible schedule: each connection likely meets one byte fault; some reconnects
+    """A reproducible schedule: each connection likely meets a byte fault or two; some reconnects
     are refused (``max_refused`` in a row at most); rarely, the service becomes unreachable
     for good from some connection on (``refuse_from``)."""
     rng = random.Random(seed)
@@ -542,23 +577,33 @@ def random_schedule(
             count = rng.randint(1, max_refused)
             schedule.refuse(range(index, index + count), rng.choice(("rst", "silent")))
             index += count
-        if rng.random() < probability:
-            kind = rng.choice(BYTE_FAULTS)
-            direction: Direction = "s2c" if kind == "close_frame" else rng.choice(("c2s", "s2c"))
-            limit = max_c2s_byte if direction == "c2s" else max_s2c_byte
-            duration = 0.0
-            if kind == "stall":
-                duration = rng.uniform(0.2, max_stall_s)
-            elif kind == "drip":
-                duration = rng.uniform(0.05, 0.5)
-            elif kind == "delay":
-                duration = rng.uniform(0.05, 1.0)
-            code = rng.choice(CLOSE_CODES)
-            reason = {1000: "", 1001: "going away", 1011: "Internal error occurred."}[code]
-            fault = TcpFault(kind, direction, rng.randrange(0, limit), duration, code, reason)
-            schedule.add(fault, connection=index)
+        # Up to two faults per connection: a timing fault often leaves the connection alive.
+        for chance in (probability, probability / 2):
+            if rng.random() < chance:
+                # The first connection is the user's open(): faults start after its setup.
+                low = FIRST_CONNECTION_MIN_BYTE if index == 0 else 0
+                fault = _random_fault(rng, low, max_c2s_byte, max_s2c_byte, max_stall_s)
+                schedule.add(fault, connection=index)
         index += 1
     if rng.random() < outage_probability:
         schedule.refuse_from = rng.randint(1, 3)
         schedule.refuse_from_mode = rng.choice(("rst", "silent"))
     return schedule
+
+
+def _random_fault(
+    rng: random.Random, low: int, max_c2s_byte: int, max_s2c_byte: int, max_stall_s: float
+) -> TcpFault:
+    kind = rng.choice(BYTE_FAULTS)
+    direction: Direction = "s2c" if kind == "close_frame" else rng.choice(("c2s", "s2c"))
+    limit = max_c2s_byte if direction == "c2s" else max_s2c_byte
+    duration = 0.0
+    if kind == "stall":
+        duration = rng.uniform(0.2, max_stall_s)
+    elif kind == "drip":
+        duration = rng.uniform(0.05, 0.5)
+    elif kind == "delay":
+        duration = rng.uniform(0.05, 1.0)
+    code = rng.choice(CLOSE_CODES)
+    reason = {1000: "", 1001: "going away", 1011: "Internal error occurred."}[code]
+    return TcpFault(kind, direction, rng.randrange(low, limit), duration, code, reason)
