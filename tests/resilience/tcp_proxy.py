@@ -57,7 +57,7 @@ CLOSE_CODES = (1000, 1001, 1011)
 FIRST_CONNECTION_MIN_BYTE = 4096
 _DRIP_SLEEP_S = 0.001
 _READ_SIZE = 65536
-_QUEUE_CHUNKS = 64  # at most 4 MiB queued per direction
+_QUEUE_CHUNKS = 4  # at most 256 KiB queued per direction
 
 
 @dataclass(frozen=True)
@@ -418,7 +418,11 @@ class _Conn:
 
 class TcpFaultProxy:
     """The proxy. Use as ``async with TcpFaultProxy(port, schedule) as proxy``; connect the
-    client to ``proxy.base_url``."""
+    client to ``proxy.base_url``.
+
+    ``echo_request_on_401``: answer an upstream 401 with a 401 whose body echoes the client's
+    request head (credentials included). ``client_rcvbuf``: ``SO_RCVBUF`` of accepted sockets.
+    """
 
     def __init__(
         self,
@@ -427,12 +431,14 @@ class TcpFaultProxy:
         *,
         upstream_host: str = "127.0.0.1",
         echo_request_on_401: bool = False,
+        client_rcvbuf: int | None = None,
     ) -> None:
         if upstream_host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the fault proxy forwards to loopback only")
         self.upstream = (upstream_host, upstream_port)
         self.schedule = schedule or ProxySchedule()
         self.echo_request_on_401 = echo_request_on_401
+        self.client_rcvbuf = client_rcvbuf
         self.port = 0
         self.connections = 0
         self.refused = 0
@@ -498,13 +504,18 @@ class TcpFaultProxy:
         self._tasks.add(task)
         self._writers.add(writer)
         self.open_client_sockets += 1
+        sock = writer.get_extra_info("socket")
+        if self.client_rcvbuf is not None and sock is not None:
+            # A small receive buffer: a stall pushes back on the client's sends quickly.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.client_rcvbuf)
         index = self.connections
         self.connections += 1
         try:
             await self._serve(index, reader, writer)
         except asyncio.CancelledError:
-            writer.transport.abort()
-            raise
+            # Only stop() cancels these tasks, and nothing awaits them: asyncio's streams
+            # would log a cancelled connection handler as an error.
+            pass
         finally:
             writer.transport.abort()
             self._writers.discard(writer)
