@@ -67,6 +67,8 @@ class TcpRunResult:
     open_sockets: int = 0
     credential_leaks: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: what happened, for failure reports: emulator connections and client stats
+    trace: str = ""
 
 
 class SecretWatch(logging.Handler):
@@ -230,6 +232,11 @@ async def run_once(
             if outage and result.gave_up_after_s is not None:
                 result.gave_up_after_s -= outage[0]
         consumed = emu.consumed_audio_digests()
+        result.trace += " emulator: " + ", ".join(
+            f"#{c.index} {c.close_code} {'resumed' if c.resumed_from_handle else 'new'} "
+            f"{len(c.audio_digests)} frames"
+            for c in emu.connections
+        )
         result.resumed_connections = sum(
             1 for c in emu.connections if c.resumed_from_handle is not None
         )
@@ -308,6 +315,11 @@ async def _session(result: TcpRunResult, frames: list[bytes], proxy: TcpFaultPro
     if finish_at:
         result.close_s = ended - finish_at[0]
     result.reconnects = sum(isinstance(e, s2st.Reconnected) for e in events)
+    result.trace = (
+        f"sent {result.frames_sent}, reconnected {result.reconnects}x, close "
+        f"{result.close_s if result.close_s is None else round(result.close_s, 1)} s after "
+        f"finish, unconfirmed at close {session.stats.unconfirmed_audio_ms_at_close:.0f} ms;"
+    )
     owned = [session._supervisor, *session._user_tasks]
     result.leaked_tasks = [t.get_name() for t in owned if t is not None and not t.done()]
     if error is not None:

@@ -72,7 +72,11 @@ async def test_tcp_fault_schedules(backend: Backend, batch: int) -> None:
         problems = check(result)
         _record(backend, result, problems)
         if problems:
-            failures[result.seed] = [*problems, f"schedule: {result.schedule}"]
+            failures[result.seed] = [
+                *problems,
+                f"schedule: {result.schedule}",
+                f"trace: {result.trace}",
+            ]
     assert not log_leaks, f"credential in log records: {log_leaks[:3]}"
     assert not failures, failures
 
