@@ -411,8 +411,11 @@ async def test_case5_unreachable_service_raises_with_unconfirmed_audio(mode: Ref
     outage = [f.t for f in proxy.fired if f.connection >= 1]
     assert outage, proxy.fired
     error = assert_typed(out)
-    assert 3.0 <= out.ended_at - outage[0] <= 4.0 + 6.0, out.ended_at - outage[0]
     assert_unconfirmed_is_what_was_lost(out, error)
+    gave_up_s = out.ended_at - outage[0]
+    assert 3.0 <= gave_up_s <= 4.0 + 6.0, (
+        f"gave up {gave_up_s:.1f} s into the outage; the budget is give_up_after_s=4"
+    )
 
 
 # --------------------------------------------------------------------------------- case 6
