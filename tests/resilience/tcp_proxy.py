@@ -11,7 +11,9 @@ first one). A fault fires at a byte offset of one direction of that connection:
 * ``close_frame`` (server to client only): at the first WebSocket frame boundary at or after
   the offset, write an unmasked close frame (``code``, ``reason``) to the client, then drop the
   rest of the server's stream; the client's closing handshake still reaches the server;
-* ``stall``: stop forwarding both directions for ``duration_s`` without closing;
+* ``stall``: stop forwarding both directions for ``duration_s`` without closing (bytes wait in
+  a bounded queue, then TCP pushes back); if the client leaves meanwhile the server's socket
+  is reset too, unless ``hold_open`` keeps it open and silent until the stall ends;
 * ``drip``: from the offset, forward that direction one byte at a time (1 ms apart) for
   ``duration_s``;
 * ``delay``: hold that direction ``duration_s`` once at the offset (a delay spike).
@@ -19,6 +21,9 @@ first one). A fault fires at a byte offset of one direction of that connection:
 Connection-level refusals (``refuse``) replace forwarding for a whole accepted connection:
 ``mode="rst"`` accepts then resets at once; ``mode="silent"`` accepts and never answers (the
 socket stays open until the client gives up, or :meth:`TcpFaultProxy.stop`).
+
+With ``echo_request_on_401`` an upstream 401 is replaced by a 401 whose body echoes the
+client's request head (as some front ends do), credentials included.
 
 Everything is bounded: every duration is capped by ``MAX_HOLD_S``, and :meth:`stop` aborts all
 sockets and cancels every task. Counters: bytes per direction, connections accepted, faults

@@ -85,7 +85,8 @@ async def test_tcp_fault_schedules(backend: Backend, batch: int) -> None:
                 f"trace: {result.trace}",
             ]
     assert not log_leaks, f"credential in log records: {log_leaks[:3]}"
-    assert not failures, failures
+    report = "\n".join(f"seed {seed}: " + " | ".join(p) for seed, p in failures.items())
+    assert not failures, f"{len(failures)} of {len(results)} runs failed:\n{report}"
 
 
 def _frame(payload: bytes, opcode: int = 1) -> bytes:
@@ -193,7 +194,7 @@ def test_tcp_fault_matrix_totals(backend: Backend) -> None:
     them in the terminal summary)."""
     totals = TOTALS[backend]
     if totals["runs"] == 0:
-        pytest.fail("the TCP fault schedules did not run (select the whole module)")
+        pytest.fail("no TCP fault schedule completed (select the whole module; see above)")
     assert totals["runs"] == SEEDS
     assert totals["faults"] > SEEDS  # the schedules do inject faults
     assert totals["reconnects"] > SEEDS // 2  # ... and they force reconnections
