@@ -89,12 +89,13 @@ class SecretWatch(logging.Handler):
             text = record.getMessage()
         except Exception:  # a record that cannot format is shown raw
             text = f"{record.msg!r} % {record.args!r}"
-        text += repr(record.args)
+        text += repr(record.args) + (record.exc_text or "") + (record.stack_info or "")
+        where = f"log {record.name}:{record.levelname}"
+        if any(secret in text for secret in self.secrets):
+            self.leaks.append(f"{where}: {text[:160]!r}")
         if record.exc_info and record.exc_info[1] is not None:
-            text += "".join(leaks_in(record.exc_info[1], self.secrets))
-        for secret in self.secrets:
-            if secret in text:
-                self.leaks.append(f"log {record.name}:{record.levelname}: {text[:160]!r}")
+            for path in leaks_in(record.exc_info[1], self.secrets):
+                self.leaks.append(f"{where}: logged exception {path}")
 
     def __enter__(self) -> SecretWatch:
         root = logging.getLogger()
