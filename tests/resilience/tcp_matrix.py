@@ -63,7 +63,9 @@ class TcpRunResult:
     finish_at: float | None = None
     unconfirmed_ms: float | None = None
     unconfirmed_pcm: bytes | None = field(default=None, repr=False)
-    missing_pcm: bytes = field(default=b"", repr=False)
+    sent_frames: list[bytes] = field(default_factory=list, repr=False)
+    never_confirmed: int = 0
+    stats_unconfirmed_ms: float = 0.0
     close_s: float | None = None
     leaked_tasks: list[str] = field(default_factory=list)
     open_sockets: int = 0
@@ -165,6 +167,61 @@ def leaks_in(exc: BaseException, secrets: tuple[str, ...]) -> list[str]:
     return found
 
 
+def handle_state_digests(emu: Emulator) -> list[str]:
+    """The audio in the state of the latest resumption handle of the (single) session: what
+    the server confirmed. Audio consumed after it was never confirmed to the client."""
+    attached = [c for c in emu.connections if c.session_id is not None]
+    if not attached:
+        return []
+    last = attached[-1]
+    own = [
+        d
+        for i, d in zip(last.audio_message_indices, last.audio_digests, strict=True)
+        if last.consumed_through is not None and i <= last.consumed_through
+    ]
+    return [*last.base_digests, *own]
+
+
+def judge_unconfirmed(
+    backend: Backend,
+    sent: list[bytes],
+    never_consumed: int,
+    never_confirmed: int,
+    duration_ms: float | None,
+    pcm: bytes | None,
+    stats_ms: float,
+) -> list[str]:
+    """Problems with the unconfirmed audio a session that gave up returns: whole frames, the
+    last ones sent, at least every frame the server never consumed and at most those it never
+    confirmed (Gemini API: plus the overlap bound), and ``stats`` agreeing with it."""
+    if duration_ms is None or pcm is None:
+        if never_consumed:
+            return [
+                f"{never_consumed * FRAME_MS:.0f} ms never consumed, and the error has no "
+                ".unconfirmed_audio: the user cannot get them back"
+            ]
+        return []
+    problems = []
+    frames = duration_ms / FRAME_MS
+    n = round(frames)
+    upper = never_confirmed + (overlap_bound_ms() / FRAME_MS if backend == "gemini" else 0)
+    if abs(frames - n) > 0.01:
+        problems.append(f".unconfirmed_audio is {duration_ms} ms: not whole 100 ms frames")
+    elif not never_consumed <= n <= upper:
+        problems.append(
+            f".unconfirmed_audio is {duration_ms:.0f} ms; the server never consumed "
+            f"{never_consumed * FRAME_MS:.0f} ms and never confirmed {never_confirmed * FRAME_MS:.0f} ms"
+        )
+    elif pcm != b"".join(sent[len(sent) - n :]):
+        problems.append(f".unconfirmed_audio.pcm is not the last {n} frames sent")
+    if abs(stats_ms - duration_ms) >= FRAME_MS / 2:
+        problems.append(
+            f"stats.unconfirmed_audio_ms_at_close={stats_ms:.0f} ms but .unconfirmed_audio "
+            f"is {duration_ms:.0f} ms"
+        )
+    return problems
+
+
 def make_client(backend: Backend, base_url: str, **kwargs: Any) -> s2st.S2STClient:
     """A client for ``base_url`` carrying the recognisable secret of its backend."""
     if backend == "vertex":
@@ -237,6 +294,7 @@ async def run_once(
                 if result.gave_up_after_s is not None:
                     result.gave_up_after_s -= outage[0]
         consumed = emu.consumed_audio_digests()
+        confirmed = handle_state_digests(emu)
         result.trace += " emulator: " + ", ".join(
             f"#{c.index} {c.close_code} {'resumed' if c.resumed_from_handle else 'new'} "
             f"{len(c.audio_digests)} frames"
@@ -245,13 +303,17 @@ async def run_once(
         result.resumed_connections = sum(
             1 for c in emu.connections if c.resumed_from_handle is not None
         )
-    _account(result, frames, consumed)
+    _account(result, frames, consumed, confirmed)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _account(result: TcpRunResult, frames: list[bytes], consumed: list[str]) -> None:
+def _account(
+    result: TcpRunResult, frames: list[bytes], consumed: list[str], confirmed: list[str]
+) -> None:
     sent = [hashlib.sha1(f).hexdigest() for f in frames[: result.frames_sent]]
+    result.sent_frames = frames[: result.frames_sent]
+    result.never_confirmed = len(set(sent) - set(confirmed))
     sent_set = set(sent)
     user = [d for d in consumed if d in sent_set]
     result.duplicated = len(user) - len(set(user))
@@ -260,10 +322,6 @@ def _account(result: TcpRunResult, frames: list[bytes], consumed: list[str]) -> 
     result.in_order = (user if result.backend == "vertex" else first_seen) == [
         d for d in sent if d in set(user)
     ]
-    consumed_set = set(user)
-    result.missing_pcm = b"".join(
-        f for f, d in zip(frames[: len(sent)], sent, strict=True) if d not in consumed_set
-    )
 
 
 async def _session(result: TcpRunResult, frames: list[bytes], proxy: TcpFaultProxy) -> None:
@@ -328,6 +386,7 @@ async def _session(result: TcpRunResult, frames: list[bytes], proxy: TcpFaultPro
     )
     owned = [session._supervisor, *session._user_tasks]
     result.leaked_tasks = [t.get_name() for t in owned if t is not None and not t.done()]
+    result.stats_unconfirmed_ms = session.stats.unconfirmed_audio_ms_at_close
     if error is not None:
         result.gave_up_after_s = ended
         result.error = f"{type(error).__name__}: {error}"
@@ -384,18 +443,13 @@ def _check_gave_up(result: TcpRunResult) -> list[str]:
             f"gave up {result.gave_up_after_s:.1f} s into the outage "
             f"(budget give_up_after_s={GIVE_UP_AFTER_S})"
         )
-    missing, pcm = result.missing_pcm, result.unconfirmed_pcm
-    lost_ms = result.lost * FRAME_MS
-    if result.unconfirmed_ms is None:
-        if result.lost:
-            problems.append(f"{lost_ms:.0f} ms not consumed, error has no .unconfirmed_audio")
-        return problems
-    slack = overlap_bound_ms() if result.backend == "gemini" else 0.0
-    if not lost_ms - FRAME_MS / 2 < result.unconfirmed_ms < lost_ms + slack + FRAME_MS / 2:
-        problems.append(
-            f".unconfirmed_audio is {result.unconfirmed_ms:.0f} ms, the emulator did not "
-            f"consume {lost_ms:.0f} ms"
-        )
-    elif pcm is not None and not pcm.endswith(missing):
-        problems.append(".unconfirmed_audio.pcm is not the audio the emulator did not consume")
+    problems += judge_unconfirmed(
+        result.backend,
+        result.sent_frames,
+        result.lost,
+        result.never_confirmed,
+        result.unconfirmed_ms,
+        result.unconfirmed_pcm,
+        result.stats_unconfirmed_ms,
+    )
     return problems

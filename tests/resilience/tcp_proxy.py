@@ -253,9 +253,13 @@ class _Conn:
         # Chunks read but not forwarded (None: the source reset, b"": it sent EOF). Bounded:
         # a stall still pushes back on the sender once this much is queued.
         self.queues: dict[str, asyncio.Queue[bytes | None]] = {
-            "c2s": asyncio.Queue(_QUEUE_CHUNKS),
-            "s2c": asyncio.Queue(_QUEUE_CHUNKS),
+            "c2s": asyncio.Queue(),
+            "s2c": asyncio.Queue(),
         }
+        self.taken = {"c2s": asyncio.Event(), "s2c": asyncio.Event()}
+        # During a stall that is not hold_open the client's bytes are read without bound, so
+        # that its leaving is seen at once.
+        self.watch_client = False
         self.client_gone = asyncio.Event()
         self.flowing = asyncio.Event()
         self.flowing.set()
@@ -292,11 +296,19 @@ class _Conn:
             if fault.hold_open:
                 await asyncio.sleep(fault.duration_s)
                 return
+            self.watch_client = True
+            self.taken["c2s"].set()  # wake the reader if it waits for room
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.client_gone.wait(), fault.duration_s)
                 _rst(self.up_w)
         finally:
+            self.watch_client = False
             self.flowing.set()
+
+    async def _take(self, direction: Direction) -> bytes | None:
+        data = await self.queues[direction].get()
+        self.taken[direction].set()
+        return data
 
     async def read(self, direction: Direction) -> None:
         reader = self.client_r if direction == "c2s" else self.up_r
@@ -304,19 +316,23 @@ class _Conn:
         end: bytes | None = b""
         try:
             while data := await reader.read(_READ_SIZE):
-                await queue.put(data)
+                queue.put_nowait(data)
+                while queue.qsize() >= _QUEUE_CHUNKS and not (
+                    direction == "c2s" and self.watch_client
+                ):
+                    self.taken[direction].clear()
+                    await self.taken[direction].wait()
         except (ConnectionError, OSError):
             end = None
         if direction == "c2s":
             self.client_gone.set()
-        await queue.put(end)
+        queue.put_nowait(end)
 
     async def pump(self, direction: Direction) -> None:
         writer = self.up_w if direction == "c2s" else self.client_w
-        queue = self.queues[direction]
         loop = asyncio.get_running_loop()
         try:
-            while data := await queue.get():
+            while data := await self._take(direction):
                 if not await self._forward(direction, data, writer, loop):
                     return
             if data is None:  # the source reset: so does the proxy, both ways
@@ -394,7 +410,7 @@ class _Conn:
 
     async def _drain(self, direction: Direction) -> None:
         """After a FIN on ``direction``: drop what that direction still sends."""
-        while await self.queues[direction].get():
+        while await self._take(direction):
             pass
 
     async def _write(

@@ -8,9 +8,10 @@ reconnects. Per run (see :func:`~tests.resilience.tcp_matrix.check`): every fram
 sent is consumed (Vertex: exactly once and in order; Gemini API: duplicates within
 ``s2st.protocol.MAX_UNINDEXED_OVERLAP_MS`` per resumed connection); only ``s2st.S2STError``
 reaches the user; a typed error only when the service became unreachable beyond the retry
-budget, and then with ``.unconfirmed_audio`` equal to what the emulator did not consume; a
-bounded close; no task or socket left; no credential in any log record or exception. Totals
-per backend are printed in the terminal summary (tests/conftest.py).
+budget, and then with ``.unconfirmed_audio`` holding the last frames sent: all that the
+emulator never consumed, nothing that it confirmed; a bounded close; no task or socket left;
+no credential in any log record or exception. Totals per backend are printed in the terminal
+summary (tests/conftest.py).
 """
 
 from __future__ import annotations
