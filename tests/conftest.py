@@ -40,5 +40,6 @@ def _tcp_fault_matrix_summary(terminalreporter: Any) -> None:
             f"{totals['faults']} faults fired, {totals['reconnects']} reconnections, "
             f"frames lost: {totals['lost']}, frames duplicated: {totals['duplicated']}"
             + (" (Gemini overlap)" if backend == "gemini" else "")
-            + f", typed errors (service unreachable): {totals['gave_up']}"
+            + f", typed errors (service unreachable): {totals['gave_up']} "
+            f"(frames handed back in them: {totals['returned']})"
         )

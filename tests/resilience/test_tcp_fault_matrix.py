@@ -8,8 +8,8 @@ reconnects. Per run (see :func:`~tests.resilience.tcp_matrix.check`): every fram
 sent is consumed (Vertex: exactly once and in order; Gemini API: duplicates within
 ``s2st.protocol.MAX_UNINDEXED_OVERLAP_MS`` per resumed connection); only ``s2st.S2STError``
 reaches the user; a typed error only when the service became unreachable beyond the retry
-budget, and then with ``.unconfirmed_audio`` holding the last frames sent: all that the
-emulator never consumed, nothing that it confirmed; a bounded close; no task or socket left;
+budget, and then with ``.unconfirmed_audio`` holding the last frames sent, all that the
+emulator never consumed among them; a bounded close; no task or socket left;
 no credential in any log record or exception. Totals per backend are printed in the terminal
 summary (tests/conftest.py).
 """
@@ -40,6 +40,7 @@ TOTALS: dict[str, dict[str, int]] = {
         "faults": 0,
         "reconnects": 0,
         "lost": 0,
+        "returned": 0,
         "duplicated": 0,
         "gave_up": 0,
     }
@@ -64,7 +65,10 @@ def _record(backend: Backend, result: TcpRunResult, problems: list[str]) -> None
     totals["runs"] += 1
     totals["faults"] += result.faults_fired
     totals["reconnects"] += result.reconnects
-    totals["lost"] += result.lost
+    # Frames not consumed: lost, unless the run gave up and handed them back in its error.
+    totals["lost" if result.error is None or result.unconfirmed_ms is None else "returned"] += (
+        result.lost
+    )
     totals["duplicated"] += result.duplicated
     totals["gave_up"] += result.error is not None
     totals["survived"] += not problems
