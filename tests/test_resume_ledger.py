@@ -49,9 +49,13 @@ def Out(text: str, *, finished: bool = False, lang: str | None = None) -> Output
     return OutputTranscription(text, finished, lang)
 
 
+VOICE = 1000  # sample values start here: voiced (above SILENCE_PEAK), like translated speech
+
+
 def Audio(n: int, start: int = 0, *, rate: int = 24_000) -> AudioChunk:
-    """``n`` samples with values ``start .. start+n-1`` (so a trimmed chunk shows its offset)."""
-    data = np.arange(start, start + n, dtype=np.int16)
+    """``n`` samples with values ``VOICE + start .. VOICE + start+n-1`` (so a trimmed chunk
+    shows its offset)."""
+    data = np.arange(VOICE + start, VOICE + start + n, dtype=np.int16)
     data.flags.writeable = False
     return AudioChunk(data, rate, f"audio/pcm;rate={rate}")
 
@@ -340,9 +344,9 @@ def test_trimmed_audio_is_a_view_of_the_right_samples() -> None:
     kept = ledger.filter(chunk)
     assert isinstance(kept, AudioChunk)
     assert kept.data.dtype == np.int16
-    assert kept.data.tolist() == [503, 504, 505, 506, 507]
+    assert kept.data.tolist() == [VOICE + 503, VOICE + 504, VOICE + 505, VOICE + 506, VOICE + 507]
     assert kept.duration_s == pytest.approx(5 / 24_000)
-    assert kept.pcm == np.arange(503, 508, dtype="<i2").tobytes()
+    assert kept.pcm == np.arange(VOICE + 503, VOICE + 508, dtype="<i2").tobytes()
     assert not ledger.active
 
 
@@ -415,3 +419,25 @@ def test_regenerated_text_realigns_when_the_expectation_starts_earlier() -> None
     short.checkpoint(now=1.5, keep_after=0.0)
     short.resume()
     assert short.filter(Out(" b")) == Out(" b")
+
+
+def Silence(n: int) -> AudioChunk:
+    return AudioChunk(np.zeros(n, dtype=np.int16))
+
+
+def test_server_silence_is_neither_counted_nor_hidden() -> None:
+    """The silence the server streams between translations is not regenerated after a resume
+    (EVIDENCE.md row 7): counting it would hide that much of the regenerated speech."""
+    ledger = OutputLedger()
+    ledger.checkpoint()
+    for event in (Silence(2400), Audio(100), Silence(2400), Silence(2400)):
+        ledger.filter(event)
+    ledger.resume()
+    assert ledger.active
+    quiet = Silence(2400)
+    assert ledger.filter(quiet) is quiet  # silence passes, the expectation stays
+    assert ledger.active
+    assert ledger.filter(Audio(100)) is None  # the regenerated speech: hidden once
+    fresh = Audio(100)
+    assert ledger.filter(fresh) is fresh
+    assert ledger.suppressed_samples == 100 and not ledger.active

@@ -107,6 +107,7 @@ class ConnectionLoop:
     _last_frame_t: float
     _audio_on_link: bool
     _ended_with_audio: bool
+    _closed_cleanly: bool
 
     def unconfirmed_audio(self) -> UnconfirmedAudio | None:
         """The user's audio that no server confirmation covers yet, in order (see
@@ -245,7 +246,8 @@ class ConnectionLoop:
     async def _drop(self, ws: ClientConnection) -> None:
         if self._proto.state in (ConnectionState.SETUP_SENT, ConnectionState.ACTIVE):
             self._proto.connection_lost()
-        await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
+        # A completed closing handshake: the server read all that was sent on this connection.
+        self._closed_cleanly = await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
 
     async def _pump(self, ws: ClientConnection) -> tuple[str, BaseException | None]:
         """Read frames until the connection ends or must be left; return (reason, error).
@@ -281,11 +283,11 @@ class ConnectionLoop:
                     if cls is AudioChunk and not ledger.active:  # the hot path, inlined
                         data = event.data  # type: ignore[union-attr]
                         samples = len(data)
-                        ledger.since.samples += samples
-                        if history is not None:
-                            history.append((arrived, samples))
                         voiced = voiced_of(data)
-                        if voiced:
+                        if voiced:  # the ledger counts voiced audio only (_resume.py)
+                            ledger.since.samples += samples
+                            if history is not None:
+                                history.append((arrived, samples))
                             self._last_voiced_t = self._last_translation_t = arrived
                             self._heard_voice = True
                         elif not self._heard_voice:
@@ -507,7 +509,10 @@ class _Watchdog:
 
     def _check(self) -> None:
         link = self._link
-        idle = time.perf_counter() - link._last_frame_t
+        # The later of the last frame read and the last bytes received: a reader that is
+        # behind (bytes arrived, frames not read yet) is not a dead link.
+        arrived = max(link._last_frame_t, getattr(self._ws, "last_data_t", 0.0))
+        idle = time.perf_counter() - arrived
         if idle >= self._timeout and link._audio_on_link:
             self.fired = True
             logger.warning(

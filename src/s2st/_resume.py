@@ -13,8 +13,10 @@ Rules (per stream, independently):
 * transcripts: regenerated text is dropped while it matches what was already delivered; a
   fragment that extends past it is trimmed to the new part; the first mismatch ends the
   suppression for that stream (the server said something different: deliver it);
-* audio: the number of samples already delivered is dropped (content is not compared:
-  resynthesised speech is not bit-identical on a real server);
+* audio: the number of *voiced* samples already delivered is dropped from the regenerated
+  voiced audio (content is not compared: resynthesised speech is not bit-identical on a real
+  server); silent chunks are neither counted nor dropped, since the silence the server
+  streams between translations is not regenerated (EVIDENCE.md row 7);
 * ``TurnComplete`` / ``GenerationComplete``: as many as were delivered are dropped.
 
 This assumes what the protocol implies but does not state (PROTOCOL.md §5.5 ❓): output
@@ -137,9 +139,15 @@ class OutputLedger:
             self._note(item)
 
     def note(self, event: Event, t: float = 0.0) -> None:
-        """Record a delivered event (that arrived at ``t``)."""
-        if self.history is not None and type(event) in _KEPT:
-            self.history.append((t, len(event.data) if isinstance(event, AudioChunk) else event))
+        """Record a delivered event (that arrived at ``t``). Silent audio is not content: it is
+        not recorded (the server's silence stream is not regenerated after a resume)."""
+        if isinstance(event, AudioChunk):
+            if not event.voiced:
+                return
+            if self.history is not None:
+                self.history.append((t, len(event.data)))
+        elif self.history is not None and type(event) in _KEPT:
+            self.history.append((t, event))
         self._note(event)
 
     def _note(self, event: Event) -> None:
@@ -194,8 +202,8 @@ class OutputLedger:
 
     def _apply(self, pending: _Pending, event: Event) -> Event | None:
         if isinstance(event, AudioChunk):
-            if not pending.samples:
-                return event
+            if not pending.samples or not event.voiced:
+                return event  # silence passes: only voiced samples were counted
             n = len(event.data)
             if n <= pending.samples:
                 pending.samples -= n

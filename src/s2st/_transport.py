@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,14 @@ from .errors import (
     redact,
 )
 
-__all__ = ["TransportOptions", "abort", "close_error", "close_quietly", "open_websocket"]
+__all__ = [
+    "LiveConnection",
+    "TransportOptions",
+    "abort",
+    "close_error",
+    "close_quietly",
+    "open_websocket",
+]
 
 logger = logging.getLogger("s2st.transport")
 
@@ -95,6 +103,20 @@ class TransportOptions:
                 raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
 
 
+class LiveConnection(ClientConnection):
+    """websockets' client connection, noting when bytes last arrived from the server.
+
+    ``last_data_t`` (``time.perf_counter``) is stamped where the bytes come in, before any
+    frame is parsed or read: the dead-link watchdog judges the link by it, so a reader that is
+    behind (an overloaded process) is not mistaken for a silent server."""
+
+    last_data_t: float = 0.0
+
+    def data_received(self, data: bytes) -> None:
+        self.last_data_t = time.perf_counter()
+        super().data_received(data)
+
+
 def close_error(exc: ConnectionClosed) -> ConnectionClosedError | None:
     """Typed error for a closed connection; ``None`` for a normal close (1000/1001)."""
     rcvd = exc.rcvd
@@ -126,6 +148,7 @@ async def open_websocket(
             max_size=options.max_message_bytes,
             max_queue=options.max_queue_frames,
             logger=_WS_LOGGER,
+            create_connection=LiveConnection,
             **extra,
         )
     except (InvalidHandshake, InvalidURI, asyncio.TimeoutError, OSError) as exc:

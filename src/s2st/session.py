@@ -157,6 +157,7 @@ class S2STSession(ConnectionLoop):
         self._failing_since: float | None = None
         self._finishing = False  # finish() is closing the session
         self._ended_with_audio = False  # _end() already reported the unconfirmed audio
+        self._closed_cleanly = False  # the last connection the supervisor dropped closed cleanly
         self._finish_error: TranslationIncompleteError | None = None
         self._last_frame_t = 0.0  # arrival of the last frame (the dead-link watchdog reads it)
         self._audio_on_link = False  # something was sent on the current connection
@@ -261,7 +262,8 @@ class S2STSession(ConnectionLoop):
             if task.done() and not task.cancelled() and task.exception() is not None:
                 logger.debug("task %s ended with %r", task.get_name(), task.exception())
         ws, self._ws = self._ws, None
-        clean = False
+        # No connection left: the supervisor closed the last one (say how it went).
+        clean = self._closed_cleanly
         if ws is not None:
             clean = await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
         error: TranslationIncompleteError | None = None

@@ -402,15 +402,24 @@ async def test_row_9_handles_only_when_idle_option() -> None:
 
 
 async def test_row_9_mid_utterance_resume_loses_no_output_and_no_audio_twice() -> None:
-    """A handle issued while the translation is still queued: the resumed connection first
-    sends what was queued, the engine carries on, and no audio is consumed twice."""
-    sc = load_scenario("hello")
-    audio = sc.utterances[0].translations["es"].audio
-    # what the client hears, silence aside: the translation's voiced 100 ms parts
+    """A handle issued while the translation is still queued and the next utterance is still
+    being heard (the scripted engine answers an utterance once it has heard it whole): the
+    resumed connection first sends what was queued, the engine carries on, and no audio is
+    consumed twice."""
+    hello, station = load_scenario("hello"), load_scenario("station")
+    utterances = [*hello.utterances, *station.utterances]
+    # what the client hears, silence aside: the translations' voiced 100 ms parts, in order
     expected = np.concatenate(
-        [p for p in (audio[i : i + PART] for i in range(0, audio.size, PART)) if voiced(p)]
+        [
+            p
+            for u in utterances
+            for a in [u.translations["es"].audio]
+            for p in (a[i : i + PART] for i in range(0, a.size, PART))
+            if voiced(p)
+        ]
     )
-    pcm = np.concatenate([sc.source_audio, np.zeros(12000, np.int16)])
+    gap = np.zeros(12000, np.int16)
+    pcm = np.concatenate([hello.source_audio, gap, station.source_audio, gap])
     chunks = [pcm[i : i + 1600] for i in range(0, pcm.size, 1600)]
     resumption = {"transparent": True}
     async with Emulator(speed=2.0, resumption_update_every_s=0.25, usage_every_s=None) as emu:

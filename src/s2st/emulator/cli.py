@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import math
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from s2st.errors import ConfigurationError
 
@@ -27,20 +28,51 @@ __all__ = ["main"]
 
 
 def _positive(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError("must be > 0 (inf allowed where documented)")
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535; 0 picks a free one)")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``s2st emulator: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="s2st emulator",
         description="Run a local Live API speech-to-speech translation emulator.",
     )
     add = p.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    add("--port", type=int, default=0, help="port (default 0: a free port)")
+    add("--port", type=_port, default=0, help="port (default 0: a free port)")
+    add("--debug", action="store_true", help="log every connection and fault (DEBUG level)")
     add(
         "--optimistic",
         action="store_true",
@@ -48,7 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         "(turn markers, no silence, speed 4, idle-only handles, 1011 at the cap)",
     )
     add("--lifetime", type=_positive, help="connection cap in seconds (default 600)")
-    add("--go-away-before", type=float, help="goAway notice before the cap, s (default 50)")
+    add(
+        "--go-away-before",
+        type=_non_negative,
+        help="goAway notice before the cap, s (default 50)",
+    )
     add(
         "--cap-close",
         choices=["overstay", "deadline"],
@@ -147,6 +183,8 @@ async def _serve(args: argparse.Namespace, config: EmulatorConfig) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 after a signal-initiated stop, 2 for bad flags)."""
     args = _parser().parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="s2st emulator: %(name)s: %(message)s")
     try:
         config = build_config(args)
     except ConfigurationError as exc:
@@ -156,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_serve(args, config))
     except KeyboardInterrupt:  # pragma: no cover - signal handler normally catches it
         pass
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         print(f"s2st emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -282,8 +282,11 @@ class ScriptedEngine(Engine):
     """Play back bundled scenarios when their utterances are heard (see the module docstring).
 
     ``scenarios`` are names (default: all bundled) or loaded :class:`Scenario` objects. A segment
-    is compared with every utterance after ``decide_ms`` of it (or at its end if shorter); a
-    correlation of at least ``min_score`` and, at the end, a length within 25 % pick the utterance.
+    is answered with a script only when it matches that utterance as a whole: a correlation of
+    at least ``min_score`` over the whole segment and a length within 25 %, decided when the
+    segment ends (the answer then follows at once, its audio paced by the output clock). A
+    candidate found after ``decide_ms`` holds the answer back; a segment that grows longer than
+    the candidate, or matches nothing, gets the loopback answer.
     """
 
     def __init__(
@@ -361,13 +364,20 @@ class ScriptedEngine(Engine):
     def _progress(
         self, turn: _Turn, *, final: bool, segment: Int16Array | None = None
     ) -> list[Reply]:
-        if not turn.decided:
-            if final and segment is not None:
-                self._decide(turn, segment, final=True)
-            elif turn.seg_samples * 1000 >= IN_RATE * self.decide_ms:
-                self._decide(turn, np.concatenate(turn.pending), final=False)
-            else:
+        if final and segment is not None:
+            # The whole segment decides (length within 25 % included): a prefix that sounded
+            # like a script ("Good morning." inside "Good morning, where is the train
+            # station?") is not that script. Until then a candidate's answer is held back.
+            self._decide(turn, segment, final=True)
+        elif not turn.decided:
+            if turn.seg_samples * 1000 < IN_RATE * self.decide_ms:
                 return []
+            self._decide(turn, np.concatenate(turn.pending), final=False)
+        if not final and turn.utterance is not None:
+            utt = self._utterances[turn.utterance]
+            if turn.seg_samples - turn.lead_samples <= 1.25 * utt.source_audio.size:
+                return []  # a candidate: hold its answer until the segment ends
+            turn.utterance = None  # longer than the script: it is something else
         if turn.utterance is None:
             return self._loopback(turn, final=final, source_text=None)
         utt = self._utterances[turn.utterance]
