@@ -69,6 +69,19 @@ class LocalComponents:
     tts: Synthesizer
     mt_factory: Callable[[str, str], Translator | None]
     translators: dict[str, Translator | None] = field(default_factory=dict)
+    warmed: set[str] = field(default_factory=set)
+
+    def warm_up(self, source: str) -> None:
+        """Run each stage once on a word, so that the first segment does not pay for cold
+        caches (Apertium's first call reads its transducers from disk: about 1 s)."""
+        src = base_language(source)
+        if src in self.warmed:
+            return
+        translator = self.translator_for(src)
+        if translator is not None:
+            translator.translate("Hello.")
+        self.tts.synthesize("Hello.")
+        self.warmed.add(src)
 
     def translator_for(self, source: str) -> Translator | None:
         """The translator from ``source`` to the target (``None``: same language).
@@ -179,7 +192,7 @@ class LocalEngine(Engine):
             source_language = "en"
         self.source_language = source_language
         if source_language is not None:
-            self.components.translator_for(source_language)  # fail now, not mid-session
+            self.components.warm_up(source_language)  # and fail now, not mid-session
         self.options: dict[str, Any] = {
             "manual_activity": manual_activity,
             "end_silence_ms": end_silence_ms,

@@ -331,12 +331,12 @@ class Cascade:
             st.last_hyp = hyp
             new = hyp[len(st.committed) : agreed]
             if new:
-                self._emit_input(new, first=not st.committed)
+                self._emit_input(new, space=bool(st.committed) or job.index > 0)
                 st.committed += new
             return
         new = hyp[len(st.committed) :]
         if new:
-            self._emit_input(new, first=not st.committed)
+            self._emit_input(new, space=bool(st.committed) or job.index > 0)
         timing = job.timing
         assert timing is not None
         timing.source_text, timing.language = tr.text, tr.language
@@ -349,9 +349,11 @@ class Cascade:
             return
         self._put(self._mt_q, (timing, tr.text, tr.language, english))
 
-    def _emit_input(self, words: list[str], *, first: bool) -> None:
+    def _emit_input(self, words: list[str], *, space: bool) -> None:
+        """Source-transcript deltas; ``space``: they continue earlier text (of this segment or
+        an earlier one), so the first starts with a space as the service's deltas do."""
         deltas = _words(" ".join(words))
-        if not first:
+        if space:
             deltas[0] = " " + deltas[0]
         for d in deltas:
             self._put(self._out, Reply("input_text", text=d))
@@ -395,7 +397,7 @@ class Cascade:
                 self._failed("tts", None, exc)
             timing.tts_s += time.monotonic() - t0
             words = _words(sentence)
-            if not first and words:
+            if words and (not first or timing.index > 0):
                 words[0] = " " + words[0]
             for r in self._interleave(words, pcm):
                 if r.kind == "audio" and timing.first_audio is None:
