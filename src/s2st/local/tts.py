@@ -97,7 +97,8 @@ def espeak_voices() -> list[Voice]:
     return voices
 
 
-def _pick_espeak_voice(language: str, voices: list[Voice]) -> str | None:
+def pick_espeak_voice(language: str, voices: list[Voice]) -> str | None:
+    """The espeak-ng voice language closest to a BCP-47 tag (``None``: no voice)."""
     want = language.strip().lower().replace("_", "-")
     langs = {v.language.lower() for v in voices}
     if want in langs:
@@ -125,7 +126,7 @@ class EspeakTTS:
         exe = _espeak()
         if exe is None:
             raise ConfigurationError("espeak-ng is not installed: apt-get install espeak-ng")
-        voice = _pick_espeak_voice(language, espeak_voices())
+        voice = pick_espeak_voice(language, espeak_voices())
         if voice is None:
             raise ConfigurationError(f"espeak-ng has no voice for {language!r}")
         self._exe = exe
