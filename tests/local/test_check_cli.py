@@ -15,7 +15,7 @@ from s2st.local.mt import ApertiumPair
 
 def test_check_reports_the_installed_stack() -> None:
     report = check()
-    assert report.ready and report.sources == ["en"]
+    assert report.ready and report.sources[0] == "en" and "es" in report.sources
     names = {c.name: c for c in report.components}
     assert names["silero-vad-v6"].ok and names["tiny.en"].ok and names["espeak-ng"].ok
     es = next(p for p in report.pairs if p.target == "es")
@@ -23,7 +23,10 @@ def test_check_reports_the_installed_stack() -> None:
     fr = next(p for p in report.pairs if p.target == "fr")
     assert fr.usable and "pivot through es" in fr.route
     text = format_report(report)
-    assert "en -> es   apertium eng-spa; voice espeak-ng es" in text
+    assert "en  -> es   apertium eng-spa; voice espeak-ng es" in text
+    assert "es  -> en   apertium spa-eng; voice espeak-ng en-us" in text
+    assert "*   -> en   whisper base translate" in text
+    assert names["base"].ok
     assert text.splitlines()[0].startswith("s2st local engine check (local machine translation")
 
 

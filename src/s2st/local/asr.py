@@ -21,14 +21,26 @@ import numpy.typing as npt
 
 from s2st.errors import AudioFormatError, ConfigurationError
 
-from .models import WHISPER_TINY_EN, PinnedModel, installed, locate, offline_environment
+from .models import (
+    WHISPER_BASE,
+    WHISPER_TINY_EN,
+    PinnedModel,
+    SplitModel,
+    assemble,
+    installed,
+    locate,
+    offline_environment,
+)
 
 __all__ = ["PINNED_WHISPER", "Transcript", "WhisperASR", "available_whisper_models"]
 
 logger = logging.getLogger("s2st.local.asr")
 
 #: Whisper models that pinned PyPI packages ship, by name.
-PINNED_WHISPER: dict[str, PinnedModel] = {WHISPER_TINY_EN.name: WHISPER_TINY_EN}
+PINNED_WHISPER: dict[str, PinnedModel | SplitModel] = {
+    WHISPER_TINY_EN.name: WHISPER_TINY_EN,
+    WHISPER_BASE.name: WHISPER_BASE,
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,8 @@ def _resolve(model: str | os.PathLike[str]) -> tuple[Path, str]:
             f"unknown Whisper model {name!r}: pass a model directory, or one of "
             f"{sorted(PINNED_WHISPER)} (shipped by PyPI packages; nothing is downloaded)"
         )
+    if isinstance(pinned, SplitModel):
+        return assemble(pinned), name
     return locate(pinned), name
 
 
@@ -157,6 +171,8 @@ class WhisperASR:
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
+            # No temperature fallback: sampling would make the output differ run to run.
+            temperature=0.0,
         )
         text = "".join(s.text for s in segments).strip()
         return Transcript(text, str(info.language), audio.size / 16000)

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .asr import PINNED_WHISPER
-from .models import SILERO_VAD, PinnedModel, installed
+from .models import SILERO_VAD, WHISPER_BASE, PinnedModel, SplitModel, installed
 from .mt import ApertiumPair, apertium_pairs, plan_route
-from .tts import espeak_voices, pick_espeak_voice
+from .tts import Voice, espeak_voices, pick_espeak_voice
 
 __all__ = ["DEBIAN_PAIRS", "Component", "LocalReport", "PairInfo", "check"]
 
@@ -115,7 +115,15 @@ def _package(stage: str, dist: str) -> Component:
 
 def _components(pairs: list[ApertiumPair], n_voices: int) -> list[Component]:
     comps = [_pinned("vad", SILERO_VAD), _package("asr", "ctranslate2")]
-    comps += [_pinned("asr", m) for m in PINNED_WHISPER.values()]
+    for m in PINNED_WHISPER.values():
+        if isinstance(m, SplitModel):
+            ok = installed(m)
+            req = " ".join(m.requirements)
+            comps.append(
+                Component("asr", m.name, ok, req if ok else "", "" if ok else f"pip install {req}")
+            )
+        else:
+            comps.append(_pinned("asr", m))
     apertium = shutil.which("apertium")
     comps.append(
         Component("mt", "apertium", True, f"{len(pairs)} modes")
@@ -154,30 +162,45 @@ def _install_for(source: str, target: str, installed_pairs: list[ApertiumPair]) 
 
 
 def check() -> LocalReport:
-    """Inspect this machine (no model is loaded)."""
+    """Inspect this machine (no model is loaded).
+
+    Sources are English with the English-only tiny.en; with the multilingual Whisper base
+    installed, every language an installed Apertium pair starts from, and any Whisper language
+    into English through Whisper's translate task. Install hints are listed for English sources.
+    """
     pairs = apertium_pairs() if shutil.which("apertium") else []
     voices = espeak_voices()
     voice_langs = sorted({v.language for v in voices})
     report = LocalReport(components=_components(pairs, len(voices)), voices=voice_langs)
-    # The pinned models are English-only (tiny.en); a multilingual model directory adds sources.
+    multilingual = installed(WHISPER_BASE)
     report.sources = ["en"]
+    if multilingual:
+        report.sources += sorted({p.source for p in pairs} - {"en"})
     targets = sorted(
         {p.target for p in pairs} | {t for _, a, b in DEBIAN_PAIRS for t in (a, b)} | {"en"}
     )
     for source in report.sources:
         for target in targets:
-            if target == source:
-                continue
-            voice = pick_espeak_voice(target, voices) or ""
-            route = plan_route(source, target, pairs)
-            if route is not None:
-                install = "" if voice else f"(no espeak-ng voice for {target})"
-                report.pairs.append(PairInfo(source, target, route.describe(), voice, install))
-                continue
-            install = _install_for(source, target, pairs)
-            if install:
-                report.pairs.append(PairInfo(source, target, "", voice, install))
+            if target != source:
+                info = _pair(source, target, pairs, voices, hints=source == "en")
+                if info is not None:
+                    report.pairs.append(info)
+    if multilingual:
+        voice = pick_espeak_voice("en", voices) or ""
+        report.pairs.append(PairInfo("*", "en", "whisper base translate", voice))
     return report
+
+
+def _pair(
+    source: str, target: str, pairs: list[ApertiumPair], voices: list[Voice], *, hints: bool
+) -> PairInfo | None:
+    voice = pick_espeak_voice(target, voices) or ""
+    route = plan_route(source, target, pairs)
+    if route is not None:
+        install = "" if voice else f"(no espeak-ng voice for {target})"
+        return PairInfo(source, target, route.describe(), voice, install)
+    install = _install_for(source, target, pairs) if hints else ""
+    return PairInfo(source, target, "", voice, install) if install else None
 
 
 def format_report(report: LocalReport) -> str:
@@ -188,16 +211,19 @@ def format_report(report: LocalReport) -> str:
         state = "ok     " if c.ok else "missing"
         tail = c.detail if c.ok else f"-> {c.install}"
         lines.append(f"  {state} {c.stage:<4} {c.name:<22} {tail}")
-    lines += ["", f"source languages (speech recognition): {', '.join(report.sources)}", ""]
+    lines += ["", f"source languages (speech recognition): {', '.join(report.sources)}"]
+    if report.sources == ["en"]:
+        lines.append(f"  more with Whisper base: pip install {' '.join(WHISPER_BASE.requirements)}")
+    lines.append("")
     usable = [p for p in report.pairs if p.usable]
     lines.append(f"language pairs available now ({len(usable)}):")
     for p in usable:
-        lines.append(f"  {p.source} -> {p.target:<4} {p.route}; voice espeak-ng {p.voice}")
+        lines.append(f"  {p.source:<3} -> {p.target:<4} {p.route}; voice espeak-ng {p.voice}")
     missing = [p for p in report.pairs if not p.usable]
     if missing:
-        lines += ["", "more pairs (install):"]
+        lines += ["", "more pairs (install; some Apertium pairs translate one way only):"]
         for p in missing:
-            lines.append(f"  {p.source} -> {p.target:<4} {p.install}")
+            lines.append(f"  {p.source:<3} -> {p.target:<4} {p.install}")
     lines += [
         "",
         f"voices: espeak-ng {len(report.voices)} languages",

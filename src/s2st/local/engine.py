@@ -25,7 +25,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -153,6 +153,9 @@ class LocalEngine(Engine):
         partial_interval_ms: partial source transcripts while a segment is open (``None``: off).
         turn_markers: send ``generationComplete``/``turnComplete`` after each segment (legacy).
         queue_size: capacity of each inter-stage queue.
+        mt: ``"auto"`` (the installed MT route; Whisper's translate task for X -> English when
+            there is none, or when the source is detected), ``"apertium"`` (the MT factory
+            only) or ``"whisper"`` (the translate task; multilingual model, English target).
 
     Raises:
         ConfigurationError: no target language, or a model/route/voice is missing.
@@ -171,6 +174,7 @@ class LocalEngine(Engine):
         partial_interval_ms: int | None = 1000,
         turn_markers: bool = False,
         queue_size: int = 4,
+        mt: Literal["auto", "apertium", "whisper"] = "auto",
     ) -> None:
         if not target_language:
             raise ConfigurationError(
@@ -191,7 +195,8 @@ class LocalEngine(Engine):
                 )
             source_language = "en"
         self.source_language = source_language
-        if source_language is not None:
+        self.whisper_translate = self._choose_whisper(mt)
+        if source_language is not None and not self.whisper_translate:
             self.components.warm_up(source_language)  # and fail now, not mid-session
         self.options: dict[str, Any] = {
             "manual_activity": manual_activity,
@@ -208,20 +213,35 @@ class LocalEngine(Engine):
         """What produced the output, e.g. ``local engine (machine translation): whisper tiny.en
         -> apertium eng-spa -> espeak-ng es``."""
         comp = self.components
-        mt = "?"
-        if self.source_language is not None:
+        if self.whisper_translate:
+            mt = "whisper translate"
+        elif self.source_language is not None:
             tr = comp.translator_for(self.source_language)
             mt = "no translation (same language)" if tr is None else tr.name
-        elif self._whisper_translate:
-            mt = "whisper translate"
         else:
             mt = "apertium (per detected language)"
-        return f"local engine (machine translation): whisper {comp.asr.name} -> {mt} -> {comp.tts.name}"
+        asr = f"whisper {comp.asr.name}"
+        return f"local engine (machine translation): {asr} -> {mt} -> {comp.tts.name}"
 
-    @property
-    def _whisper_translate(self) -> bool:
-        target = base_language(self.target_language or "")
-        return target == "en" and self.components.asr.multilingual and self.source_language != "en"
+    def _choose_whisper(self, mt: str) -> bool:
+        to_english = base_language(self.target_language or "") == "en"
+        possible = to_english and self.components.asr.multilingual and self.source_language != "en"
+        if mt == "whisper":
+            if not possible:
+                raise ConfigurationError(
+                    "mt='whisper' needs a multilingual Whisper model, English as the target "
+                    "and a source other than English"
+                )
+            return True
+        if mt == "apertium" or not possible:
+            return False
+        if self.source_language is None:
+            return True
+        try:
+            self.components.translator_for(self.source_language)
+        except ConfigurationError:
+            return True
+        return False
 
     @property
     def cascade(self) -> Cascade:
@@ -239,7 +259,7 @@ class LocalEngine(Engine):
                 translator_for=self.components.translator_for,
                 tts=self.components.tts,
                 source_language=self.source_language,
-                whisper_translate=self._whisper_translate,
+                whisper_translate=self.whisper_translate,
                 part_ms=self.part_ms,
                 queue_size=opts["queue_size"],
                 partial_interval_ms=opts["partial_interval_ms"],

