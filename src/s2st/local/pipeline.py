@@ -11,12 +11,13 @@ Output is collected with :meth:`Cascade.poll` as :class:`~s2st.emulator.engines.
 the emulator's vocabulary: ``input_text`` deltas (the source transcript), then per translated
 sentence ``output_text`` deltas interleaved with ``audio`` parts (24 kHz int16, ``part_ms`` each).
 
-Partial transcripts: while a segment is open and the ASR worker has nothing else to do, the open
-audio is recognised every ``partial_interval_ms``; words that two consecutive hypotheses agree
-on are sent at once (the LocalAgreement policy), the rest at the segment's end. Each pass costs
-one ASR run over the audio so far (about 0.1x its length with tiny.en on one core), so it adds
-roughly 50-150 % ASR CPU for 3-6 s utterances and is skipped automatically while the worker is
-busy. ``partial_interval_ms=None`` turns it off.
+Partial transcripts: while a segment is open and no ASR call is running in the process (any
+session), the open audio is recognised every ``partial_interval_ms``; words that two
+consecutive hypotheses agree on are sent at once (the LocalAgreement policy), the rest at the
+segment's end. Each pass costs one ASR run over the audio so far (about 0.1-0.2x its length with
+tiny.en on one core), so it adds roughly 50-150 % ASR CPU for 3-6 s utterances, and a pass still
+running when the segment ends delays its final transcript (benchmarks/bench_local.py measured
++0.5 s p50 end-of-speech to first audio). ``partial_interval_ms=None`` turns it off.
 """
 
 from __future__ import annotations
@@ -49,6 +50,26 @@ Int16Array = npt.NDArray[np.int16]
 
 _STOP = object()
 _POLL_S = 0.2
+
+
+class _Load:
+    """ASR calls running in this process (all sessions): partial passes run only when none is,
+    so they use idle CPU and never delay another session's final transcript."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.active += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.active -= 1
+
+
+ASR_LOAD = _Load()
 
 
 @dataclass
@@ -292,6 +313,7 @@ class Cascade:
                 and seg.time_s - last_partial >= self.partial_interval_ms / 1000
                 and self._asr_idle.is_set()
                 and self._asr_q.empty()
+                and ASR_LOAD.active == 0
             ):
                 last_partial = seg.time_s
                 self._asr_q.put_nowait(_Job(self._segments, seg.open_audio(), final=False))
@@ -312,7 +334,8 @@ class Cascade:
                 return
             self._asr_idle.clear()
             try:
-                self._recognise(job, states.setdefault(job.index, _SegState()))
+                with ASR_LOAD:
+                    self._recognise(job, states.setdefault(job.index, _SegState()))
             except Exception as exc:
                 self._failed("asr", job.timing, exc)
             finally:
