@@ -146,3 +146,36 @@ def test_espeak_speaks_24k_and_round_trips(asr: WhisperASR) -> None:
     # words beginning with "-" are text, not options
     assert EspeakTTS("en-us").synthesize("-v is not an option").size > 0
     assert wer(WEATHER, asr.transcribe(speech(WEATHER)).text) <= 0.2
+
+
+def test_persistent_pipeline_matches_the_apertium_command() -> None:
+    route = plan_route("en", "pt")
+    assert route is not None
+    fast = ApertiumTranslator(route)
+    slow = ApertiumTranslator(route, persistent=False)
+    tricky = "It costs $5 <really> [sic] #1 @home *star* ^up a/b \\ ok."
+    for text in (STATION, WEATHER, tricky, "Line one.\nLine two."):
+        assert fast.translate(text) == slow.translate(text)
+
+
+def test_persistent_pipeline_is_restarted_after_a_crash() -> None:
+    from s2st.local._nullflush import pipeline_for
+    from s2st.local.mt import APERTIUM_MODES_DIR
+
+    route = plan_route("en", "es")
+    assert route is not None
+    mt = ApertiumTranslator(route)
+    first = mt.translate(WEATHER)
+    pipe = pipeline_for(APERTIUM_MODES_DIR / "eng-spa.mode")
+    pipe._procs[3].kill()  # one program of the running pipeline dies
+    pipe._procs[3].wait()
+    assert mt.translate(WEATHER) == first  # that call falls back, the next one restarts it
+    assert mt.translate(WEATHER) == first and pipe._procs
+
+
+def test_broken_mode_file_falls_back(tmp_path: Path) -> None:
+    (tmp_path / "eng-spa.mode").write_text("s2st-no-such-program\n")
+    route = plan_route("en", "es", [ApertiumPair("en", "es", "eng-spa")])
+    assert route is not None
+    mt = ApertiumTranslator(route, modes_dir=tmp_path)
+    assert "Muchas gracias" in mt.translate(WEATHER)  # the apertium command still works

@@ -172,19 +172,32 @@ _MARKS = re.compile(r"(?<!\w)[#@](?=\w)")
 
 
 class ApertiumTranslator:
-    """Translate along an :class:`MTRoute` with the ``apertium`` command.
+    """Translate along an :class:`MTRoute` with Apertium.
+
+    By default each hop runs in a persistent null-flush pipeline built from its mode file and
+    shared by the process (a few milliseconds per sentence instead of the 0.1-0.4 s of starting
+    ``apertium`` each time); if that pipeline fails, the call falls back to the ``apertium``
+    command.
 
     Args:
         route: from :func:`plan_route`.
         binary: the ``apertium`` executable.
         timeout_s: per call.
+        persistent: use the persistent pipelines (``False``: one ``apertium`` run per call).
+        modes_dir: where the mode files are.
 
     Raises:
         ConfigurationError: Apertium is not installed.
     """
 
     def __init__(
-        self, route: MTRoute, *, binary: str = "apertium", timeout_s: float = 20.0
+        self,
+        route: MTRoute,
+        *,
+        binary: str = "apertium",
+        timeout_s: float = 20.0,
+        persistent: bool = True,
+        modes_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         exe = shutil.which(binary)
         if exe is None:
@@ -195,6 +208,8 @@ class ApertiumTranslator:
         self.route = route
         self._exe = exe
         self.timeout_s = timeout_s
+        self.persistent = persistent
+        self._modes = Path(modes_dir) if modes_dir is not None else APERTIUM_MODES_DIR
 
     @property
     def name(self) -> str:
@@ -220,13 +235,29 @@ class ApertiumTranslator:
             )
         return _MARKS.sub("", proc.stdout).strip()
 
+    def _hop(self, mode: str, text: str) -> str:
+        mode_file = self._modes / f"{mode}.mode"
+        if self.persistent and mode_file.is_file():
+            from ._nullflush import PipelineError, pipeline_for
+
+            try:
+                out = pipeline_for(mode_file).translate(text)
+                return _MARKS.sub("", out).strip()
+            except PipelineError as exc:
+                logger.warning("apertium pipeline failed (%s); running apertium instead", exc)
+        return self._run(mode, text)
+
     def translate(self, text: str) -> str:
-        """Translate one sentence (or a few); blank input gives ``""``."""
-        out = text.strip()
+        """Translate one sentence (or a few); blank input gives ``""``.
+
+        Raises:
+            TranslationError: Apertium failed or timed out.
+        """
+        out = re.sub(r"\s+", " ", text).strip()
         if not out:
             return ""
         for hop in self.route.hops:
-            out = self._run(hop.mode, out)
+            out = self._hop(hop.mode, out)
         return out
 
 
