@@ -256,7 +256,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     sentences = SENTENCES[:4] if args.quick else SENTENCES
-    print(f"s2st local engine benchmark ({os.cpu_count()} cores, {len(sentences)} sentences)\n")
+    load = os.getloadavg()[0]
+    print(f"s2st local engine benchmark ({os.cpu_count()} cores, {len(sentences)} sentences)")
+    print(f"load average at start: {load:.1f} (figures degrade when other work shares the cores)\n")
     t0 = time.perf_counter()
     asr = load_components("es").asr
     print(f"models loaded in {time.perf_counter() - t0:.1f} s\n")
@@ -276,7 +278,8 @@ def main() -> None:
         if report(f"{n} sessions", latency_runs(speaker, sentences, "espeak-ng", n, None)):
             best = n
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak resident memory: {peak_mb:.0f} MB")
+    print(f"\npeak resident memory: {peak_mb:.0f} MB (all voices and models loaded in one process)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(f"concurrent real-time sessions sustained: {best if best else '< 2'}")
 
 

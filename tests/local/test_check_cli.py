@@ -30,6 +30,13 @@ def test_check_reports_the_installed_stack() -> None:
     assert text.splitlines()[0].startswith("s2st local engine check (local machine translation")
 
 
+def test_ready() -> None:
+    import s2st.local
+
+    assert s2st.local.ready() and s2st.local.ready("es") and s2st.local.ready("pt-BR")
+    assert not s2st.local.ready("ja")
+
+
 def test_install_hints_name_debian_packages() -> None:
     have = [ApertiumPair("en", "es", "eng-spa")]
     assert _install_for("en", "it", have) == "apt-get install apertium-spa-ita"

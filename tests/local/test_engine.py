@@ -159,7 +159,7 @@ def test_a_failing_stage_costs_one_segment_not_the_session() -> None:
     finally:
         engine.close()
     assert _text(out, "output_text").strip() == "THANK YOU VERY MUCH FOR YOUR HELP."
-    assert len(engine.cascade.errors) == 1 and engine.idle
+    assert len(engine.errors) == 1 and engine.idle
 
 
 def test_split_sentences() -> None:
@@ -209,3 +209,23 @@ async def test_end_to_end_through_the_emulator(tmp_path: Path) -> None:
     for word in ("tren", "Necesito", "Madrid"):
         assert word in result.translated_text, result.translated_text
     assert result.audio.size / result.sample_rate > 2.0
+
+
+def test_quiet_session_releases_its_threads_and_restarts() -> None:
+    engine = LocalEngine(target_language="es", partial_interval_ms=None, idle_stop_s=0.5)
+    try:
+        out = _feed(engine, padded(0.3, speech(WEATHER), 1.0)) + _drain(engine)
+        first = engine.cascade
+        deadline = time.monotonic() + 10
+        while not first.stopped and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert first.stopped and engine.idle and engine.poll() == []
+        for t in first._threads:
+            t.join(5)  # each notices the stop within its 0.2 s queue wait
+        assert not any(t.is_alive() for t in first._threads)
+        out += _feed(engine, padded(0.3, speech(WEATHER), 1.0)) + _drain(engine)
+        assert engine.cascade is not first
+    finally:
+        engine.close()
+    assert _text(out, "output_text").count("gracias") == 2
+    assert [t.index for t in engine.timings] == [0, 0]  # each cascade counts its own segments

@@ -21,10 +21,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .check import LocalReport, check
+    from .check import LocalReport, check, ready
     from .engine import LocalEngine, load_components, local_engine_factory
 
-__all__ = ["LocalEngine", "LocalReport", "check", "load_components", "local_engine_factory"]
+__all__ = [
+    "LocalEngine",
+    "LocalReport",
+    "check",
+    "load_components",
+    "local_engine_factory",
+    "ready",
+]
 
 _LAZY = {
     "LocalEngine": "engine",
@@ -32,6 +39,7 @@ _LAZY = {
     "local_engine_factory": "engine",
     "LocalReport": "check",
     "check": "check",
+    "ready": "check",
 }
 
 

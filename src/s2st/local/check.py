@@ -27,7 +27,7 @@ from .mt import ApertiumPair, apertium_pairs, plan_route
 from .piper import PIPER_JOE
 from .tts import Voice, espeak_voices, pick_espeak_voice
 
-__all__ = ["DEBIAN_PAIRS", "Component", "LocalReport", "PairInfo", "check"]
+__all__ = ["DEBIAN_PAIRS", "Component", "LocalReport", "PairInfo", "check", "ready"]
 
 #: Debian packages of Apertium pairs that connect to English or Spanish (the pivots), as
 #: (package, language, language). Most pairs translate both ways; a few only one way.
@@ -214,6 +214,23 @@ def _pair(
         return PairInfo(source, target, route.describe(), voice, install)
     install = _install_for(source, target, pairs) if hints else ""
     return PairInfo(source, target, "", voice, install) if install else None
+
+
+def ready(target_language: str | None = None) -> bool:
+    """True when the local engine can run here (for ``target_language`` from English, if given).
+
+    Cheap (no model is loaded): meant for choosing a default engine, e.g. "no Google
+    credentials and the local engine is installed: use it".
+    """
+    report = check()
+    if target_language is None:
+        return report.ready
+    from .mt import base_language
+
+    want = base_language(target_language)
+    return report.ready and any(
+        p.usable and p.source == "en" and p.target == want for p in report.pairs
+    )
 
 
 def format_report(report: LocalReport) -> str:

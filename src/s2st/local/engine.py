@@ -183,6 +183,8 @@ class LocalEngine(Engine):
         mt: ``"auto"`` (the installed MT route; Whisper's translate task for X -> English when
             there is none, or when the source is detected), ``"apertium"`` (the MT factory
             only) or ``"whisper"`` (the translate task; multilingual model, English target).
+        idle_stop_s: the worker threads stop after this long without input (they start again
+            with the next audio); ``None``: they run until :meth:`close`.
 
     Raises:
         ConfigurationError: no target language, or a model/route/voice is missing.
@@ -203,6 +205,7 @@ class LocalEngine(Engine):
         turn_markers: bool = False,
         queue_size: int = 4,
         mt: Literal["auto", "apertium", "whisper"] = "auto",
+        idle_stop_s: float | None = 60.0,
     ) -> None:
         if not target_language:
             raise ConfigurationError(
@@ -233,9 +236,13 @@ class LocalEngine(Engine):
             "end_silence_ms": end_silence_ms,
             "partial_interval_ms": partial_interval_ms,
             "queue_size": queue_size,
+            "idle_stop_s": idle_stop_s,
         }
         self.turn_markers = turn_markers
         self._cascade: Cascade | None = None
+        self._timings: list[SegmentTiming] = []
+        self.errors: list[BaseException] = []
+        self._closed = False
         self._finished_turns = 0
 
     @property
@@ -275,8 +282,10 @@ class LocalEngine(Engine):
 
     @property
     def cascade(self) -> Cascade:
-        """The running cascade (started on first use)."""
-        if self._cascade is None:
+        """The running cascade (started on first use, and again after it stopped when idle)."""
+        if self._cascade is not None and self._closed:
+            return self._cascade
+        if self._cascade is None or self._cascade.stopped:
             opts = self.options
             segmenter = VadSegmenter(
                 None if opts["manual_activity"] else SileroVAD(),
@@ -293,19 +302,22 @@ class LocalEngine(Engine):
                 part_ms=self.part_ms,
                 queue_size=opts["queue_size"],
                 partial_interval_ms=opts["partial_interval_ms"],
+                idle_stop_s=opts["idle_stop_s"],
             )
+            self._cascade.timings = self._timings  # one list across restarts
+            self._cascade.errors = self.errors
             logger.info("session started: %s", self.label)
         return self._cascade
 
     @property
     def timings(self) -> list[SegmentTiming]:
         """Per-segment measurements of this session."""
-        return [] if self._cascade is None else self._cascade.timings
+        return self._timings
 
     @property
     def idle(self) -> bool:
         """Nothing open or in flight: a resumption point."""
-        return self._cascade is None or self._cascade.idle
+        return self._cascade is None or self._cascade.stopped or self._cascade.idle
 
     def snapshot(self) -> LocalEngine:
         """A fresh engine on the same models (resumption happens only when :attr:`idle`, so
@@ -313,6 +325,9 @@ class LocalEngine(Engine):
         clone = LocalEngine.__new__(LocalEngine)
         clone.__dict__.update(self.__dict__)
         clone._cascade = None
+        clone._timings = []
+        clone.errors = []
+        clone._closed = False
         return clone
 
     def feed(self, pcm16k: Int16Array) -> list[Reply]:
@@ -340,7 +355,7 @@ class LocalEngine(Engine):
         """Output produced since the last call (never blocks)."""
         if self._cascade is None:
             return []
-        out = self._cascade.poll()
+        out = self._cascade.poll()  # also after it stopped: what it produced last is kept
         for r in out:
             self.output_s += r.audio_s
         if self.turn_markers:
@@ -352,6 +367,7 @@ class LocalEngine(Engine):
 
     def close(self) -> None:
         """Stop the worker threads. Idempotent; the models stay loaded for other sessions."""
+        self._closed = True
         if self._cascade is not None:
             self._cascade.close()
 

@@ -23,6 +23,7 @@ running when the segment ends delays its final transcript (benchmarks/bench_loca
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import queue
 import re
@@ -48,6 +49,7 @@ logger = logging.getLogger("s2st.local.pipeline")
 
 Int16Array = npt.NDArray[np.int16]
 
+_REPLY_HAS_LANGUAGE = "language" in {f.name for f in dataclasses.fields(Reply)}
 _STOP = object()
 _POLL_S = 0.2
 
@@ -139,6 +141,8 @@ class Cascade:
         queue_size: capacity of each inter-stage queue (segments or sentences).
         max_input_backlog_s: input waiting for the VAD beyond this is dropped (oldest first).
         partial_interval_ms: partial-transcript interval (see the module docstring).
+        idle_stop_s: with no input for this long and nothing in flight, the workers stop
+            (:attr:`stopped`); a session that went quiet holds no threads (``None``: never).
     """
 
     def __init__(
@@ -154,8 +158,10 @@ class Cascade:
         queue_size: int = 4,
         max_input_backlog_s: float = 30.0,
         partial_interval_ms: int | None = 1000,
+        idle_stop_s: float | None = 60.0,
     ) -> None:
         self.segmenter = segmenter
+        self.idle_stop_s = idle_stop_s
         self.asr = asr
         self.translator_for = translator_for
         self.tts = tts
@@ -244,10 +250,13 @@ class Cascade:
             pending = self._pending_in
         return busy == 0 and pending == 0 and not self.segmenter.active and self._out.empty()
 
+    @property
+    def stopped(self) -> bool:
+        """The workers stopped (:meth:`close`, ``idle_stop_s``, or a failed stage)."""
+        return self._stop.is_set()
+
     def close(self, *, timeout_s: float = 5.0) -> None:
-        """Stop the workers (queued work is abandoned). Idempotent."""
-        if self._stop.is_set():
-            return
+        """Stop the workers (queued work is abandoned) and wait for them. Idempotent."""
         self._stop.set()
         self._in.put_nowait(_STOP)
         deadline = time.monotonic() + timeout_s
@@ -285,11 +294,23 @@ class Cascade:
                 continue
         return _STOP
 
+    def _next_input(self) -> Any:
+        quiet_since = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                return self._in.get(timeout=_POLL_S)
+            except queue.Empty:
+                quiet = time.monotonic() - quiet_since
+                if self.idle_stop_s is not None and quiet >= self.idle_stop_s and self.idle:
+                    logger.debug("local engine: no input for %.0f s, workers stop", quiet)
+                    self._stop.set()
+        return _STOP
+
     def _vad_loop(self) -> None:
         seg = self.segmenter
         last_partial = 0.0
         while True:
-            item = self._get(self._in)
+            item = self._next_input()
             if item is _STOP:
                 return
             if isinstance(item, np.ndarray):
@@ -354,12 +375,12 @@ class Cascade:
             st.last_hyp = hyp
             new = hyp[len(st.committed) : agreed]
             if new:
-                self._emit_input(new, space=bool(st.committed) or job.index > 0)
+                self._emit_input(new, space=bool(st.committed) or job.index > 0, lang=tr.language)
                 st.committed += new
             return
         new = hyp[len(st.committed) :]
         if new:
-            self._emit_input(new, space=bool(st.committed) or job.index > 0)
+            self._emit_input(new, space=bool(st.committed) or job.index > 0, lang=tr.language)
         timing = job.timing
         assert timing is not None
         timing.source_text, timing.language = tr.text, tr.language
@@ -372,14 +393,16 @@ class Cascade:
             return
         self._put(self._mt_q, (timing, tr.text, tr.language, english))
 
-    def _emit_input(self, words: list[str], *, space: bool) -> None:
+    def _emit_input(self, words: list[str], *, space: bool, lang: str) -> None:
         """Source-transcript deltas; ``space``: they continue earlier text (of this segment or
-        an earlier one), so the first starts with a space as the service's deltas do."""
+        an earlier one), so the first starts with a space as the service's deltas do. They
+        carry the recognised language where the emulator's :class:`Reply` has the field."""
         deltas = _words(" ".join(words))
         if space:
             deltas[0] = " " + deltas[0]
+        extra: dict[str, Any] = {"language": lang} if _REPLY_HAS_LANGUAGE and lang else {}
         for d in deltas:
-            self._put(self._out, Reply("input_text", text=d))
+            self._put(self._out, Reply("input_text", text=d, **extra))
 
     def _mt_loop(self) -> None:
         while True:
