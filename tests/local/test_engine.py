@@ -165,6 +165,17 @@ def test_a_failing_stage_costs_one_segment_not_the_session() -> None:
 def test_split_sentences() -> None:
     assert split_sentences("¿Dónde? Aquí.  Sí! ") == ["¿Dónde?", "Aquí.", "Sí!"]
     assert split_sentences("   ") == []
+    long = "Necesito comprar una entrada a Madrid para mañana por la tarde. Gracias."
+    assert split_sentences(long, first_max_words=4) == [
+        "Necesito comprar una entrada",
+        "a Madrid para mañana por la tarde.",
+        "Gracias.",
+    ]
+    comma = "Sí, claro, necesito comprar una entrada a Madrid hoy."
+    assert split_sentences(comma, first_max_words=4)[0] == "Sí, claro,"
+    assert split_sentences("Muchas gracias por su ayuda.", first_max_words=4) == [
+        "Muchas gracias por su ayuda."  # 5 words: no seam for one word
+    ]
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:

@@ -183,6 +183,9 @@ class LocalEngine(Engine):
         mt: ``"auto"`` (the installed MT route; Whisper's translate task for X -> English when
             there is none, or when the source is detected), ``"apertium"`` (the MT factory
             only) or ``"whisper"`` (the translate task; multilingual model, English target).
+        first_chunk_words: speak the first words of each translation on their own, so that a
+            slow voice starts sooner (helps only while the voice keeps up; see the guide);
+            ``None``: whole sentences.
         idle_stop_s: the worker threads stop after this long without input (they start again
             with the next audio); ``None``: they run until :meth:`close`.
 
@@ -206,6 +209,7 @@ class LocalEngine(Engine):
         queue_size: int = 4,
         mt: Literal["auto", "apertium", "whisper"] = "auto",
         idle_stop_s: float | None = 60.0,
+        first_chunk_words: int | None = None,
     ) -> None:
         if not target_language:
             raise ConfigurationError(
@@ -237,6 +241,7 @@ class LocalEngine(Engine):
             "partial_interval_ms": partial_interval_ms,
             "queue_size": queue_size,
             "idle_stop_s": idle_stop_s,
+            "first_chunk_words": first_chunk_words,
         }
         self.turn_markers = turn_markers
         self._cascade: Cascade | None = None
@@ -303,6 +308,7 @@ class LocalEngine(Engine):
                 queue_size=opts["queue_size"],
                 partial_interval_ms=opts["partial_interval_ms"],
                 idle_stop_s=opts["idle_stop_s"],
+                first_chunk_words=opts["first_chunk_words"],
             )
             self._cascade.timings = self._timings  # one list across restarts
             self._cascade.errors = self.errors

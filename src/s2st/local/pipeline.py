@@ -96,10 +96,24 @@ class SegmentTiming:
         return None if self.first_audio is None else self.first_audio - self.end_of_speech
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences at ``.!?…`` (and their CJK forms) followed by a space or the end."""
-    parts = re.split(r"(?<=[.!?…。！？])\s+", text.strip())
-    return [p for p in parts if p]
+def split_sentences(text: str, *, first_max_words: int | None = None) -> list[str]:
+    """Sentences at ``.!?…`` (and their CJK forms) followed by a space or the end.
+
+    ``first_max_words`` cuts the first sentence after at most that many words (at its last
+    comma within them if it has one), so that a slow voice starts speaking sooner.
+    """
+    parts = [p for p in re.split(r"(?<=[.!?…。！？])\s+", text.strip()) if p]
+    if first_max_words is None or not parts:
+        return parts
+    words = parts[0].split()
+    if len(words) <= first_max_words + 2:  # not worth a seam for a word or two
+        return parts
+    cut = first_max_words
+    for i in range(first_max_words, 1, -1):
+        if words[i - 1].endswith((",", ";", ":")):
+            cut = i
+            break
+    return [" ".join(words[:cut]), " ".join(words[cut:]), *parts[1:]]
 
 
 def _words(text: str) -> list[str]:
@@ -141,6 +155,8 @@ class Cascade:
         queue_size: capacity of each inter-stage queue (segments or sentences).
         max_input_backlog_s: input waiting for the VAD beyond this is dropped (oldest first).
         partial_interval_ms: partial-transcript interval (see the module docstring).
+        first_chunk_words: speak the first words of a translation on their own (see
+            :func:`split_sentences`): earlier audio from a slow voice, at the cost of a seam.
         idle_stop_s: with no input for this long and nothing in flight, the workers stop
             (:attr:`stopped`); a session that went quiet holds no threads (``None``: never).
     """
@@ -159,8 +175,10 @@ class Cascade:
         max_input_backlog_s: float = 30.0,
         partial_interval_ms: int | None = 1000,
         idle_stop_s: float | None = 60.0,
+        first_chunk_words: int | None = None,
     ) -> None:
         self.segmenter = segmenter
+        self.first_chunk_words = first_chunk_words
         self.idle_stop_s = idle_stop_s
         self.asr = asr
         self.translator_for = translator_for
@@ -422,7 +440,7 @@ class Cascade:
                 continue
             timing.mt_s = time.monotonic() - t0
             timing.text = out
-            sentences = split_sentences(out)
+            sentences = split_sentences(out, first_max_words=self.first_chunk_words)
             if not sentences:
                 self._finish(timing)
                 continue
