@@ -258,7 +258,7 @@ class ApertiumTranslator:
             return ""
         for hop in self.route.hops:
             out = self._hop(hop.mode, out)
-        return out
+        return " ".join(out.split())  # a dropped word leaves a double space
 
 
 class CTranslate2Translator:
