@@ -240,3 +240,35 @@ def test_quiet_session_releases_its_threads_and_restarts() -> None:
         engine.close()
     assert _text(out, "output_text").count("gracias") == 2
     assert [t.index for t in engine.timings] == [0, 0]  # each cascade counts its own segments
+
+
+async def test_output_after_the_input_ends_arrives_through_poll(tmp_path: Path) -> None:
+    """Streamed as fast as possible with no trailing silence: the translation is produced after
+    the last audio message, so only the emulator's output clock (``poll()``) can deliver it; the
+    emulator closes the engine at the end, and transcripts carry their language."""
+    wav = tmp_path / "weather.wav"
+    _write_wav(wav, padded(0.2, speech(WEATHER), 0.2))
+    engines: list[LocalEngine] = []
+    factory = local_engine_factory(partial_interval_ms=None)
+
+    def make(info: object) -> LocalEngine:
+        engine = factory(info)
+        assert isinstance(engine, LocalEngine)
+        engines.append(engine)
+        return engine
+
+    events: list[s2st.Event] = []
+    async with Emulator(engine=make) as emu:
+        result = await s2st.translate_file(
+            wav,
+            "es",
+            client=s2st.S2STClient.for_emulator(emu),
+            speed=None,
+            on_event=events.append,
+            finish_timeout_s=20.0,
+            timeout_s=50.0,
+        )
+    assert "gracias" in result.translated_text, result.translated_text
+    heard = [e for e in events if isinstance(e, s2st.InputTranscription)]
+    assert heard and {e.language_code for e in heard} == {"en"}
+    assert engines and all(e._closed for e in engines)  # Engine.close() from the emulator
