@@ -47,6 +47,7 @@ Int16Array = npt.NDArray[np.int16]
 
 _CACHE: dict[tuple[Any, ...], Any] = {}
 _CACHE_LOCK = threading.Lock()
+_WARMED: set[tuple[str, str]] = set()
 
 
 def _cached(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
@@ -78,9 +79,15 @@ class LocalComponents:
         if src in self.warmed:
             return
         translator = self.translator_for(src)
-        if translator is not None:
-            translator.translate("Hello.")
-        self.tts.synthesize("Hello.")
+        key = (translator.name if translator is not None else "", self.tts.name)
+        with _CACHE_LOCK:
+            done = key in _WARMED
+        if not done:  # once per process: Apertium pipelines and voices are shared
+            if translator is not None:
+                translator.translate("Hello.")
+            self.tts.synthesize("Hello.")
+            with _CACHE_LOCK:
+                _WARMED.add(key)
         self.warmed.add(src)
 
     def translator_for(self, source: str) -> Translator | None:

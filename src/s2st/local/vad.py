@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,10 @@ _CONTEXT = 64
 
 Int16Array = npt.NDArray[np.int16]
 Float32Array = npt.NDArray[np.float32]
+
+
+_SESSIONS: dict[tuple[str, int], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
 
 
 def _import_onnxruntime() -> Any:
@@ -63,13 +68,20 @@ class SileroVAD:
         )
         if not path.is_file():
             raise ConfigurationError(f"no VAD model at {path}")
-        opts = ort.SessionOptions()
-        opts.inter_op_num_threads = 1
-        opts.intra_op_num_threads = threads
-        opts.log_severity_level = 4
-        self._session = ort.InferenceSession(
-            str(path), providers=["CPUExecutionProvider"], sess_options=opts
-        )
+        key = (str(path), threads)
+        with _SESSIONS_LOCK:
+            session = _SESSIONS.get(key)
+            if session is None:
+                opts = ort.SessionOptions()
+                opts.inter_op_num_threads = 1
+                opts.intra_op_num_threads = threads
+                opts.log_severity_level = 4
+                session = _SESSIONS[key] = ort.InferenceSession(
+                    str(path), providers=["CPUExecutionProvider"], sess_options=opts
+                )
+        # One ONNX session serves every detector (run() is thread-safe); the recurrent state
+        # is this object's.
+        self._session = session
         self.model_path = path
         self.reset()
 
