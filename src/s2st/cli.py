@@ -562,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     langs.add_argument("--json", action="store_true", help="print a JSON array")
     langs.set_defaults(handler="languages")
 
+    from .local.cli import add_parser as add_local_parser
+
+    add_local_parser(sub)
     sub.add_parser(
         "emulator",
         help="run the local Live API emulator (see `s2st emulator --help`)",
@@ -606,6 +609,10 @@ def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
     run: Callable[[], Any]
     if args.handler == "languages":
         return _guard(lambda: _languages(args, out), err, debug)
+    if args.handler == "local":
+        from .local.cli import main as local_main
+
+        return _guard(lambda: local_main(args), err, debug)
     if args.handler == "translate":
         run = lambda: _translate(args, out, err)  # noqa: E731
     else:
