@@ -272,3 +272,19 @@ async def test_output_after_the_input_ends_arrives_through_poll(tmp_path: Path) 
     heard = [e for e in events if isinstance(e, s2st.InputTranscription)]
     assert heard and {e.language_code for e in heard} == {"en"}
     assert engines and all(e._closed for e in engines)  # Engine.close() from the emulator
+
+
+async def test_emulator_engine_local_by_name(tmp_path: Path) -> None:
+    """``Emulator(engine="local")``: the emulator builds the local engine itself (issue 15)."""
+    wav = tmp_path / "station.wav"
+    _write_wav(wav, padded(0.3, speech(STATION), 5.0))
+    async with Emulator(engine="local") as emu:
+        result = await s2st.translate_file(
+            wav,
+            "es",
+            client=s2st.S2STClient.for_emulator(emu),
+            finish_timeout_s=20.0,
+            timeout_s=50.0,
+        )
+    for word in ("tren", "Madrid"):
+        assert word in result.translated_text, result.translated_text

@@ -123,10 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=0, help="seed for jitter, handles and session ids")
     add(
         "--engine",
-        choices=["scripted", "loopback", "silent"],
+        choices=["scripted", "loopback", "silent", "local"],
         default="scripted",
         help="what the emulator answers: scripted scenarios with a loopback fallback (default), "
-        "loopback (echo, labelled), or silent (only silence, like a setup a proxy broke)",
+        "loopback (echo, labelled), silent (only silence, like a setup a proxy broke), or local "
+        "(a real offline translation: VAD, Whisper, Apertium, TTS; pip install 's2st[local]')",
     )
     add("--no-s2st-flag", action="store_true", help="accept setups without S2ST")
     return p

@@ -34,6 +34,8 @@ DEFAULT_ALLOWED_MODELS: tuple[str, ...] = (
 
 EngineFactory = Callable[["SetupInfo"], "Engine"]
 
+_ENGINES = ("scripted", "loopback", "silent", "local")
+
 #: How a connection still open at ``connection_lifetime_s`` is closed: ``"overstay"`` (1008,
 #: EVIDENCE.md row 18) or ``"deadline"`` (1011 "Deadline expired...", row 17).
 CapClose = Literal["overstay", "deadline"]
@@ -91,7 +93,8 @@ class EmulatorConfig:
     - ``max_message_bytes``: larger client frames close the socket with 1009.
 
     Engine: ``engine`` is ``"scripted"`` (scenarios, loopback fallback), ``"loopback"``,
-    ``"silent"`` (hears speech, answers only silence: EVIDENCE.md row 15), or a
+    ``"silent"`` (hears speech, answers only silence: EVIDENCE.md row 15), ``"local"`` (a real
+    local translation: :mod:`s2st.local`, extra ``s2st[local]``), or a
     callable ``(SetupInfo) -> Engine``; ``scenarios`` limits the scripted engine to these
     names; ``end_silence_ms`` is the silence that ends a segment and ``threshold_db`` the frame
     level (dB re 1 LSB RMS) counted as speech. ``faults``: a :class:`FaultPlan`; ``seed`` makes
@@ -119,7 +122,7 @@ class EmulatorConfig:
     unsupported_models: tuple[str, ...] = ()
     strict_setup: bool = True
     seed: int = 0
-    engine: Union[Literal["scripted", "loopback", "silent"], EngineFactory] = "scripted"  # noqa: UP007
+    engine: Union[Literal["scripted", "loopback", "silent", "local"], EngineFactory] = "scripted"  # noqa: UP007
     scenarios: tuple[str, ...] | None = None
     faults: FaultPlan | None = field(default=None, compare=False)
     require_s2st_flag: bool = True
@@ -183,9 +186,9 @@ class EmulatorConfig:
             raise ConfigurationError("combine_probability must be within [0, 1].")
         if not 10 <= self.part_ms <= 1000:
             raise ConfigurationError("part_ms must be within 10..1000 ms.")
-        if self.engine not in ("scripted", "loopback", "silent") and not callable(self.engine):
+        if self.engine not in _ENGINES and not callable(self.engine):
             raise ConfigurationError(
-                "engine must be 'scripted', 'loopback', 'silent' or a callable."
+                "engine must be 'scripted', 'loopback', 'silent', 'local' or a callable."
             )
         if self.faults is not None and not isinstance(self.faults, FaultPlan):
             raise ConfigurationError("faults must be a FaultPlan.")

@@ -435,6 +435,11 @@ class Emulator(TimerMixin):
             return LoopbackEngine(**common)
         if cfg.engine == "silent":
             return SilentEngine(**common)
+        if cfg.engine == "local":
+            # The local cascade (VAD, ASR, MT, TTS; extra s2st[local]), imported only when used.
+            from s2st.local import local_engine_factory
+
+            return local_engine_factory(part_ms=cfg.part_ms)(info)
         return ScriptedEngine(scenarios=cfg.scenarios, **common)
 
     def _t(self, st: _ConnState) -> float:
