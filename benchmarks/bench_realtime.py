@@ -75,6 +75,17 @@ _STAMP = struct.Struct("<d")
 _NUMBER = re.compile(r"[-+0-9.eE]+")
 
 
+def _waited_s() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; else 0).
+
+    On a shared machine it tells a client that was slow from one that was not given a core."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 # ============================================================================= the lean server
 
 
@@ -314,10 +325,10 @@ async def _serve(seconds: int) -> None:
 
     server = await loop.create_server(factory, "127.0.0.1", 0, backlog=4096)
     port = server.sockets[0].getsockname()[1]
-    cpu0 = time.process_time()
+    cpu0, waited0 = time.process_time(), _waited_s()
     print(f"PORT {port}", flush=True)
     await loop.run_in_executor(None, sys.stdin.read)
-    cpu = time.process_time() - cpu0
+    cpu, waited = time.process_time() - cpu0, _waited_s() - waited0
     server.close()
     s = lean.stats
     wall = max(1e-9, s.last - s.first) if s.first is not None else 1e-9
@@ -326,6 +337,7 @@ async def _serve(seconds: int) -> None:
         json.dumps(
             {
                 "cpu_s": cpu,
+                "waited_s": waited,
                 "busy_wall_s": wall,
                 "sessions": s.sessions,
                 "sent": s.sent,
@@ -552,8 +564,10 @@ async def _run_client(kind: str, url: str, sessions: int, seconds: int) -> dict[
         time.monotonic(),
         tally.messages,
     )
+    waited0 = _waited_s()
     await asyncio.sleep(start + seconds - 0.5 - loop.time())
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    waited = _waited_s() - waited0
     user = os.times().user - user0  # without the kernel's share (loopback TCP, epoll)
     messages = tally.messages - messages0
     await asyncio.gather(*tasks)
@@ -567,6 +581,7 @@ async def _run_client(kind: str, url: str, sessions: int, seconds: int) -> dict[
         "open_s": open_s,
         "cpu_s": cpu,
         "user_s": user,
+        "waited_s": waited,
         "wall_s": wall,
         "messages": messages,
         "counts": tally.counts,
@@ -653,26 +668,50 @@ def _measure(kind: str, sessions: int, seconds: int) -> dict[str, Any]:
     return result
 
 
+MESSAGES_PER_SESSION_S = 12.5  # 10 audio parts, 2 transcripts, 0.5 resumption updates
+
+
+def _behind(r: dict[str, Any]) -> bool:
+    """The consumers fell behind: they read under 90% of what was sent in the window."""
+    return bool(r["messages"] < 0.9 * r["sessions"] * MESSAGES_PER_SESSION_S * r["wall_s"])
+
+
 def _row(r: dict[str, Any]) -> str:
     if "failed" in r:
         return f"{r['client']:>6} {r['sessions']:>5}  FAILED: {' | '.join(r['failed'])}"
     srv = r["server"]
     cpu_msg = r["cpu_s"] / max(1, r["messages"])
     user_msg = r["user_s"] / max(1, r["messages"])
+    capacity = 1.0 / (cpu_msg * MESSAGES_PER_SESSION_S)
     lost = sum(r["lost"].values())
-    hidden = "" if "resume" in r["lost"] else " (resumption updates not surfaced)"
+    notes = []
+    if _behind(r):
+        notes.append("behind: CPU/msg is not a steady-state figure")
+    if "resume" not in r["lost"]:
+        notes.append("resumption updates not surfaced")
+    srv_wall = max(1e-9, srv["busy_wall_s"])
     return (
-        f"{r['client']:>6} {r['sessions']:>5} {cpu_msg * 1e6:>9.1f} {user_msg * 1e6:>8.1f}"
-        f" {r['cpu_s'] / r['wall_s']:>7.0%}"
+        f"{r['client']:>6} {r['sessions']:>5} {cpu_msg * 1e6:>7.1f} {user_msg * 1e6:>6.1f}"
+        f" {capacity:>6.0f} {r['cpu_s'] / r['wall_s']:>5.0%} {r['waited_s'] / r['wall_s']:>5.0%}"
         f" {r['p50_s'] * 1e3:>8.1f} {r['p99_s'] * 1e3:>8.1f} {r['max_s'] * 1e3:>8.1f}"
-        f" {lost:>6} {r['errors']:>5} {r['open_s']:>6.1f}"
-        f" {srv['cpu_s'] / max(1e-9, srv['busy_wall_s']):>7.0%} {srv['late_p99_s'] * 1e3:>7.1f}{hidden}"
+        f" {lost:>6} {r['errors']:>4} {r['open_s']:>5.1f}"
+        f" {srv['cpu_s'] / srv_wall:>5.0%} {srv['waited_s'] / srv_wall:>5.0%}"
+        f" {srv['late_p99_s'] * 1e3:>7.1f}" + (f"  ({'; '.join(notes)})" if notes else "")
     )
 
 
-HEADER = (
-    "client     N  us CPU/msg  us user  client  p50 ms   p99 ms   max ms   lost  errs open s"
-    "  server srv late p99 ms"
+_COLUMNS = (  # (title, width): the same widths as _row
+    ("client", 6), ("N", 5), ("us/msg", 7), ("user", 6), ("1-core", 6), ("cpu", 5),
+    ("wait", 5), ("p50 ms", 8), ("p99 ms", 8), ("max ms", 8), ("lost", 6), ("errs", 4),
+    ("open", 5), ("srv", 5), ("wait", 5), ("late99", 7),
+)  # fmt: skip
+HEADER = " ".join(f"{title:>{width}}" for title, width in _COLUMNS)
+LEGEND = (
+    "us/msg: client CPU (user+system) per received message; user: its user-time part;\n"
+    "1-core: sessions one core could serve at that cost; cpu/wait: client CPU and time spent\n"
+    "waiting for a core, % of wall time; p50/p99/max: delivery delay from the server's send;\n"
+    "open: seconds to open all sessions; srv/wait/late99: server CPU, its wait for a core, and\n"
+    "its p99 lateness against its own schedule (ms)."
 )
 
 
@@ -775,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
         f"real-time benchmark: {seconds} s per run, client pinned to core {client_core}, "
         f"server on {sorted(server_cores) if server_cores else 'any core'}"
     )
+    print(LEGEND)
     print(HEADER)
     results = []
     for n in sizes:

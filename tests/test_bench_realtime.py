@@ -16,8 +16,9 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_realtime.py"
 ROW = re.compile(
-    r"^\s*(raw|genai|s2st)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)%\s+([\d.]+)\s+([\d.]+)\s+"
-    r"([\d.]+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)%\s+([\d.]+)",
+    r"^\s*(?P<client>raw|genai|s2st)\s+(?P<n>\d+)\s+(?P<cpu>[\d.]+)\s+(?P<user>[\d.]+)\s+\d+"
+    r"\s+\d+%\s+\d+%\s+(?P<p50>[\d.]+)\s+(?P<p99>[\d.]+)\s+(?P<max>[\d.]+)\s+(?P<lost>\d+)"
+    r"\s+(?P<errs>\d+)\s+[\d.]+\s+\d+%\s+\d+%\s+[\d.]+",
     re.MULTILINE,
 )
 
@@ -76,9 +77,9 @@ def test_quick_run_prints_its_figures() -> None:
     rows = {m.group(1): m for m in ROW.finditer(out)}
     assert set(rows) == {"raw", "genai", "s2st"}, out
     for kind, row in rows.items():
-        assert int(row.group(2)) == 3, out  # N in --quick
-        assert float(row.group(3)) > 0, out  # CPU per message
-        assert float(row.group(6)) <= float(row.group(7)) <= float(row.group(8)), out
-        assert (int(row.group(9)), int(row.group(10))) == (0, 0), f"{kind} lost messages: {out}"
+        assert int(row["n"]) == 3, out  # N in --quick
+        assert float(row["cpu"]) > 0, out
+        assert float(row["p50"]) <= float(row["p99"]) <= float(row["max"]), out
+        assert (int(row["lost"]), int(row["errs"])) == (0, 0), f"{kind} lost messages: {out}"
         assert f"{kind}: largest N with p99 < 50 ms" in out
     assert re.search(r"N=3: s2st/raw CPU per message [\d.]+x \(user time only [\d.]+x\)", out)
