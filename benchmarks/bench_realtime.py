@@ -649,7 +649,10 @@ def _measure(kind: str, sessions: int, seconds: int) -> dict[str, Any]:
         argv += ["--sessions", str(sessions), "--seconds", str(seconds)]
         if client_core is not None:
             argv += ["--core", str(client_core)]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 300)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 300)
+        except subprocess.TimeoutExpired:  # run() has killed the client
+            done = subprocess.CompletedProcess(argv, -9, "", "the client did not finish in time")
         lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
         if done.returncode != 0 or not lines:
             tail = done.stderr.strip().splitlines()[-3:]
