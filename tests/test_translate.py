@@ -33,6 +33,7 @@ from s2st.translate import (
     TranslationResult,
     _Collector,
     default_client_context,
+    local_engine_available,
     translate_file,
     translate_file_sync,
 )
@@ -380,3 +381,22 @@ def test_ten_minutes_of_trailing_silence_hold_bounded_state() -> None:
 async def test_translate_file_rejects_a_bad_tail(no_credentials: None) -> None:
     with pytest.raises(ConfigurationError, match="tail_ms"):
         await translate_file(sample_path("hello"), "es", tail_ms=-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"engine": "gpt"}, "engine must be"),
+        ({"engine": "scripted", "client": object()}, "omit client"),
+    ],
+)
+async def test_translate_file_engine_option_is_checked(
+    kwargs: dict[str, object], says: str
+) -> None:
+    with pytest.raises(s2st.ConfigurationError, match=says):
+        await translate_file(sample_path("hello"), "es", **kwargs)  # type: ignore[arg-type]
+
+
+def test_local_engine_availability_never_raises() -> None:
+    assert isinstance(local_engine_available("es"), bool)
+    assert local_engine_available("not-a-language") is False

@@ -17,7 +17,7 @@ import time
 import wave
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -184,24 +184,48 @@ def credentials_configured(environ: dict[str, str] | None = None) -> bool:
     return any(env.get(name) for name in CREDENTIAL_ENV_VARS)
 
 
+EmulatorEngine = Literal["scripted", "loopback", "silent", "local"]
+"""The bundled emulator's engines (see :class:`s2st.emulator.EmulatorConfig`)."""
+
+
+def local_engine_available(target_language: str | None = None) -> bool:
+    """Whether the local cascade engine (:mod:`s2st.local`, extra ``s2st[local]`` and the
+    Debian packages of docs/guides/local-engine.md) can translate into ``target_language``
+    here. Cheap: no model is loaded. Never raises."""
+    try:
+        from .local import ready
+
+        return bool(ready(target_language))
+    except Exception:  # missing extra, unusable installation: not available
+        return False
+
+
 @contextlib.asynccontextmanager
-async def default_client_context() -> AsyncIterator[tuple[S2STClient, bool]]:
+async def default_client_context(
+    *, engine: EmulatorEngine | None = None
+) -> AsyncIterator[tuple[S2STClient, bool]]:
     """Yield ``(client, is_emulator)``: ``S2STClient()`` when Google credentials are configured
     (``GOOGLE_CLOUD_PROJECT``, ``GOOGLE_API_KEY``, ``GEMINI_API_KEY`` or
-    ``GOOGLE_APPLICATION_CREDENTIALS``), else a client for a bundled emulator started on
-    127.0.0.1 for the duration of the ``async with`` block."""
+    ``GOOGLE_APPLICATION_CREDENTIALS``) and no ``engine`` is asked for, else a client for a
+    bundled emulator started on 127.0.0.1 for the duration of the ``async with`` block,
+    answering with ``engine`` (default ``"scripted"``: the bundled scenarios, labelled
+    loopback otherwise; ``"local"``: a real offline translation)."""
     from .client import S2STClient
 
-    if credentials_configured():
+    if engine is None and credentials_configured():
         yield S2STClient(), False
         return
     from .emulator import Emulator
 
-    async with Emulator() as emu:
+    async with Emulator(engine=engine or "scripted") as emu:
         logger.info(
-            "no Google credentials in the environment: using the bundled emulator at %s "
-            "(set GOOGLE_CLOUD_PROJECT or GOOGLE_API_KEY to use the real service)",
+            "using the bundled emulator at %s with the %s engine%s",
             emu.base_url,
+            engine or "scripted",
+            ""
+            if engine is not None
+            else " (no Google credentials in the environment: set GOOGLE_CLOUD_PROJECT or "
+            "GOOGLE_API_KEY to use the real service)",
         )
         yield S2STClient.for_emulator(emu), True
 
@@ -406,6 +430,7 @@ async def translate_file(
     finish_timeout_s: float = 30.0,
     frame_ms: int = 100,
     tail_ms: float | None = DEFAULT_TAIL_MS,
+    engine: EmulatorEngine | None = None,
     **options: Any,
 ) -> TranslationResult:
     """Translate an audio file into ``target_language`` over one session.
@@ -425,6 +450,9 @@ async def translate_file(
         frame_ms: length of each audio message.
         tail_ms: server silence kept in ``audio`` after the last voiced chunk (default
             :data:`s2st.audio.DEFAULT_TAIL_MS`, 300 ms; ``None`` keeps all of it, as received).
+        engine: translate with the bundled emulator and this engine (``"local"``: the offline
+            cascade of :mod:`s2st.local`), even when Google credentials are configured; not
+            with ``client``.
 
     Raises:
         AudioFormatError / ConfigurationError: unreadable file, bad options (before connecting).
@@ -439,6 +467,12 @@ async def translate_file(
     if timeout_s is not None and not timeout_s > 0:
         raise ConfigurationError(f"timeout_s must be positive or None, got {timeout_s!r}")
     _check_tail(tail_ms)
+    if engine is not None and client is not None:
+        raise ConfigurationError("engine= picks the bundled emulator's engine: omit client=")
+    if engine is not None and engine not in ("scripted", "loopback", "silent", "local"):
+        raise ConfigurationError(
+            f"engine must be 'scripted', 'loopback', 'silent' or 'local', not {engine!r}"
+        )
 
     async def run() -> TranslationResult:
         kwargs: dict[str, Any] = {
@@ -453,7 +487,7 @@ async def translate_file(
         }
         if client is not None:
             return await _translate(client, name, target_language, used_emulator=False, **kwargs)
-        async with default_client_context() as (default, is_emulator):
+        async with default_client_context(engine=engine) as (default, is_emulator):
             return await _translate(
                 default, name, target_language, used_emulator=is_emulator, **kwargs
             )

@@ -17,6 +17,7 @@ from s2st.emulator.engines import Reply
 from s2st.errors import ConfigurationError
 from s2st.local.engine import LocalEngine, load_components, local_engine_factory
 from s2st.local.pipeline import split_sentences
+from s2st.translate import local_engine_available
 
 from .conftest import STATION, WEATHER, padded, speech, wer
 
@@ -288,3 +289,16 @@ async def test_emulator_engine_local_by_name(tmp_path: Path) -> None:
         )
     for word in ("tren", "Madrid"):
         assert word in result.translated_text, result.translated_text
+
+
+async def test_translate_file_engine_local_without_a_client(tmp_path: Path) -> None:
+    """``translate_file(..., engine="local")`` starts the bundled emulator with the local engine
+    (whatever credentials the environment has) and really translates."""
+    wav = tmp_path / "station.wav"
+    _write_wav(wav, padded(0.3, speech(STATION), 5.0))
+    result = await s2st.translate_file(
+        wav, "es", engine="local", finish_timeout_s=20.0, timeout_s=50.0
+    )
+    assert result.used_emulator
+    assert "tren" in result.translated_text, result.translated_text
+    assert local_engine_available("es")
