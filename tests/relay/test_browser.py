@@ -29,14 +29,14 @@ from .helpers import UNIT_S
 
 
 @contextlib.asynccontextmanager
-async def relay_command(secret: str | None = None) -> AsyncIterator[str]:
+async def relay_command(secret: str | None = None, *extra: str) -> AsyncIterator[str]:
     """``s2st relay --emulator`` as users run it; yields its printed base URL. Without a
     secret it runs in development mode (anonymous, loopback), with one it requires tokens."""
     env = {k: v for k, v in os.environ.items() if k != "S2ST_RELAY_SECRET"}
     if secret is not None:
         env["S2ST_RELAY_SECRET"] = secret
     proc = subprocess.Popen(
-        [sys.executable, "-m", "s2st.cli", "relay", "--emulator", "--port", "0"],
+        [sys.executable, "-m", "s2st.cli", "relay", "--emulator", "--port", "0", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -87,10 +87,10 @@ async def until(
     raise AssertionError(f"timed out; last value {value!r}")
 
 
-async def launch(pw: Any) -> Any:
-    """Debian's Chromium, headless, with the bundled sample as its microphone."""
+async def launch(pw: Any, mic: Path | None = None) -> Any:
+    """Debian's Chromium, headless, with a WAV (default: the bundled sample) as its microphone."""
     assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
-    mic = sample_path("hello")  # 16 kHz mono WAV: Chromium resamples it for the fake device
+    mic = mic or sample_path("hello")  # 16 kHz mono WAV: Chromium resamples it for the device
     return await pw.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
@@ -184,3 +184,43 @@ async def test_page_with_a_token_from_the_url_fragment(tmp_path: Path) -> None:
             await anonymous.locator('body[data-error="4401"]').wait_for(timeout=20_000 * UNIT_S)
         finally:
             await browser.close()
+
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+async def test_page_translates_a_real_recording_with_the_local_engine(tmp_path: Path) -> None:
+    """Issue 15: ``s2st relay --engine local`` in the browser. The microphone plays a LibriVox
+    recording nobody on the team made (Debian's pocketsphinx-testdata: "Had he married a more
+    amiable woman, he might have been made still more respectable than he was."), the local
+    cascade (Whisper, Apertium, espeak-ng) really translates it, and the Spanish reaches the
+    page's captions."""
+    import wave
+
+    from playwright.async_api import async_playwright
+
+    source = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0920.wav"
+    assert source.is_file(), "apt-get install pocketsphinx-testdata"
+    mic = tmp_path / "recording.wav"  # the recording, then silence so the segment ends
+    with wave.open(str(source)) as r, wave.open(str(mic), "wb") as w:
+        w.setparams(r.getparams())
+        w.writeframes(r.readframes(r.getnframes()) + bytes(r.getframerate() * 2 * 4))
+    async with relay_command(None, "--engine", "local") as base, async_playwright() as pw:
+        browser = await launch(pw, mic)
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 600})
+            await page.goto(f"{base}/?to=es&autostart=1")
+            line = page.locator('[data-testid="translation"]', has_text="respetable")
+            await line.wait_for(timeout=90_000 * UNIT_S)
+            translated = " ".join(
+                await page.locator('[data-testid="translation"]').all_inner_texts()
+            )
+            heard = " ".join(await page.locator('[data-testid="source"]').all_inner_texts())
+            await until(page, lambda: attr(page, "data-audio-seconds"), lambda v: float(v) > 1)
+            shot = tmp_path / "relay-local-engine.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            print(f"\nrelay page (local engine) screenshot: {shot}")
+        finally:
+            await browser.close()
+    assert "mujer" in translated and "respetable" in translated, translated
+    assert "respectable" in heard.lower(), heard

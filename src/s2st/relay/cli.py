@@ -49,6 +49,12 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
     p.add_argument("--emulator", action="store_true", help="translate with the bundled emulator")
     p.add_argument(
+        "--engine",
+        choices=["scripted", "loopback", "silent", "local"],
+        help="the bundled emulator's engine (implies --emulator): scripted demo scenarios "
+        "(default), loopback, silent, or local (real offline translation; s2st[local])",
+    )
+    p.add_argument(
         "--emulator-url", metavar="URL", help="translate with an emulator already running at URL"
     )
     p.add_argument(
@@ -78,6 +84,12 @@ def _config(args: argparse.Namespace) -> Any:
     from .config import RelayConfig
 
     secret = os.environ.get(SECRET_ENV) or None
+    if args.engine is not None:
+        if args.emulator_url:
+            raise ConfigurationError(
+                "--engine picks the bundled emulator's engine, not --emulator-url"
+            )
+        args.emulator = True
     dev = bool(args.dev or ((args.emulator or args.emulator_url) and secret is None))
     if dev and args.host not in _LOOPBACK:
         raise ConfigurationError(
@@ -102,7 +114,9 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _client(emulator: bool, emulator_url: str | None = None) -> AsyncIterator[Any]:
+async def _client(
+    emulator: bool, emulator_url: str | None = None, engine: str | None = None
+) -> AsyncIterator[Any]:
     from s2st import S2STClient
 
     if emulator_url:
@@ -113,7 +127,7 @@ async def _client(emulator: bool, emulator_url: str | None = None) -> AsyncItera
         return
     from s2st.emulator import Emulator
 
-    async with Emulator() as emu:
+    async with Emulator(engine=engine or "scripted") as emu:
         yield S2STClient.for_emulator(emu)
 
 
@@ -127,7 +141,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
-    async with _client(args.emulator, args.emulator_url) as client:
+    async with _client(args.emulator, args.emulator_url, args.engine) as client:
         relay = Relay(client, config)
         server = _draining_server(
             uvicorn.Config(
