@@ -18,6 +18,7 @@ from s2st.emulator import (
     Emulator,
     EmulatorConfig,
     EmulatorThread,
+    ScriptedEngine,
     list_scenarios,
     load_scenario,
     sample_path,
@@ -205,3 +206,29 @@ def test_cli_serves_and_stops_on_signal(sig: int) -> None:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_scripted_prefix_inside_a_longer_utterance_is_not_answered_with_the_script() -> None:
+    """Issue 13: "Good morning, where is the train station?" said as one utterance began like
+    the "Good morning." script and got "Buenos días." as if that were its translation. A script
+    answers only a whole-utterance match; anything else gets the labelled loopback answer."""
+    from s2st.emulator.engines import LOOPBACK_OUTPUT_TEXT
+
+    station = load_scenario("station")
+    first, second = (u.source_audio for u in station.utterances)
+    # No pause between the two sentences: one segment that starts like "Good morning."
+    pcm = np.concatenate([first, second[: second.size // 2], np.zeros(16000, np.int16)])
+    engine = ScriptedEngine(target_language="es")
+    replies = []
+    for i in range(0, pcm.size, 1600):
+        replies += engine.feed(pcm[i : i + 1600])
+    texts = [r.text for r in replies if r.kind == "output_text"]
+    assert texts == [LOOPBACK_OUTPUT_TEXT], texts
+    assert not any("Buenos" in t for t in texts)
+    # The whole "Good morning." alone still gets its script.
+    alone = ScriptedEngine(target_language="es")
+    replies = []
+    padded = np.concatenate([first, np.zeros(16000, np.int16)])
+    for i in range(0, padded.size, 1600):
+        replies += alone.feed(padded[i : i + 1600])
+    assert "".join(r.text for r in replies if r.kind == "output_text") == "Buenos días."
