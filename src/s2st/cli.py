@@ -19,16 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 import os
 import sys
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from typing import Any, Literal, TextIO
 
+from ._screen import Screen
 from ._version import __version__
 from .errors import (
     AudioFormatError,
@@ -85,74 +85,6 @@ def _error_message(exc: BaseException) -> str:
     if isinstance(exc, UnsupportedLanguageError):
         return text  # already carries the suggestions and the `s2st languages` hint
     return text
-
-
-# ---------------------------------------------------------------------------- terminal output
-
-
-class Progress:
-    """A progress line on ``stream``: one updating line on a TTY, else a plain line per 10 %."""
-
-    def __init__(self, stream: TextIO, *, enabled: bool = True, width: int = 30) -> None:
-        self.stream = stream
-        self.enabled = enabled
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.width = width
-        self._last_step = -1
-        self._shown = False
-
-    def update(self, fraction: float, sent_s: float, total_s: float) -> None:
-        if not self.enabled:
-            return
-        fraction = min(1.0, max(0.0, fraction))
-        if self.tty:
-            filled = round(fraction * self.width)
-            bar = "#" * filled + "." * (self.width - filled)
-            self.stream.write(f"\r[{bar}] {fraction:4.0%} {sent_s:6.1f}/{total_s:.1f} s")
-            self.stream.flush()
-            self._shown = True
-            return
-        step = int(fraction * 10)
-        if step > self._last_step:
-            self._last_step = step
-            self.stream.write(f"s2st: sent {sent_s:.1f}/{total_s:.1f} s ({fraction:.0%})\n")
-            self.stream.flush()
-
-    def clear(self) -> None:
-        """End the updating line so other output starts on a fresh line."""
-        if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._shown = False
-
-
-class Captions:
-    """Live captions on ``stream``: text deltas as they arrive, a newline at each segment end.
-
-    Writes nothing when disabled (``--json`` keeps stdout for the JSON object)."""
-
-    def __init__(self, stream: TextIO, *, enabled: bool = True, progress: Progress | None = None):
-        self.stream = stream
-        self.enabled = enabled
-        self.progress = progress
-        self._open_line = False
-
-    def text(self, delta: str, *, prefix: str = "") -> None:
-        if not (self.enabled and delta):
-            return
-        if self.progress is not None and self.progress.tty and self.progress.stream is self.stream:
-            self.progress.clear()
-        if not self._open_line and prefix:
-            self.stream.write(prefix)
-        self.stream.write(delta)
-        self.stream.flush()
-        self._open_line = True
-
-    def end_line(self) -> None:
-        if self.enabled and self._open_line:
-            self.stream.write("\n")
-            self.stream.flush()
-        self._open_line = False
 
 
 # ---------------------------------------------------------------------------- clients
@@ -269,6 +201,118 @@ def _session_options(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- translate
 
 
+def _check_input(path: str) -> None:
+    """Fail before connecting when ``path`` cannot be read (it names ``path`` and the cause)."""
+    if os.path.isdir(path):
+        raise AudioFormatError(f"{path}: is a directory, not an audio file")
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "no such file", path)
+    if not os.access(path, os.R_OK):
+        raise PermissionError(13, "permission denied (cannot read the input)", path)
+
+
+def _check_output(flag: str, path: str, *, input_path: str) -> None:
+    """Fail before streaming when ``path`` cannot be written (``flag`` is ``-o``/``--subtitles``)."""
+    if os.path.isdir(path):
+        raise _UsageError(f"{flag} {path}: is a directory; give a file name")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise _UsageError(f"{flag} {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise _UsageError(f"{flag} {path}: the directory {directory} is not writable")
+    if os.path.exists(path) and os.path.samefile(path, input_path):
+        raise _UsageError(f"{flag} {path}: that is the input file; choose another name")
+
+
+def _preflight_decode(path: str) -> None:
+    """Decode the start of ``path`` (and all of a short file) before connecting, so an
+    unreadable or empty file fails in a second, not after a session was opened."""
+    from .audio import iter_file_frames
+
+    frames = iter_file_frames(path)
+    try:
+        next(frames, None)
+    finally:
+        if isinstance(frames, Generator):
+            frames.close()
+
+
+def _wav_bytes(audio: Any, sample_rate: int) -> bytes:
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(audio.astype("<i2", copy=False).tobytes())
+    return buf.getvalue()
+
+
+def _write_file(flag: str, path: str, data: bytes) -> None:
+    """Write ``data`` atomically (a temporary file renamed over ``path``), created with the
+    user's umask like any other file; an error names ``path``, never the temporary name."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.s2st-tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise OSError(exc.errno, f"{flag}: cannot write ({exc.strerror})", path) from exc
+
+
+def _subtitle_bytes(result: Any, fmt: Literal["srt", "vtt", "jsonl"]) -> bytes:
+    from .segments import to_jsonl, to_srt, to_webvtt
+
+    if fmt == "srt":
+        return to_srt(result.segments).encode("utf-8")
+    if fmt == "vtt":
+        return to_webvtt(result.segments).encode("utf-8")
+    return to_jsonl(result.segments).encode("utf-8")
+
+
+#: Lines a native decoder (libmpg123 inside libsndfile) prints on file descriptor 2.
+_DECODER_NOISE = ("Note: ", "Warning: ", "[src/libmpg123/", "[libmpg123/", "error: ")
+
+
+@contextlib.contextmanager
+def _native_stderr_filtered(enabled: bool) -> Iterator[None]:
+    """With ``-q``, keep what native libraries write on fd 2 (MP3 decoder notes) off the
+    terminal: fd 2 goes to a temporary file while streaming, and afterwards every line that
+    is not decoder noise (a Python warning, a log record) is replayed on stderr."""
+    if not enabled:
+        yield
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            kept = [
+                line
+                for line in sink.read().decode("utf-8", "replace").splitlines(keepends=True)
+                if not line.startswith(_DECODER_NOISE)
+            ]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+
+
 def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import translate as tr
 
@@ -277,62 +321,52 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     language = _language(args.to)
     options = _session_options(args)
     path = args.input
-    if not os.path.isfile(path):
-        raise FileNotFoundError(2, "no such file", path)
+    _check_input(path)
     subtitle_format = _subtitle_format(args.subtitles) if args.subtitles else None
-    progress = Progress(err, enabled=not args.quiet)
-    captions = Captions(out, enabled=not (args.json or args.quiet), progress=progress)
+    for flag, where in (("-o", args.output), ("--subtitles", args.subtitles)):
+        if where:
+            _check_output(flag, where, input_path=path)
+    if (
+        args.output
+        and args.subtitles
+        and os.path.abspath(args.output) == os.path.abspath(args.subtitles)
+    ):
+        raise _UsageError("-o and --subtitles name the same file; choose two names")
+    with _native_stderr_filtered(args.quiet):
+        _preflight_decode(path)
+    screen = Screen(
+        out,
+        err,
+        captions=not (args.json or args.quiet),
+        progress=not args.quiet,
+        show_source=args.show_source,
+    )
 
     def on_progress(p: Any) -> None:
-        progress.update(p.fraction, p.sent_s, p.total_s or p.sent_s)
-
-    def on_event(event: Any) -> None:
-        from .events import InputTranscription, OutputTranscription, TurnComplete
-
-        if isinstance(event, OutputTranscription):
-            captions.text(event.text)
-        elif isinstance(event, InputTranscription) and args.show_source:
-            captions.text(event.text, prefix="  > ")
-        elif isinstance(event, TurnComplete):
-            captions.end_line()
-
-    # Live captions need translate_file's per-event hook; without it they print at the end.
-    live_hook = "on_event" in inspect.signature(tr.translate_file).parameters
-    extra: dict[str, Any] = {"on_event": on_event} if live_hook else {}
+        screen.update_progress(p.fraction, p.sent_s, p.total_s or p.sent_s)
 
     async def run() -> tuple[Any, bool]:
         async with client_context(args) as (client, is_emulator):
             if is_emulator and not args.quiet:
-                err.write("s2st: using the bundled emulator (scripted demo translations)\n")
+                screen.message("s2st: using the bundled emulator (scripted demo translations)")
             result = await tr.translate_file(
                 path,
                 language,
                 client=client,
                 speed=None if args.speed == 0 else args.speed,
                 progress=on_progress,
-                **extra,
+                on_event=screen.feed,
                 **options,
             )
             return result, is_emulator
 
     started = time.monotonic()
     try:
-        result, is_emulator = asyncio.run(run())
+        with _native_stderr_filtered(args.quiet):
+            result, is_emulator = asyncio.run(run())
     finally:
-        progress.clear()
-        captions.end_line()
-    if not live_hook:
-        shown: dict[int, tuple[str, str]] = {}
-        for seg in result.segments:
-            _caption_segment(captions, shown, seg, show_source=args.show_source, final=True)
-        captions.end_line()
-    outputs: dict[str, str] = {}
-    if args.output:
-        result.write_wav(args.output)
-        outputs["audio"] = os.path.abspath(args.output)
-    if args.subtitles:
-        result.write_subtitles(args.subtitles, format=subtitle_format)
-        outputs["subtitles"] = os.path.abspath(args.subtitles)
+        screen.close()
+    outputs = _write_outputs(args, result, subtitle_format)
     if args.json:
         out.write(json.dumps(_result_json(result, outputs, is_emulator, started)) + "\n")
     elif not args.quiet:
@@ -345,6 +379,19 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _write_outputs(
+    args: argparse.Namespace, result: Any, subtitle_format: Literal["srt", "vtt", "jsonl"] | None
+) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    if args.output:
+        _write_file("-o", args.output, _wav_bytes(result.audio, result.sample_rate))
+        outputs["audio"] = os.path.abspath(args.output)
+    if args.subtitles and subtitle_format is not None:
+        _write_file("--subtitles", args.subtitles, _subtitle_bytes(result, subtitle_format))
+        outputs["subtitles"] = os.path.abspath(args.subtitles)
+    return outputs
+
+
 def _subtitle_format(path: str) -> Literal["srt", "vtt", "jsonl"]:
     suffix = os.path.splitext(path)[1].lower()
     formats: dict[str, Literal["srt", "vtt", "jsonl"]] = {
@@ -355,30 +402,6 @@ def _subtitle_format(path: str) -> Literal["srt", "vtt", "jsonl"]:
     if suffix not in formats:
         raise _UsageError(f"--subtitles {path}: use a .srt, .vtt or .jsonl file name")
     return formats[suffix]
-
-
-def _caption_segment(
-    captions: Captions,
-    shown: dict[int, tuple[str, str]],
-    seg: Any,
-    *,
-    show_source: bool,
-    final: bool = False,
-) -> None:
-    """Print the part of a segment's text not printed yet (texts only grow while revising)."""
-    src_done, dst_done = shown.get(seg.id, ("", ""))
-    src, dst = seg.source_text, seg.translated_text
-    if show_source and src.startswith(src_done) and len(src) > len(src_done) and seg.stable:
-        captions.end_line()
-        captions.text(src[len(src_done) :], prefix="  > ")
-        captions.end_line()
-        src_done = src
-    if dst.startswith(dst_done) and len(dst) > len(dst_done):
-        captions.text(dst[len(dst_done) :])
-        dst_done = dst
-    if (seg.stable or final) and dst_done:
-        captions.end_line()
-    shown[seg.id] = (src_done, dst_done)
 
 
 def _result_json(
@@ -397,13 +420,7 @@ def _result_json(
 
 async def _live(args: argparse.Namespace, out: TextIO, err: TextIO, devices: Any) -> int:
     from .audio import Microphone, Speaker
-    from .events import (
-        AudioChunk,
-        InputTranscription,
-        Interrupted,
-        OutputTranscription,
-        TurnComplete,
-    )
+    from .events import AudioChunk, Interrupted, OutputTranscription
 
     _check_connection_flags(args)
     language = _language(args.to)
@@ -416,34 +433,31 @@ async def _live(args: argparse.Namespace, out: TextIO, err: TextIO, devices: Any
     except ConfigurationError as exc:
         await mic.close()
         raise DeviceError(f"no usable sound device: {exc}") from exc
-    captions = Captions(out, enabled=not args.json)
+    screen = Screen(out, err, captions=not args.json, progress=False, show_source=args.show_source)
     transcript: list[str] = []
     try:
         async with client_context(args) as (client, is_emulator):
             if is_emulator:
-                err.write("s2st: using the bundled emulator (it answers speech with loopback)\n")
+                screen.message("s2st: using the bundled emulator (it answers speech with loopback)")
             async with client.connect(language, **options) as session:
-                err.write("s2st: listening; press Ctrl-C to stop\n")
+                screen.message("s2st: listening; press Ctrl-C to stop")
                 session.start_stream(mic, finish=True)
                 if args.duration_s is not None:
                     asyncio.get_running_loop().call_later(
                         args.duration_s, lambda: asyncio.ensure_future(mic.close())
                     )
                 async for event in session:
+                    screen.feed(event)
                     if isinstance(event, AudioChunk):
                         speaker.play(event)
                     elif isinstance(event, Interrupted):
                         speaker.clear()
                     elif isinstance(event, OutputTranscription):
-                        captions.text(event.text)
                         transcript.append(event.text)
-                    elif isinstance(event, InputTranscription) and args.show_source:
-                        captions.text(event.text, prefix="  > ")
-                    elif isinstance(event, TurnComplete):
-                        captions.end_line()
-        captions.end_line()
+        screen.close()
         await speaker.drain()
     finally:
+        screen.close()
         await mic.close()
         await speaker.close()
     if args.json:
