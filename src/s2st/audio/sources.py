@@ -183,7 +183,8 @@ async def open_source(
     * an async iterable of arrays/bytes or a :class:`~s2st.audio.Microphone`: a *live* source.
 
     Recorded sources (files, arrays, bytes, sync iterables) are paced at ``speed`` x real time
-    (``None`` = as fast as possible); live sources are never paced. With ``keepalive_silence``
+    (``None`` or ``0`` = as fast as possible, like ``s2st translate --speed 0``); live sources
+    are never paced. With ``keepalive_silence``
     a live source that produces nothing for one frame period gets its buffered tail sent
     (padded with silence to a full frame) and then silence frames until it resumes.
 
@@ -197,6 +198,8 @@ async def open_source(
             an unsupported source type, and every conversion error.
     """
     check_frame_ms(frame_ms)
+    if speed == 0 and not isinstance(speed, bool):
+        speed = None  # 0 = unpaced, as on the command line
     if pacer is None:
         pacer = Pacer(frame_ms=frame_ms, speed=speed)
     elif pacer.frame_ms != frame_ms:
