@@ -345,3 +345,17 @@ def test_live_model_reaches_the_setup(
     assert setup["model"] == "models/gemini-3.5-live-translate-preview"
     assert setup["generationConfig"]["translationConfig"]["targetLanguageCode"] == "es-MX"
     assert json.loads(capsys.readouterr().out)["target_language"] == "es"
+
+
+def test_languages_exact_match_first_and_no_match_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["languages", "es"]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows[0] == "es" and "jv" not in rows and len(rows) <= 5
+    assert cli.main(["languages", "xx"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err == "s2st: no language matches 'xx'; run `s2st languages` for the full list\n"
+    )

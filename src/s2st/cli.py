@@ -475,7 +475,7 @@ def _device(value: str | None) -> int | str | None:
 # ---------------------------------------------------------------------------- languages
 
 
-def _languages(args: argparse.Namespace, out: TextIO) -> int:
+def _languages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """List languages with the code each dialect sends: ``code`` (the table code, sent by the
     ``s2st`` dialect) and ``live_translate_code`` (the BCP-47 tag of ``live_translate``)."""
     from .languages import search_languages, wire_language_code
@@ -491,7 +491,12 @@ def _languages(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{'s2st':<8} {'live_translate':<15} name\n")
         for code, tag, name in rows:
             out.write(f"{code:<8} {tag:<15} {name}\n")
-    return EXIT_OK if rows else EXIT_NOT_FOUND
+    if not rows:
+        err.write(
+            f"s2st: no language matches {args.query!r}; run `s2st languages` for the full list\n"
+        )
+        return EXIT_NOT_FOUND
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------- parser
@@ -612,7 +617,7 @@ def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
     out, err = sys.stdout, sys.stderr
     run: Callable[[], Any]
     if args.handler == "languages":
-        return _guard(lambda: _languages(args, out), err, debug)
+        return _guard(lambda: _languages(args, out, err), err, debug)
     if args.handler == "translate":
         run = lambda: _translate(args, out, err)  # noqa: E731
     else:

@@ -420,6 +420,8 @@ _ZH_CONFLICT = "the tag names both Mandarin and Cantonese; choose 'cmn' or 'yue'
 
 _SUBTAG = re.compile(r"[a-z0-9]{1,8}\Z")
 _MAX_INPUT_CHARS = 64
+#: Shorter queries match names by word prefix only, never inside a word.
+_MIN_SUBSTRING_CHARS = 3
 
 
 def _fold(text: str) -> str:
@@ -567,10 +569,19 @@ def language_name(code: str) -> str:
 def search_languages(query: str) -> list[tuple[str, str]]:
     """Find supported languages for a ``s2st languages QUERY`` listing.
 
-    Returns ``(code, name)`` pairs, best first: the language ``query`` normalises to (if any), then
-    codes starting with the query, then names with a word starting with it, then names containing
-    it; only when none of those match, up to five close fuzzy matches of codes, aliases and names. An empty or blank query returns the whole table in code order. Never
-    raises for a ``str``; a non-``str`` raises :class:`ConfigurationError`.
+    Returns ``(code, name)`` pairs, best first:
+
+    1. the exact match: the language ``query`` normalises to (a code, a BCP-47 tag, a name
+       or an alias: ``es``, ``es-MX``, ``Spanish``, ``castellano``);
+    2. names equal to the query, then codes starting with it, then names with a word
+       starting with it (``span`` finds Spanish);
+    3. names containing it, for queries of three characters or more (``es`` alone would
+       match Javanese and Vietnamese);
+    4. only when none of those match, up to five close fuzzy matches (``germna``).
+
+    An empty or blank query returns the whole table in code order; a query matching nothing
+    returns ``[]``. Never raises for a ``str``; a non-``str`` raises
+    [ConfigurationError][s2st.ConfigurationError].
     """
     if not isinstance(query, str):
         raise ConfigurationError(f"the search query must be a str, not {type(query).__name__}")
@@ -582,10 +593,12 @@ def search_languages(query: str) -> list[tuple[str, str]]:
         codes.append(normalize_language(query))
     except UnsupportedLanguageError:
         pass
-    codes += [c for c in SUPPORTED_LANGUAGES if c.startswith(key)]
     folded = {c: _fold(n) for c, n in SUPPORTED_LANGUAGES.items()}
+    codes += [c for c, n in folded.items() if n == key]
+    codes += [c for c in SUPPORTED_LANGUAGES if c.startswith(key)]
     codes += [c for c, n in folded.items() if any(w.startswith(key) for w in _words(n))]
-    codes += [c for c, n in folded.items() if key in n]
+    if len(key) >= _MIN_SUBSTRING_CHARS:
+        codes += [c for c, n in folded.items() if key in n]
     if not codes and len(key) <= _MAX_INPUT_CHARS:
         codes += _suggest(key, limit=5)
     seen: dict[str, None] = dict.fromkeys(codes)
