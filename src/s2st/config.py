@@ -49,6 +49,7 @@ __all__ = [
     "Backend",
     "ContextWindowCompressionConfig",
     "Dialect",
+    "OptionsError",
     "RealtimeInputConfig",
     "SessionResumptionConfig",
     "TranslationConfig",
@@ -201,9 +202,16 @@ def audio_mime_type(sample_rate: int) -> str:
 # Validation errors -> ConfigurationError
 
 
-class _OptionsError(ConfigurationError):
-    """A :class:`ConfigurationError` that also keeps its problems as ``(path, message)`` pairs,
-    so an outer model can report a nested problem under its full dotted path."""
+class OptionsError(ConfigurationError):
+    """Invalid options for [TranslationConfig][s2st.TranslationConfig], an options model or
+    [S2STClient.connect][s2st.S2STClient.connect]: unknown (with a "did you mean" hint),
+    missing or of the wrong type or range. Every problem is listed in the message.
+
+    Attributes:
+        problems: the problems as ``(path, message)`` pairs; ``path`` is the dotted option
+            name (``realtime_input.automatic_activity_detection.silence_duration_ms``), so
+            an outer model can report a nested problem under its full path.
+    """
 
     def __init__(self, model: str, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
@@ -215,7 +223,7 @@ def _describe(err: Mapping[str, Any], fields: list[str]) -> list[tuple[str, str]
     """Turn one pydantic error into ``(path, message)`` pairs."""
     path = ".".join(str(p) for p in err["loc"])
     cause = err.get("ctx", {}).get("error")
-    if isinstance(cause, _OptionsError):
+    if isinstance(cause, OptionsError):
         return [(".".join(p for p in (path, sub) if p), msg) for sub, msg in cause.problems]
     if isinstance(cause, BaseException):
         return [(path, str(cause))]
@@ -264,7 +272,7 @@ class _Options(BaseModel):
                 return cause  # keep .language and .suggestions for the caller
         fields = list(cls.model_fields)
         problems = [pair for err in errors for pair in _describe(err, fields)]
-        return _OptionsError(cls.__name__, problems)
+        return OptionsError(cls.__name__, problems)
 
 
 def _check(condition: bool, message: str) -> None:
