@@ -445,3 +445,9 @@ def test_input_errors_exit_5_before_connecting(
     assert err.splitlines()[-1].startswith(f"s2st: error: {message.format(p=path)}")
     assert "emulator" not in err  # failed before any session was opened
     assert not out.exists()
+
+
+def test_debug_before_the_emulator_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--debug", "emulator", "--help"]) == 0
+    captured = capsys.readouterr()
+    assert "usage:" in captured.out and "Traceback" not in captured.err

@@ -597,9 +597,16 @@ def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
 
     ``_devices`` replaces the sounddevice module for ``live`` (tests)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    leading_debug = argv[:2] == ["--debug", "emulator"]  # the global flag before the subcommand
+    if leading_debug:
+        argv = argv[1:]
     if argv and argv[0] == "emulator":
         from .emulator.cli import main as emulator_main
 
+        if leading_debug:
+            logging.basicConfig(
+                level=logging.DEBUG, format="s2st: %(levelname)s %(name)s: %(message)s"
+            )
         try:
             return emulator_main(argv[1:])
         except SystemExit as exc:  # its --help (0) and usage errors (2)
