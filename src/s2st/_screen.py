@@ -1,7 +1,7 @@
 """Terminal output of the ``s2st`` command: captions on their own lines, one status line.
 
 Captions are printed a whole line at a time: the translation of a segment once the segment is
-stable (see :class:`s2st.segments.SegmentAggregator`), preceded by its source text on its own
+stable (see [`s2st.segments.SegmentAggregator`][s2st.segments.SegmentAggregator]), preceded by its source text on its own
 ``> `` line with ``--show-source``. While a segment is still growing, a terminal shows it on a
 single *status line* together with the progress bar; that line is erased (``CR`` + ``EL``,
 ECMA-48 "erase in line") before anything else is printed and redrawn after it, so progress

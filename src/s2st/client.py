@@ -47,7 +47,7 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class ConnectOptions(TypedDict, total=False):
-    """The keyword options of [S2STClient.connect][s2st.S2STClient.connect], all optional.
+    """The keyword options of [S2STClient.connect][s2st.client.S2STClient.connect], all optional.
 
     A type checker uses this to reject a misspelt or mistyped option
     (``connect("es", input_transcripton=True)`` fails ``mypy --strict``); at run time the
@@ -140,7 +140,7 @@ class ConnectionTarget:
 
 
 class S2STClient:
-    """Holds the backend, endpoint and credentials; opens sessions with :meth:`connect`.
+    """Holds the backend, endpoint and credentials; opens sessions with [`connect()`][s2st.client.S2STClient.connect].
 
     Vertex AI (default)::
 
@@ -153,7 +153,7 @@ class S2STClient:
 
     An ephemeral token (``auth_tokens/...``) passed as ``api_key`` selects the constrained
     method automatically. ``base_url`` points at a proxy or the bundled emulator (see
-    :meth:`for_emulator`).
+    [`for_emulator()`][s2st.client.S2STClient.for_emulator]).
 
     Unset arguments come from the environment: ``GOOGLE_CLOUD_PROJECT``,
     ``GOOGLE_CLOUD_LOCATION``, ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``,

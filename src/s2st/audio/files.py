@@ -7,7 +7,7 @@
   to the end of the file.
 * Everything else (FLAC, OGG/Opus, MP3, AIFF, ...) goes through soundfile (``s2st[files]``) if
   installed, else PyAV (``s2st[av]``, also for containers and video sound tracks), else a
-  :class:`~s2st.errors.ConfigurationError` tells which extra to install.
+  [`ConfigurationError`][s2st.errors.ConfigurationError] tells which extra to install.
 """
 
 from __future__ import annotations
@@ -389,10 +389,10 @@ def read_audio(
 ) -> tuple[npt.NDArray[np.int16], int]:
     """Read a whole file as mono int16 at ``target_rate``; returns ``(samples, target_rate)``.
 
-    Decoding is streamed (see :func:`iter_file_frames`), only the result is held in memory.
+    Decoding is streamed (see [`iter_file_frames()`][s2st.audio.iter_file_frames]), only the result is held in memory.
 
     Raises:
-        ConfigurationError / AudioFormatError: as :func:`iter_file_frames`.
+        ConfigurationError / AudioFormatError: as [`iter_file_frames()`][s2st.audio.iter_file_frames].
     """
     parts = list(iter_file_frames(path, frame_ms=200, target_rate=target_rate))
     return np.frombuffer(b"".join(parts), dtype="<i2").astype(np.int16), target_rate

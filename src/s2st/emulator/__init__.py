@@ -3,7 +3,7 @@
 It serves the Vertex and Gemini API WebSocket paths on 127.0.0.1, validates what the real
 service validates, and answers with transcripts and audio decided by an engine (scripted
 scenarios or a clearly labelled loopback). It never pretends to translate arbitrary speech.
-See :class:`Emulator`, :class:`EmulatorConfig`, :class:`Fault` and :class:`FaultPlan`.
+See [`Emulator`][s2st.emulator.Emulator], [`EmulatorConfig`][s2st.emulator.EmulatorConfig], [`Fault`][s2st.emulator.Fault] and [`FaultPlan`][s2st.emulator.FaultPlan].
 """
 
 from __future__ import annotations

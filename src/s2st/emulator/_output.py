@@ -1,6 +1,6 @@
 """The emulator's output side and fault injection (private): the sender task that paces
 output bursts and applies delay/burst faults, the timer task (usage, goAway, lifetime, timed
-faults), resumption updates and barge-in. A mixin of :class:`s2st.emulator.server.Emulator`."""
+faults), resumption updates and barge-in. A mixin of `s2st.emulator.server.Emulator`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ logger = logging.getLogger("s2st.emulator")
 
 
 class OutputMixin:
-    """Output, timers and faults of :class:`s2st.emulator.server.Emulator`."""
+    """Output, timers and faults of `s2st.emulator.server.Emulator`."""
 
     config: EmulatorConfig
     _handles: dict[str, _Handle]

@@ -1,4 +1,4 @@
-"""Configuration of the emulator (:class:`EmulatorConfig`)."""
+"""Configuration of the emulator ([`EmulatorConfig`][s2st.emulator.EmulatorConfig])."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ EngineFactory = Callable[["SetupInfo"], "Engine"]
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Behaviour of an :class:`~s2st.emulator.Emulator`. All fields are keyword arguments.
+    """Behaviour of an [`Emulator`][s2st.emulator.Emulator]. All fields are keyword arguments.
 
     - ``binary_frames``: send server frames as binary (opcode 2, like the Gemini API) or text.
     - ``allowed_models``: model ids the "project" may use; others close 1008.
@@ -44,7 +44,7 @@ class EmulatorConfig:
     - ``handle_ttl_s``: how long a resumption handle stays valid (Gemini API: 2 h).
     - ``engine``: ``"scripted"`` (scenarios, loopback fallback), ``"loopback"``, or a callable
       ``(SetupInfo) -> Engine``; ``scenarios`` limits the scripted engine to these names.
-    - ``faults``: a :class:`FaultPlan`; ``seed`` makes jitter and handles deterministic.
+    - ``faults``: a [`FaultPlan`][s2st.emulator.FaultPlan]; ``seed`` makes jitter and handles deterministic.
     - ``require_s2st_flag``: refuse (1007) a setup without an S2ST switch.
     - ``combine_probability``: chance that transcripts and audio produced together share one
       ``serverContent`` message (the service sometimes does this).

@@ -2,15 +2,15 @@
 
 Both engines segment the incoming 16 kHz audio with an energy detector and answer per segment:
 
-- :class:`LoopbackEngine` sends the segment's own audio back, resampled to 24 kHz, with clearly
+- `LoopbackEngine` sends the segment's own audio back, resampled to 24 kHz, with clearly
   labelled placeholder transcripts (``[emulator: speech 1.24 s]`` and
   ``[emulator: no translation — loopback audio]``). It never pretends to translate.
-- :class:`ScriptedEngine` recognises the utterances of bundled scenarios by their energy
+- `ScriptedEngine` recognises the utterances of bundled scenarios by their energy
   envelope; for a recognised utterance it streams the real source transcript word by word as the
   audio arrives, and the scripted translation text and speech for the target language. For a
   language the scenario lacks, or audio matching no scenario, it falls back to loopback.
 
-Engines are sans-I/O: ``feed``/``stream_end``/``activity_*`` return :class:`Reply` items.
+Engines are sans-I/O: ``feed``/``stream_end``/``activity_*`` return `Reply` items.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def _match_score(env_a: np.ndarray, env_b: np.ndarray, max_shift: int = 3) -> fl
 class ScriptedEngine(Engine):
     """Play back bundled scenarios when their utterances are heard (see the module docstring).
 
-    ``scenarios`` are names (default: all bundled) or loaded :class:`Scenario` objects. A segment
+    ``scenarios`` are names (default: all bundled) or loaded [`Scenario`][s2st.emulator.scenarios.Scenario] objects. A segment
     is compared with every utterance after ``decide_ms`` of it (or at its end if shorter); a
     correlation of at least ``min_score`` and, at the end, a length within 25 % pick the utterance.
     """

@@ -124,7 +124,7 @@ def get_key(obj: Mapping[str, Any], name: str, default: Any = None) -> Any:
 
 
 def get_obj(obj: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    """Like :func:`get_key` for a message-typed field; a non-object value is a 1007."""
+    """Like `get_key()` for a message-typed field; a non-object value is a 1007."""
     value = get_key(obj, name)
     if value is None:
         return None
@@ -274,7 +274,7 @@ def validate_setup(
     allowed_models: Iterable[str],
     require_s2st_flag: bool,
 ) -> SetupInfo:
-    """Check a ``setup`` object as the service does; raise :class:`WireRejection` if refused.
+    """Check a ``setup`` object as the service does; raise `WireRejection` if refused.
 
     Order: model form (1007), model access (1008), modalities (1007), S2ST switch and target
     language (1007), resumption (``transparent`` is Vertex-only: 1007 on the Gemini API).
