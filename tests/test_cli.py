@@ -101,6 +101,8 @@ def test_translate_subprocess_console_entry(tmp_path: Path) -> None:
         (["translate", "IN", "--to", "es", "--emulator", "--project", "p"], 2, "choose one"),
         (["translate", "IN", "--to", "es", "--api-key-env", "S2ST_NOPE_XYZ"], 2, "S2ST_NOPE_XYZ"),
         (["translate", "IN", "--to", "es", "--speed", "-1"], 2, "must be >= 0"),
+        (["live", "--to", "es", "--duration", "0"], 2, "must be a positive number of seconds"),
+        (["live", "--to", "es", "--duration", "soon"], 2, "not a number of seconds"),
         (["translate", "IN"], 2, "--to"),
         (["live", "--to", "es", "--emulator"], 5, "no usable sound device"),
         (["languages", "zzzzqqq"], 1, ""),
@@ -376,6 +378,7 @@ def test_languages_exact_match_first_and_no_match_message(
         ("-o", ".", "-o {p}: is a directory; give a file name"),
         ("--subtitles", "nodir/out.srt", "--subtitles {p}: the directory {d} does not exist"),
         ("--subtitles", "sub.srt", "--subtitles {p}: is a directory; give a file name"),
+        ("-o", "out.mp3", "-o {p}: the translated speech is written as WAV; use a .wav name"),
     ],
 )
 def test_output_paths_fail_before_streaming(

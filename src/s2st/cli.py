@@ -158,6 +158,16 @@ def _speed(value: str) -> float:
     return speed
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {value}")
+    return seconds
+
+
 def _language(value: str) -> str:
     from .languages import normalize_language
 
@@ -220,6 +230,8 @@ def _check_output(flag: str, path: str, *, input_path: str) -> None:
         raise _UsageError(f"{flag} {path}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise _UsageError(f"{flag} {path}: the directory {directory} is not writable")
+    if flag == "-o" and os.path.splitext(path)[1].lower() not in (".wav", ".wave"):
+        raise _UsageError(f"-o {path}: the translated speech is written as WAV; use a .wav name")
     if os.path.exists(path) and os.path.samefile(path, input_path):
         raise _UsageError(f"{flag} {path}: that is the input file; choose another name")
 
@@ -557,7 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--duration",
         dest="duration_s",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="stop listening after this many seconds (default: until Ctrl-C)",
     )
