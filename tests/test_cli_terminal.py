@@ -177,3 +177,14 @@ def test_quiet_keeps_native_decoder_noise_off_the_terminal(tmp_path: Path) -> No
     assert status == 0, output
     assert output.strip() == ""  # nothing at all on the terminal with -q
     assert (tmp_path / "out.wav").stat().st_size > 44
+
+
+def test_decoder_noise_is_summarised_not_printed_raw(tmp_path: Path) -> None:
+    mp3 = _noisy_mp3(tmp_path / "noisy.mp3")
+    argv = ["translate", str(mp3), "--to", "es", "--emulator", "--speed", "0"]
+    status, output = run_in_pty(argv)
+    assert status == 0, output
+    screen = [line for line in render(output) if line]
+    assert not any(line.startswith(("Note:", "Warning:", "[src/")) for line in screen), screen
+    assert any(line.startswith("s2st: the audio decoder reported") for line in screen), screen
+    assert screen[-1].startswith("s2st: done in")

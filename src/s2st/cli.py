@@ -25,7 +25,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import Any, Literal, TextIO
 
 from ._screen import Screen
@@ -295,34 +295,72 @@ def _subtitle_bytes(result: Any, fmt: Literal["srt", "vtt", "jsonl"]) -> bytes:
 _DECODER_NOISE = ("Note: ", "Warning: ", "[src/libmpg123/", "[libmpg123/", "error: ")
 
 
-@contextlib.contextmanager
-def _native_stderr_filtered(enabled: bool) -> Iterator[None]:
-    """With ``-q``, keep what native libraries write on fd 2 (MP3 decoder notes) off the
-    terminal: fd 2 goes to a temporary file while streaming, and afterwards every line that
-    is not decoder noise (a Python warning, a log record) is replayed on stderr."""
-    if not enabled:
-        yield
-        return
-    import tempfile
+class _NativeStderr:
+    """Keep what native decoders write on file descriptor 2 off the terminal.
 
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
+    libmpg123 (inside libsndfile) prints notes such as ``Note: Illegal Audio-MPEG-Header`` with
+    ``fprintf(stderr)``, below Python. While active, fd 2 goes to a temporary file; ``stream``
+    (what ``__enter__`` returns) writes to the real stderr, so the progress line and our own
+    messages stay live. On exit every captured line that is not decoder noise (a Python
+    warning, a log record) is replayed, and the noise is dropped: with ``quiet`` silently,
+    else summarised in one line. Inactive (``stream`` is ``err`` itself) when ``err`` is not
+    the process's fd 2 (tests capturing output) or ``enabled`` is false.
+    """
+
+    def __init__(self, err: TextIO, *, enabled: bool, quiet: bool) -> None:
+        self.err = err
+        self.quiet = quiet
+        self.noise = 0
         try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            kept = [
-                line
-                for line in sink.read().decode("utf-8", "replace").splitlines(keepends=True)
-                if not line.startswith(_DECODER_NOISE)
-            ]
-            sys.stderr.write("".join(kept))
-            sys.stderr.flush()
+            self.active = enabled and err is sys.stderr and err.fileno() == 2
+        except (AttributeError, ValueError, OSError):  # a replaced or closed stream
+            self.active = False
+        self._saved = -1
+        self._sink: Any = None
+        self._live: TextIO | None = None
+
+    def __enter__(self) -> TextIO:
+        if not self.active:
+            return self.err
+        import tempfile
+
+        self.err.flush()
+        self._saved = os.dup(2)
+        self._sink = tempfile.TemporaryFile()
+        os.dup2(self._sink.fileno(), 2)
+        encoding = getattr(self.err, "encoding", None) or "utf-8"
+        self._live = open(
+            os.dup(self._saved), "w", encoding=encoding, errors="replace", buffering=1
+        )
+        return self._live
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.active:
+            return
+        assert self._live is not None
+        self._live.close()
+        self.err.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._sink.seek(0)
+        captured = self._sink.read().decode("utf-8", "replace").splitlines(keepends=True)
+        self._sink.close()
+        kept = [line for line in captured if not line.startswith(_DECODER_NOISE)]
+        self.noise = len(captured) - len(kept)
+        self.err.write("".join(kept))
+        if self.noise and not self.quiet:
+            self.err.write(
+                f"s2st: the audio decoder reported {self.noise} problem(s) in the input"
+                " (damaged frames are skipped)\n"
+            )
+        self.err.flush()
+
+
+_EMULATOR_NOTE = (
+    "s2st: using the bundled emulator, not Google: its translations of the bundled samples are"
+    " scripted, other audio gets a labelled placeholder (set GOOGLE_CLOUD_PROJECT or"
+    " GOOGLE_API_KEY, or pass --project/--api-key-env, to translate for real)"
+)
 
 
 def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -344,11 +382,16 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         and os.path.abspath(args.output) == os.path.abspath(args.subtitles)
     ):
         raise _UsageError("-o and --subtitles name the same file; choose two names")
-    with _native_stderr_filtered(args.quiet):
+    from .audio.files import _is_wav
+
+    decoded = not _is_wav(path)  # a native decoder (libsndfile, FFmpeg) will run
+    with _NativeStderr(err, enabled=decoded or args.quiet, quiet=True):
         _preflight_decode(path)
+    native = _NativeStderr(err, enabled=decoded or args.quiet, quiet=args.quiet)
+    live_err = native.__enter__()
     screen = Screen(
         out,
-        err,
+        live_err,
         captions=not (args.json or args.quiet),
         progress=not args.quiet,
         show_source=args.show_source,
@@ -360,7 +403,7 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def run() -> tuple[Any, bool]:
         async with client_context(args) as (client, is_emulator):
             if is_emulator and not args.quiet:
-                screen.message("s2st: using the bundled emulator (scripted demo translations)")
+                screen.message(_EMULATOR_NOTE)
             result = await tr.translate_file(
                 path,
                 language,
@@ -374,10 +417,10 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     started = time.monotonic()
     try:
-        with _native_stderr_filtered(args.quiet):
-            result, is_emulator = asyncio.run(run())
+        result, is_emulator = asyncio.run(run())
     finally:
         screen.close()
+        native.__exit__(None, None, None)
     outputs = _write_outputs(args, result, subtitle_format)
     if args.json:
         out.write(json.dumps(_result_json(result, outputs, is_emulator, started)) + "\n")
