@@ -25,9 +25,19 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Literal, TextIO
 
+from ._cli_files import (
+    NativeStderr,
+    UsageError,
+    check_input,
+    check_output,
+    preflight_decode,
+    subtitle_bytes,
+    wav_bytes,
+    write_file,
+)
 from ._screen import Screen
 from ._version import __version__
 from .errors import (
@@ -57,10 +67,6 @@ class DeviceError(S2STError):
     """No usable sound device (exit code 5)."""
 
 
-class _UsageError(Exception):
-    """A command-line mistake found after parsing (exit code 2)."""
-
-
 def exit_code_for(exc: BaseException) -> int:
     """The exit status for an error (see the module docstring)."""
     if isinstance(exc, KeyboardInterrupt):
@@ -71,7 +77,7 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_TRANSPORT
     if isinstance(exc, (AudioFormatError, DeviceError, OSError)):
         return EXIT_AUDIO
-    if isinstance(exc, (ConfigurationError, _UsageError)):
+    if isinstance(exc, (ConfigurationError, UsageError)):
         return EXIT_USAGE
     return 1
 
@@ -145,7 +151,7 @@ def _check_connection_flags(args: argparse.Namespace) -> None:
         if on
     ]
     if len(chosen) > 1:
-        raise _UsageError(f"choose one of {', '.join(chosen)}")
+        raise UsageError(f"choose one of {', '.join(chosen)}")
 
 
 def _speed(value: str) -> float:
@@ -211,151 +217,6 @@ def _session_options(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- translate
 
 
-def _check_input(path: str) -> None:
-    """Fail before connecting when ``path`` cannot be read (it names ``path`` and the cause)."""
-    if os.path.isdir(path):
-        raise AudioFormatError(f"{path}: is a directory, not an audio file")
-    if not os.path.exists(path):
-        raise FileNotFoundError(2, "no such file", path)
-    if not os.access(path, os.R_OK):
-        raise PermissionError(13, "permission denied (cannot read the input)", path)
-
-
-def _check_output(flag: str, path: str, *, input_path: str) -> None:
-    """Fail before streaming when ``path`` cannot be written (``flag`` is ``-o``/``--subtitles``)."""
-    if os.path.isdir(path):
-        raise _UsageError(f"{flag} {path}: is a directory; give a file name")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise _UsageError(f"{flag} {path}: the directory {directory} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise _UsageError(f"{flag} {path}: the directory {directory} is not writable")
-    if flag == "-o" and os.path.splitext(path)[1].lower() not in (".wav", ".wave"):
-        raise _UsageError(f"-o {path}: the translated speech is written as WAV; use a .wav name")
-    if os.path.exists(path) and os.path.samefile(path, input_path):
-        raise _UsageError(f"{flag} {path}: that is the input file; choose another name")
-
-
-def _preflight_decode(path: str) -> None:
-    """Decode the start of ``path`` (and all of a short file) before connecting, so an
-    unreadable or empty file fails in a second, not after a session was opened."""
-    from .audio import iter_file_frames
-
-    frames = iter_file_frames(path)
-    try:
-        next(frames, None)
-    finally:
-        if isinstance(frames, Generator):
-            frames.close()
-
-
-def _wav_bytes(audio: Any, sample_rate: int) -> bytes:
-    import io
-    import wave
-
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(audio.astype("<i2", copy=False).tobytes())
-    return buf.getvalue()
-
-
-def _write_file(flag: str, path: str, data: bytes) -> None:
-    """Write ``data`` atomically (a temporary file renamed over ``path``), created with the
-    user's umask like any other file; an error names ``path``, never the temporary name."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.s2st-tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise OSError(exc.errno, f"{flag}: cannot write ({exc.strerror})", path) from exc
-
-
-def _subtitle_bytes(result: Any, fmt: Literal["srt", "vtt", "jsonl"]) -> bytes:
-    from .segments import to_jsonl, to_srt, to_webvtt
-
-    if fmt == "srt":
-        return to_srt(result.segments).encode("utf-8")
-    if fmt == "vtt":
-        return to_webvtt(result.segments).encode("utf-8")
-    return to_jsonl(result.segments).encode("utf-8")
-
-
-#: Lines a native decoder (libmpg123 inside libsndfile) prints on file descriptor 2.
-_DECODER_NOISE = ("Note: ", "Warning: ", "[src/libmpg123/", "[libmpg123/", "error: ")
-
-
-class _NativeStderr:
-    """Keep what native decoders write on file descriptor 2 off the terminal.
-
-    libmpg123 (inside libsndfile) prints notes such as ``Note: Illegal Audio-MPEG-Header`` with
-    ``fprintf(stderr)``, below Python. While active, fd 2 goes to a temporary file; ``stream``
-    (what ``__enter__`` returns) writes to the real stderr, so the progress line and our own
-    messages stay live. On exit every captured line that is not decoder noise (a Python
-    warning, a log record) is replayed, and the noise is dropped: with ``quiet`` silently,
-    else summarised in one line. Inactive (``stream`` is ``err`` itself) when ``err`` is not
-    the process's fd 2 (tests capturing output) or ``enabled`` is false.
-    """
-
-    def __init__(self, err: TextIO, *, enabled: bool, quiet: bool) -> None:
-        self.err = err
-        self.quiet = quiet
-        self.noise = 0
-        try:
-            self.active = enabled and err is sys.stderr and err.fileno() == 2
-        except (AttributeError, ValueError, OSError):  # a replaced or closed stream
-            self.active = False
-        self._saved = -1
-        self._sink: Any = None
-        self._live: TextIO | None = None
-
-    def __enter__(self) -> TextIO:
-        if not self.active:
-            return self.err
-        import tempfile
-
-        self.err.flush()
-        self._saved = os.dup(2)
-        self._sink = tempfile.TemporaryFile()
-        os.dup2(self._sink.fileno(), 2)
-        encoding = getattr(self.err, "encoding", None) or "utf-8"
-        self._live = open(
-            os.dup(self._saved), "w", encoding=encoding, errors="replace", buffering=1
-        )
-        return self._live
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self.active:
-            return
-        assert self._live is not None
-        self._live.close()
-        self.err.flush()
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-        self._sink.seek(0)
-        captured = self._sink.read().decode("utf-8", "replace").splitlines(keepends=True)
-        self._sink.close()
-        kept = [line for line in captured if not line.startswith(_DECODER_NOISE)]
-        self.noise = len(captured) - len(kept)
-        self.err.write("".join(kept))
-        if self.noise and not self.quiet:
-            self.err.write(
-                f"s2st: the audio decoder reported {self.noise} problem(s) in the input"
-                " (damaged frames are skipped)\n"
-            )
-        self.err.flush()
-
-
 _EMULATOR_NOTE = (
     "s2st: using the bundled emulator, not Google: its translations of the bundled samples are"
     " scripted, other audio gets a labelled placeholder (set GOOGLE_CLOUD_PROJECT or"
@@ -371,23 +232,23 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     language = _language(args.to)
     options = _session_options(args)
     path = args.input
-    _check_input(path)
+    check_input(path)
     subtitle_format = _subtitle_format(args.subtitles) if args.subtitles else None
     for flag, where in (("-o", args.output), ("--subtitles", args.subtitles)):
         if where:
-            _check_output(flag, where, input_path=path)
+            check_output(flag, where, input_path=path)
     if (
         args.output
         and args.subtitles
         and os.path.abspath(args.output) == os.path.abspath(args.subtitles)
     ):
-        raise _UsageError("-o and --subtitles name the same file; choose two names")
+        raise UsageError("-o and --subtitles name the same file; choose two names")
     from .audio.files import _is_wav
 
     decoded = not _is_wav(path)  # a native decoder (libsndfile, FFmpeg) will run
-    with _NativeStderr(err, enabled=decoded or args.quiet, quiet=True):
-        _preflight_decode(path)
-    native = _NativeStderr(err, enabled=decoded or args.quiet, quiet=args.quiet)
+    with NativeStderr(err, enabled=decoded or args.quiet, quiet=True):
+        preflight_decode(path)
+    native = NativeStderr(err, enabled=decoded or args.quiet, quiet=args.quiet)
     live_err = native.__enter__()
     screen = Screen(
         out,
@@ -439,10 +300,10 @@ def _write_outputs(
 ) -> dict[str, str]:
     outputs: dict[str, str] = {}
     if args.output:
-        _write_file("-o", args.output, _wav_bytes(result.audio, result.sample_rate))
+        write_file("-o", args.output, wav_bytes(result.audio, result.sample_rate))
         outputs["audio"] = os.path.abspath(args.output)
     if args.subtitles and subtitle_format is not None:
-        _write_file("--subtitles", args.subtitles, _subtitle_bytes(result, subtitle_format))
+        write_file("--subtitles", args.subtitles, subtitle_bytes(result, subtitle_format))
         outputs["subtitles"] = os.path.abspath(args.subtitles)
     return outputs
 
@@ -455,7 +316,7 @@ def _subtitle_format(path: str) -> Literal["srt", "vtt", "jsonl"]:
         ".jsonl": "jsonl",
     }
     if suffix not in formats:
-        raise _UsageError(f"--subtitles {path}: use a .srt, .vtt or .jsonl file name")
+        raise UsageError(f"--subtitles {path}: use a .srt, .vtt or .jsonl file name")
     return formats[suffix]
 
 
@@ -693,7 +554,7 @@ def _guard(run: Callable[[], Any], err: TextIO, debug: bool) -> int:
     except KeyboardInterrupt:
         err.write("\ns2st: interrupted\n")
         return EXIT_INTERRUPTED
-    except (S2STError, OSError, _UsageError) as exc:
+    except (S2STError, OSError, UsageError) as exc:
         if debug:
             traceback.print_exc(file=err)
         err.write(f"s2st: error: {_error_message(exc)}\n")
