@@ -169,3 +169,22 @@ def test_install_instructions_are_true_for_a_checkout(site: Path) -> None:
         assert f"{extra}" in start, extra
     guide = TAG.sub("", (site / "guides/emulator/index.html").read_text(encoding="utf-8"))
     assert 'asyncio_mode = "auto"' in guide.replace("&quot;", '"') and "EmulatorFactory" in guide
+
+
+def test_pytest_plugin_guide_example_runs(tmp_path: Path) -> None:
+    """The copy-paste test module of the emulator guide passes under pytest-asyncio's auto mode."""
+    guide = (DOCS / "guides/emulator.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    module = next(b for b in blocks if b.startswith("# tests/test_my_app.py"))
+    (tmp_path / "test_my_app.py").write_text(module, encoding="utf-8")
+    options = ["-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options]
+    proc = subprocess.run(
+        [*command, "-W", "error", "test_my_app.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed" in proc.stdout
