@@ -551,7 +551,16 @@ def test_bounded_buffer_drops_oldest_and_counts(caplog: pytest.LogCaptureFixture
     assert buffer.nbytes == frame_len * 3
     assert buffer.audio_ms == pytest.approx(300.0)
     warnings = [r for r in caplog.records if r.name == "s2st.protocol"]
-    assert len(warnings) == 2 and "dropped 100 ms" in warnings[0].getMessage()
+    # One warning per overflow, not one per send (issue 12: 11,980 lines in a 10-minute stream).
+    assert len(warnings) == 1 and "100 ms so far" in warnings[0].getMessage()
+    with caplog.at_level(logging.WARNING, logger="s2st.protocol"):
+        for _ in range(20):
+            proto.audio(PCM_100MS)
+        assert len([r for r in caplog.records if r.name == "s2st.protocol"]) == 1
+        proto.receive(update(index=23, handle="H"))  # the server confirms again ...
+        for _ in range(5):
+            proto.audio(PCM_100MS)  # ... and a new overflow is reported once more
+    assert len([r for r in caplog.records if r.name == "s2st.protocol"]) == 2
 
 
 def test_single_message_larger_than_bound_is_kept() -> None:

@@ -94,7 +94,8 @@ async def test_live_translate_dialect() -> None:
             events = await collect(session)
         setup = emu.connections[0].setup
     assert setup is not None
-    assert setup["generationConfig"]["translationConfig"]["targetLanguageCode"] == "cmn"
+    # The live-translate dialect sends BCP-47: Mandarin Chinese is "zh" (EVIDENCE.md row 12).
+    assert setup["generationConfig"]["translationConfig"]["targetLanguageCode"] == "zh"
     assert "enable_speech_to_speech_translation" not in setup
     assert of_type(events, s2st.OutputTranscription)
     # camelCase realtime messages for this dialect
@@ -161,18 +162,20 @@ async def test_handshake_404_is_endpoint_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "error"),
+    ("code", "reason", "error"),
     [
-        (1007, s2st.InvalidArgumentError),
-        (1008, s2st.ModelAccessDeniedError),
-        (1011, s2st.ServerError),
+        (1007, "injected reason", s2st.InvalidArgumentError),
+        # 1008 is an access refusal only when its reason says so (EVIDENCE.md rows 18, 21).
+        (1008, "injected reason: Publisher Model not accessible", s2st.ModelAccessDeniedError),
+        (1008, "injected reason", s2st.ConnectionClosedError),
+        (1011, "injected reason", s2st.ServerError),
     ],
 )
 async def test_close_codes_end_iteration_with_typed_error(
-    code: int, error: type[Exception]
+    code: int, reason: str, error: type[Exception]
 ) -> None:
     async with Emulator() as emu:
-        emu.inject(Fault.close(code, "injected reason", at_message=3), connection=0)
+        emu.inject(Fault.close(code, reason, at_message=3), connection=0)
         client = S2STClient.for_emulator(emu)
         async with client.connect("es", **no_reconnect()) as session:
             for _ in range(6):

@@ -28,6 +28,8 @@ from .errors import (
     SetupTimeoutError,
     TransportError,
     UnconfirmedAudio,
+    UnknownSetupFieldError,
+    UnsupportedModelError,
 )
 from .events import (
     AudioChunk,
@@ -426,8 +428,10 @@ class ConnectionLoop:
             try:
                 ws, events = await self._handshake(resume_handle=handle)
             except InvalidArgumentError as exc:
-                if handle is None:
-                    raise
+                if handle is None or isinstance(
+                    exc, (UnsupportedModelError, UnknownSetupFieldError)
+                ):
+                    raise  # the setup itself is refused: retrying cannot help
                 # The handle was refused (expired or unknown): start afresh, context is lost.
                 logger.warning("resumption handle refused (%s); starting a new session", exc.code)
                 handle, last_error = None, exc

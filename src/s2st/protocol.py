@@ -247,6 +247,7 @@ class ReplayBuffer:
         self._bytes = 0
         self.dropped_messages = 0
         self.dropped_audio_ms = 0.0
+        self._overflowing = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -268,16 +269,21 @@ class ReplayBuffer:
         """Keep ``message``; drop the oldest ones if over ``max_bytes``."""
         self._items.append(message)
         self._bytes += len(message.frame)
-        if self.max_bytes is not None:
+        if self.max_bytes is not None and self._bytes > self.max_bytes:
             while self._bytes > self.max_bytes and len(self._items) > 1:
                 old = self._items.popleft()
                 self._bytes -= len(old.frame)
                 self.dropped_messages += 1
                 self.dropped_audio_ms += old.audio_ms
+            if not self._overflowing:
+                # Once per overflow (until the server confirms again), not once per send: a
+                # server that never confirms would otherwise log on every message.
+                self._overflowing = True
                 logger.warning(
-                    "replay buffer full (%d bytes): dropped %.0f ms of unconfirmed audio",
+                    "replay buffer full (%d bytes): dropping the oldest unconfirmed audio "
+                    "(%.0f ms so far); it can no longer be replayed after a reconnection",
                     self.max_bytes,
-                    old.audio_ms,
+                    self.dropped_audio_ms,
                 )
 
     def last(self) -> SentMessage | None:
@@ -291,6 +297,8 @@ class ReplayBuffer:
             old = self._items.popleft()
             self._bytes -= len(old.frame)
             n += 1
+        if n:
+            self._overflowing = False
         return n
 
     def confirm_all(self) -> int:
@@ -307,6 +315,8 @@ class ReplayBuffer:
             old = items.popleft()
             self._bytes -= len(old.frame)
             n += 1
+        if n:
+            self._overflowing = False
         return n
 
     def mark_unsent(self) -> None:

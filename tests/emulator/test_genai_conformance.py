@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from google import genai
 from google.genai import types
 
-from s2st.emulator import Emulator, load_scenario
+from s2st.emulator import Emulator, EmulatorConfig, load_scenario
 
 
 def _self_signed(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
@@ -61,7 +61,10 @@ async def test_google_genai_live_client(tmp_path: Path) -> None:
     sc = load_scenario("hello")
     pcm = np.concatenate([sc.source_audio, np.zeros(12000, np.int16)])
     server_ctx, client_ctx = _self_signed(tmp_path)
-    async with Emulator(ssl=server_ctx, speed=float("inf"), usage_every_s=None) as emu:
+    # python-genai's receive() ends at turnComplete, which the real service never sends
+    # (EVIDENCE.md row 6): this test needs the optimistic preset's turn markers.
+    optimistic = EmulatorConfig.optimistic(speed=float("inf"))
+    async with Emulator(ssl=server_ctx, config=optimistic) as emu:
         client = genai.Client(
             api_key="emulator-key",
             http_options=types.HttpOptions(
@@ -108,3 +111,60 @@ async def test_google_genai_live_client(tmp_path: Path) -> None:
     assert "".join(outputs) == sc.utterances[0].translations["es"].text
     assert audio == sc.utterances[0].translations["es"].audio.astype("<i2").tobytes()
     assert len(rec.audio) == len(range(0, pcm.size, 1600))
+
+
+async def test_google_genai_live_client_default_behaviour(tmp_path: Path) -> None:
+    """The SDK parses the frames of the default, evidence-shaped emulator: the silence stream,
+    usage beside an empty ``serverContent``, ``languageCode`` on transcripts, handles. Its
+    ``receive()`` would wait for a ``turnComplete`` forever, so the test stops once the whole
+    translation (text and voiced audio) has arrived."""
+    sc = load_scenario("hello")
+    translation = sc.utterances[0].translations["es"]
+    pcm = np.concatenate([sc.source_audio, np.zeros(12000, np.int16)])
+    audio = translation.audio
+    parts = [audio[i : i + 2400] for i in range(0, audio.size, 2400)]  # 100 ms parts
+    voiced_bytes = sum(2 * p.size for p in parts if np.max(np.abs(p.astype(np.int32))) > 128)
+    server_ctx, client_ctx = _self_signed(tmp_path)
+    async with Emulator(ssl=server_ctx, speed=4.0, usage_every_s=0.5) as emu:
+        client = genai.Client(
+            api_key="emulator-key",
+            http_options=types.HttpOptions(
+                base_url=emu.http_base_url + "/",
+                api_version="v1beta",
+                async_client_args={"ssl": client_ctx},
+            ),
+        )
+        config = types.LiveConnectConfig(
+            response_modalities=[types.Modality.AUDIO],
+            translation_config=types.TranslationConfig(target_language_code="es"),
+            input_audio_transcription=types.AudioTranscriptionConfig(),
+            output_audio_transcription=types.AudioTranscriptionConfig(),
+            session_resumption=types.SessionResumptionConfig(),
+        )
+        outputs: list[str] = []
+        voiced, silent, usage, handles = b"", 0, 0, 0
+        async with client.aio.live.connect(
+            model="gemini-3.5-live-translate-preview", config=config
+        ) as session:
+            for i in range(0, pcm.size, 1600):
+                blob = types.Blob(
+                    data=pcm[i : i + 1600].astype("<i2").tobytes(), mime_type="audio/pcm;rate=16000"
+                )
+                await session.send_realtime_input(audio=blob)
+            async for msg in session.receive():
+                usage += msg.usage_metadata is not None
+                handles += msg.session_resumption_update is not None
+                content = msg.server_content
+                if content and content.output_transcription and content.output_transcription.text:
+                    outputs.append(content.output_transcription.text)
+                if msg.data:
+                    part = np.frombuffer(msg.data, "<i2")
+                    if np.max(np.abs(part.astype(np.int32))) > 128:
+                        voiced += msg.data
+                    else:
+                        silent += 1
+                if "".join(outputs) == translation.text and len(voiced) >= voiced_bytes:
+                    break
+        assert content is None or content.turn_complete is None
+    assert "".join(outputs) == translation.text and len(voiced) == voiced_bytes
+    assert silent > 0 and usage > 0 and handles > 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from s2st.emulator import Emulator, Fault, FaultPlan
+from s2st.emulator import Emulator, EmulatorConfig, Fault, FaultPlan
 
 from .helpers import (
     BEARER,
@@ -22,6 +22,8 @@ from .helpers import (
     stream,
     tone,
 )
+
+OPTIMISTIC = EmulatorConfig.optimistic()
 
 
 def _chunks(n: int, seed: int = 1) -> list[np.ndarray]:
@@ -39,7 +41,7 @@ async def _updates(ws, n: int) -> list[dict]:  # type: ignore[no-untyped-def]
 
 
 async def test_transparent_resumption_and_consumed_accounting() -> None:
-    async with Emulator(resumption_update_every_messages=3, usage_every_s=None) as emu:
+    async with Emulator(config=OPTIMISTIC, resumption_update_every_messages=3) as emu:
         chunks = _chunks(8)
         ws = await open_vertex(emu, legacy_setup(session_resumption={"transparent": True}))
         assert "setupComplete" in await recv_json(ws)
@@ -77,7 +79,7 @@ async def test_transparent_resumption_and_consumed_accounting() -> None:
 
 
 async def test_non_transparent_updates_and_bad_handles() -> None:
-    async with Emulator(usage_every_s=None) as emu:
+    async with Emulator(config=OPTIMISTIC) as emu:
         ws = await open_vertex(emu, legacy_setup(session_resumption={}))
         await recv_json(ws)
         upd = (await _updates(ws, 1))[0]
@@ -116,7 +118,8 @@ async def test_handle_expiry() -> None:
 
 
 async def test_go_away_and_lifetime() -> None:
-    async with Emulator(connection_lifetime_s=0.6, go_away_before_s=0.3, usage_every_s=None) as emu:
+    optimistic = EmulatorConfig.optimistic(connection_lifetime_s=0.6, go_away_before_s=0.3)
+    async with Emulator(config=optimistic) as emu:
         ws = await open_vertex(emu)
         t0 = time.monotonic()
         await recv_json(ws)
@@ -187,7 +190,8 @@ async def test_fault_delay_with_jitter_is_deterministic() -> None:
 
 
 async def test_fault_burst_releases_at_once() -> None:
-    async with Emulator(faults=FaultPlan({0: Fault.burst(0.4, at_message=1)}), speed=1.0) as emu:
+    plan = FaultPlan({0: Fault.burst(0.4, at_message=1)})
+    async with Emulator(config=OPTIMISTIC, faults=plan, speed=1.0) as emu:
         ws = await open_vertex(emu)
         await recv_json(ws)
         t0 = time.monotonic()

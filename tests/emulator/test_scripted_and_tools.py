@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 
 from s2st.emulator import (
     Emulator,
+    EmulatorConfig,
     EmulatorThread,
     list_scenarios,
     load_scenario,
@@ -56,7 +57,7 @@ async def test_scripted_hello_detected(target: str, rate: int) -> None:
     sc = load_scenario("hello")
     pcm = np.concatenate([np.zeros(8000, np.int16), sc.source_audio, np.zeros(12000, np.int16)])
     pcm = resample(pcm, 16000, rate)
-    async with Emulator(speed=float("inf"), usage_every_s=None) as emu:
+    async with Emulator(config=EmulatorConfig.optimistic(speed=float("inf"))) as emu:
         async with await open_vertex(emu, legacy_setup(target=target)) as ws:
             await recv_json(ws)
             task = asyncio.ensure_future(collect(ws))
@@ -73,7 +74,7 @@ async def test_scripted_hello_detected(target: str, rate: int) -> None:
 
 async def test_scripted_two_utterances_and_missing_language() -> None:
     sc = load_scenario("station")
-    async with Emulator(speed=float("inf"), usage_every_s=None) as emu:
+    async with Emulator(config=EmulatorConfig.optimistic(speed=float("inf"))) as emu:
         async with await open_vertex(emu, legacy_setup(target="de")) as ws:
             await recv_json(ws)
             await stream(
@@ -103,7 +104,8 @@ async def test_translation_config_dialect_and_loopback_engine() -> None:
             "outputAudioTranscription": {},
         }
     }
-    async with Emulator(engine="loopback", speed=float("inf")) as emu:
+    optimistic = EmulatorConfig.optimistic(engine="loopback", speed=float("inf"))
+    async with Emulator(config=optimistic) as emu:
         async with await open_vertex(emu, setup) as ws:
             await recv_json(ws)
             await stream(
@@ -163,7 +165,17 @@ async def test_thread_runner() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_cli_serves_and_stops_on_signal(sig: int) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "s2st.emulator", "--port", "0", "--lifetime", "30", "--text-frames"],
+        [
+            sys.executable,
+            "-m",
+            "s2st.emulator",
+            "--port",
+            "0",
+            "--lifetime",
+            "30",
+            "--text-frames",
+            "--optimistic",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

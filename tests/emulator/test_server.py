@@ -39,6 +39,13 @@ async def emu() -> Any:
         yield e
 
 
+@pytest.fixture
+async def optimistic_emu() -> Any:
+    """The former optimistic behaviour (turn markers, ``setupComplete: {}`` on Vertex...)."""
+    async with Emulator(config=EmulatorConfig.optimistic(speed=float("inf"))) as e:
+        yield e
+
+
 def _gemini_path(version: str = "v1beta", method: str = "BidiGenerateContent") -> str:
     return f"/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}"
 
@@ -60,13 +67,15 @@ def _gemini_path(version: str = "v1beta", method: str = "BidiGenerateContent") -
         (_gemini_path("v1alpha", "BidiGenerateContentConstrained") + "?access_token=tok", {}),
     ],
 )
-async def test_paths_and_auth_accepted(emu: Emulator, path: str, headers: dict[str, str]) -> None:
+async def test_paths_and_auth_accepted(
+    optimistic_emu: Emulator, path: str, headers: dict[str, str]
+) -> None:
     gemini = "generativelanguage" in path
     model = f"models/{MODEL}" if gemini else VERTEX_MODEL
-    async with connect(emu.base_url + path, additional_headers=headers) as ws:
+    async with connect(optimistic_emu.base_url + path, additional_headers=headers) as ws:
         await ws.send(json.dumps(legacy_setup(model)))
         assert await recv_json(ws) == {"setupComplete": {}}
-    rec = emu.connections[0]
+    rec = optimistic_emu.connections[0]
     assert rec.backend == ("gemini" if gemini else "vertex")
     assert "abc123" not in rec.path and "tok" not in rec.path.split("=")[-1]
     assert all("test-key" not in v and "Token auth" not in v for v in rec.headers.values())
@@ -230,9 +239,9 @@ async def test_frame_opcode_configurable(binary: bool) -> None:
         await ws.close()
 
 
-async def test_loopback_tone_and_accounting(emu: Emulator) -> None:
+async def test_loopback_tone_and_accounting(optimistic_emu: Emulator) -> None:
     pcm = tone(1.0)
-    async with await open_vertex(emu) as ws:
+    async with await open_vertex(optimistic_emu) as ws:
         assert "setupComplete" in await recv_json(ws)
         sent = await stream(ws, pcm, speedup=20)
         msgs = await collect(ws)
@@ -250,19 +259,21 @@ async def test_loopback_tone_and_accounting(emu: Emulator) -> None:
     assert np.max(np.abs(out)) > 4000
     turn = next(m for m in msgs if m.get("serverContent", {}).get("turnComplete"))
     assert turn["usageMetadata"]["candidatesTokenCount"] > 0  # Vertex naming
-    rec = await emu.wait_for_close(0)
+    rec = await optimistic_emu.wait_for_close(0)
     assert rec.kinds() == ["setup"] + ["audio"] * sent
     assert [m.index for m in rec.messages] == list(range(sent + 1))
     assert rec.audio_message_indices == list(range(1, sent + 1))
-    assert b"".join(rec.audio) == pcm.astype("<i2").tobytes() == emu.all_audio_bytes()
-    assert emu.consumed_audio_digests() == [hashlib.sha1(a).hexdigest() for a in rec.audio]
+    assert b"".join(rec.audio) == pcm.astype("<i2").tobytes() == optimistic_emu.all_audio_bytes()
+    assert optimistic_emu.consumed_audio_digests() == [
+        hashlib.sha1(a).hexdigest() for a in rec.audio
+    ]
     assert rec.close_code == 1000
 
 
-async def test_snake_case_urlsafe_and_rates(emu: Emulator) -> None:
+async def test_snake_case_urlsafe_and_rates(optimistic_emu: Emulator) -> None:
     """snake_case keys, URL-safe base64 without padding, 48 kHz input, mediaChunks."""
     pcm48 = tone(0.6, rate=48000)
-    async with await open_vertex(emu) as ws:
+    async with await open_vertex(optimistic_emu) as ws:
         await recv_json(ws)
         await stream(ws, pcm48, rate=48000, urlsafe=True, camel=False)
         msgs = await collect(ws)
@@ -276,12 +287,12 @@ async def test_snake_case_urlsafe_and_rates(emu: Emulator) -> None:
         )
         msgs = await collect(ws)
         assert texts(msgs, "inputTranscription") == "[emulator: speech 0.50 s]"
-    rec = await emu.wait_for_close(0)
+    rec = await optimistic_emu.wait_for_close(0)
     assert rec.audio[-1] == raw
 
 
-async def test_audio_stream_end_flushes_and_gemini_usage(emu: Emulator) -> None:
-    async with connect(emu.gemini_url(), additional_headers=API_KEY) as ws:
+async def test_audio_stream_end_flushes_and_gemini_usage(optimistic_emu: Emulator) -> None:
+    async with connect(optimistic_emu.gemini_url(), additional_headers=API_KEY) as ws:
         await ws.send(json.dumps(legacy_setup(f"models/{MODEL}")))
         await recv_json(ws)
         await stream(ws, tone(0.5, post_s=0.0), speedup=float("inf"))
@@ -289,23 +300,26 @@ async def test_audio_stream_end_flushes_and_gemini_usage(emu: Emulator) -> None:
         msgs = await collect(ws)
     turn = msgs[-1]
     assert "responseTokenCount" in turn["usageMetadata"]
-    assert emu.connections[0].kinds()[-1] == "audio_stream_end"
+    assert optimistic_emu.connections[0].kinds()[-1] == "audio_stream_end"
 
 
-async def test_manual_activity(emu: Emulator) -> None:
+async def test_manual_activity(optimistic_emu: Emulator) -> None:
     setup = legacy_setup(realtime_input_config={"automatic_activity_detection": {"disabled": True}})
-    async with await open_vertex(emu, setup) as ws:
+    async with await open_vertex(optimistic_emu, setup) as ws:
         await recv_json(ws)
         await ws.send(json.dumps({"realtimeInput": {"activityStart": {}}}))
         await stream(ws, np.zeros(8000, np.int16), speedup=float("inf"))  # silence counts too
         await ws.send(json.dumps({"realtimeInput": {"activityEnd": {}}}))
         msgs = await collect(ws)
     assert texts(msgs, "inputTranscription") == "[emulator: speech 0.50 s]"
-    assert emu.connections[0].kinds()[1] == "activity_start"
+    assert optimistic_emu.connections[0].kinds()[1] == "activity_start"
 
 
 async def test_periodic_usage_and_combined_fields() -> None:
-    async with Emulator(usage_every_s=0.2, combine_probability=1.0, speed=float("inf")) as emu:
+    optimistic = EmulatorConfig.optimistic(
+        usage_every_s=0.2, combine_probability=1.0, speed=float("inf")
+    )
+    async with Emulator(config=optimistic) as emu:
         async with await open_vertex(emu) as ws:
             await recv_json(ws)
             msg = await recv_json(ws)

@@ -3,7 +3,11 @@
 It serves the Vertex and Gemini API WebSocket paths on 127.0.0.1, validates what the real
 service validates, and answers with transcripts and audio decided by an engine (scripted
 scenarios or a clearly labelled loopback). It never pretends to translate arbitrary speech.
-See [`Emulator`][s2st.emulator.Emulator], [`EmulatorConfig`][s2st.emulator.EmulatorConfig], [`Fault`][s2st.emulator.Fault] and [`FaultPlan`][s2st.emulator.FaultPlan].
+By default it behaves as the real live-translate service was seen behaving (output that never
+stops, no turn markers, handles every ~2 s, the 10-minute cap closing 1008);
+[`EmulatorConfig.optimistic()`][s2st.emulator.EmulatorConfig.optimistic] restores the former, friendlier behaviour.
+See [`Emulator`][s2st.emulator.Emulator], [`EmulatorConfig`][s2st.emulator.EmulatorConfig], [`Engine`][s2st.emulator.Engine], [`Fault`][s2st.emulator.Fault] and
+[`FaultPlan`][s2st.emulator.FaultPlan].
 """
 
 from __future__ import annotations

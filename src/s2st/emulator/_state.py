@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from websockets.asyncio.server import ServerConnection
@@ -15,11 +16,15 @@ from .faults import Fault
 from .wire import EndpointInfo, SetupInfo
 
 
-def _is_output(frame: str | bytes) -> bool:
-    """True for frames carrying translated output (audio or transcripts)."""
-    raw = frame.encode() if isinstance(frame, str) else frame
-    keys = (b'"modelTurn"', b'"outputTranscription"', b'"generationComplete"', b'"turnComplete"')
-    return any(k in raw for k in keys)
+@dataclass(frozen=True)
+class _Item:
+    """One queued server frame. ``frame=None`` is a resumption update built when written (so
+    its handle captures exactly the output still queued behind it). ``audio_s`` paces the
+    output lane; ``output`` marks translated output (dropped on barge-in)."""
+
+    frame: str | bytes | None
+    audio_s: float = 0.0
+    output: bool = False
 
 
 def _closing(st: _ConnState) -> bool:
@@ -49,15 +54,21 @@ class _Session:
     model_id: str
     engine: Engine
     current: ConnectionRecord | None = None
+    input_s: float = 0.0
+    output_s: float = 0.0
 
 
 @dataclass
 class _Handle:
+    """A resumption point: engine state, consumed audio, and the output still queued then."""
+
     session: _Session
     engine: Engine
     digests: list[str]
     audio: list[bytes]
     issued_at: float
+    pending: list[_Item] = field(default_factory=list)
+    streaming: bool = False
 
 
 @dataclass
@@ -69,7 +80,14 @@ class _ConnState:
     endpoint: EndpointInfo
     faults: list[Fault]
     rng: random.Random
-    out: asyncio.Queue[tuple[str | bytes, float] | None] = field(default_factory=asyncio.Queue)
+    # Two lanes: ``now`` (control frames and transcripts, written at once) and ``lane``
+    # (translated audio and what must follow it, paced at ``speed``). ``kick`` wakes the sender.
+    now: deque[_Item] = field(default_factory=deque)
+    lane: deque[_Item] = field(default_factory=deque)
+    kick: asyncio.Event = field(default_factory=asyncio.Event)
+    drained: asyncio.Event = field(default_factory=asyncio.Event)  # ``now`` lane written
+    stop_sending: bool = False
+    streaming: bool = False  # first audio message seen: output never stops (silence)
     opened: float = field(default_factory=time.monotonic)
     setup_done_at: float | None = None
     setup: SetupInfo | None = None

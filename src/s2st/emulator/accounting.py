@@ -34,7 +34,10 @@ class ReceivedMessage:
 
 @dataclass
 class ConnectionRecord:
-    """Everything the emulator saw on one connection (``index`` 0 = first accepted)."""
+    """Everything the emulator saw on one connection (``index`` 0 = first accepted).
+
+    ``frames_sent`` counts every server frame written, ``silence_frames_sent`` those that were
+    streamed PCM silence; ``server_session_id`` is the Vertex ``setupComplete.sessionId``."""
 
     index: int
     path: str
@@ -54,6 +57,8 @@ class ConnectionRecord:
     resumed_from_handle: str | None = None
     handles_issued: list[str] = field(default_factory=list)
     frames_sent: int = 0
+    silence_frames_sent: int = 0
+    server_session_id: str | None = None
     faults_fired: list[str] = field(default_factory=list)
     open: bool = True
 

@@ -1,6 +1,7 @@
 """Engines decide what the emulator "says" for the audio it hears.
 
-Both engines segment the incoming 16 kHz audio with an energy detector and answer per segment:
+Both bundled engines segment the incoming 16 kHz audio with an energy detector and answer per
+segment:
 
 - `LoopbackEngine` sends the segment's own audio back, resampled to 24 kHz, with clearly
   labelled placeholder transcripts (``[emulator: speech 1.24 s]`` and
@@ -10,7 +11,29 @@ Both engines segment the incoming 16 kHz audio with an energy detector and answe
   audio arrives, and the scripted translation text and speech for the target language. For a
   language the scenario lacks, or audio matching no scenario, it falls back to loopback.
 
-Engines are sans-I/O: ``feed``/``stream_end``/``activity_*`` return `Reply` items.
+The engine interface
+--------------------
+An engine is the sans-I/O brain of one logical session (it survives resumption through
+[`Engine.snapshot()`][s2st.emulator.Engine.snapshot]). The emulator calls, from its event loop and never concurrently:
+
+- ``feed(pcm16k)`` with each audio message, resampled to 16 kHz mono int16;
+- ``stream_end()`` on ``audioStreamEnd``; ``activity_start()`` / ``activity_end()`` on manual
+  activity signals;
+- ``poll()`` on every tick of the output clock (every ``part_ms / speed``, or ``part_ms`` of
+  wall time when ``speed`` is infinite): output produced in the background since the last
+  call, e.g. by worker threads of a cascade (ASR -> MT -> TTS) engine. Default ``[]``;
+- ``snapshot()`` when a resumption handle is issued (mid-utterance too): an independent copy
+  that can carry on from this point on another connection;
+- ``close()`` once when the logical session ends (its connection closed without resumption,
+  or the emulator stops; also for the snapshots held by handles): release threads and
+  models. Default: nothing. It must be idempotent.
+
+Each of ``feed``/``stream_end``/``activity_*``/``poll`` returns a list of [`Reply`][s2st.emulator.Reply]
+(transcript deltas, 24 kHz audio parts, and turn markers, which are sent only with
+``turn_markers=True``). The attribute ``idle`` is True when no utterance is open, and
+``source_language`` (BCP-47 or ``None``) labels input transcripts (``languageCode``) unless a
+[`Reply`][s2st.emulator.Reply] carries its own ``language``. Output transcripts are labelled with the target
+language code as the client sent it (``target_language``).
 """
 
 from __future__ import annotations
@@ -41,12 +64,15 @@ ReplyKind = Literal["input_text", "output_text", "audio", "generation_complete",
 
 @dataclass(frozen=True)
 class Reply:
-    """One thing to tell the client. ``audio_b64`` is 24 kHz int16 in standard base64."""
+    """One thing to tell the client. ``audio_b64`` is 24 kHz int16 in standard base64 and
+    ``audio_s`` its duration; ``language`` (BCP-47) overrides the engine's
+    ``source_language`` for an ``input_text`` reply."""
 
     kind: ReplyKind
     text: str = ""
     audio_b64: str = ""
     audio_s: float = 0.0
+    language: str | None = None
 
 
 def _audio_replies(pcm24: Int16Array, part_ms: int) -> list[Reply]:
@@ -93,8 +119,12 @@ class Engine:
     """Base class: segmentation and turn bookkeeping. Subclasses answer segments.
 
     ``target_language`` is the session's target (``None`` for a non-S2ST session);
-    ``part_ms`` the length of each audio part sent.
+    ``part_ms`` the length of each audio part sent; ``source_language`` the language of the
+    input heard (``None``: unknown, input transcripts then carry no ``languageCode``). See the
+    module docstring for the whole interface.
     """
+
+    source_language: str | None = None
 
     def __init__(
         self,
@@ -123,6 +153,13 @@ class Engine:
     def snapshot(self) -> Engine:
         """A copy of the engine state, restorable on session resumption."""
         return copy.deepcopy(self)
+
+    def poll(self) -> list[Reply]:
+        """Output produced in the background since the last call (none here)."""
+        return []
+
+    def close(self) -> None:
+        """Release resources when the logical session ends (nothing to release here)."""
 
     def feed(self, pcm16k: Int16Array) -> list[Reply]:
         """Consume 16 kHz mono int16 audio."""
@@ -258,6 +295,7 @@ class ScriptedEngine(Engine):
             for s in (scenarios if scenarios is not None else list_scenarios())
         ]
         self._utterances: list[Utterance] = [u for s in loaded for u in s.utterances]
+        self._languages: list[str] = [s.source_language for s in loaded for _ in s.utterances]
         self._envelopes = [
             _speech_part(envelope_db(u.source_audio), threshold_db) for u in self._utterances
         ]
@@ -293,6 +331,9 @@ class ScriptedEngine(Engine):
                 best, best_i = score, i
         turn.decided = True
         turn.utterance = best_i if best >= self.min_score else None
+        # A recognised utterance is in its scenario's language; loopback audio is unknown.
+        lang = self._languages[turn.utterance] if turn.utterance is not None else None
+        self.source_language = lang if lang and lang != "und" else None
 
     def _progress(
         self, turn: _Turn, *, final: bool, segment: Int16Array | None = None

@@ -17,6 +17,8 @@ from typing import Literal
 
 from s2st.errors import ConfigurationError
 
+from .wire import CLOSE_QUOTA
+
 __all__ = ["Fault", "FaultKind", "FaultPlan"]
 
 FaultKind = Literal[
@@ -86,6 +88,12 @@ class Fault:
     ) -> Fault:
         """Close the connection with ``code`` (1000/1007/1008/1011) and ``reason``."""
         return cls("close", at_message, at_s, code=code, reason=reason)
+
+    @classmethod
+    def quota(cls, *, at_message: int | None = None, at_s: float | None = None) -> Fault:
+        """Close 1011 "You exceeded your current quota..." (EVIDENCE.md row 19) mid-stream.
+        To refuse every setup instead, use ``EmulatorConfig(quota_exhausted=True)``."""
+        return cls("close", at_message, at_s, code=1011, reason=CLOSE_QUOTA)
 
     @classmethod
     def drop(cls, *, at_message: int | None = None, at_s: float | None = None) -> Fault:

@@ -1,9 +1,11 @@
 """pytest plugin (entry point ``pytest11: s2st_emulator``): emulator fixtures.
 
-- ``s2st_emulator``: a started [`Emulator`][s2st.emulator.Emulator] with default settings, stopped
-  after the test.
+- ``s2st_emulator``: a started [`Emulator`][s2st.emulator.Emulator] with default settings (the
+  real service's behaviour: continuous real-time output with PCM silence, no turn markers,
+  handles every 2 s), stopped after the test.
 - ``s2st_emulator_factory``: an async callable ``await factory(**config_overrides)`` returning
-  started emulators; all are stopped after the test.
+  started emulators; all are stopped after the test. ``await
+  factory(config=EmulatorConfig.optimistic())`` gives the former optimistic behaviour.
 
 The fixtures need pytest-asyncio (they are ``pytest_asyncio.fixture`` fixtures, so they work in
 both "auto" and "strict" mode). Without pytest-asyncio, using a fixture fails with a clear message;

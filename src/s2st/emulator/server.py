@@ -1,7 +1,8 @@
 """The emulator server: a ``websockets`` asyncio server speaking the Live API S2ST dialect.
 
-One reader task per connection (the ``websockets`` handler), one sender task (paces output
-bursts, applies delay/burst faults) and one timer task (usage, goAway, lifetime, time faults).
+One reader task per connection (the ``websockets`` handler), one sender task (the output
+clock: paced audio, the silence stream, engine polling, delay/burst faults; ``_output``) and
+one timer task (usage, resumption updates, goAway, the cap, timed faults; ``_timers``).
 """
 
 from __future__ import annotations
@@ -26,21 +27,24 @@ from s2st._logging import redacted_logger
 from s2st.errors import ConfigurationError, redact
 
 from ._audio import IN_RATE, resample
-from ._output import OutputMixin
+from ._output import silent_frame
 from ._state import (
     _ENDING_FAULTS,
     _FROM_START,
     _SECRET_HEADERS,
     _ConnState,
     _Handle,
+    _Item,
     _Session,
 )
+from ._timers import TimerMixin
 from .accounting import ConnectionRecord, ReceivedMessage
 from .config import EmulatorConfig
 from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine
 from .faults import Fault, FaultPlan
 from .wire import (
     CLOSE_INVALID,
+    CLOSE_QUOTA,
     EndpointInfo,
     SetupInfo,
     WireRejection,
@@ -58,7 +62,7 @@ __all__ = ["Emulator"]
 logger = logging.getLogger("s2st.emulator")
 
 
-class Emulator(OutputMixin):
+class Emulator(TimerMixin):
     """A local Live API S2ST emulator bound to ``host:port`` (``port=0``: a free port).
 
     Use it as an async context manager (or call `start()` / `stop()`)::
@@ -97,6 +101,8 @@ class Emulator(OutputMixin):
         self._live: dict[int, _ConnState] = {}
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._silence = silent_frame(self.config)  # one prebuilt frame, reused
+        self._closed_engines: set[int] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> Emulator:
@@ -138,6 +144,19 @@ class Emulator(OutputMixin):
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=1.0)
+        self._close_engines([s.engine for s in self._sessions])
+        self._close_engines([h.engine for h in self._handles.values()])
+
+    def _close_engines(self, engines: list[Engine]) -> None:
+        """``Engine.close()`` once per engine (the session's, and the handles' snapshots)."""
+        for engine in engines:
+            if id(engine) in self._closed_engines:
+                continue
+            self._closed_engines.add(id(engine))
+            try:
+                engine.close()
+            except Exception:  # an engine's cleanup must not break the emulator's
+                logger.exception("engine close() failed")
 
     async def __aenter__(self) -> Emulator:
         return await self.start()
@@ -325,6 +344,8 @@ class Emulator(OutputMixin):
             rec.close_reason = rcvd.reason if rcvd is not None else ""
         rec.open = False
         self._live.pop(rec.index, None)
+        if st.session is not None and (st.setup is None or not st.setup.resumption):
+            self._close_engines([st.session.engine])  # no handle can continue this session
         logger.debug("connection %d ended: %s", rec.index, rec.close_code)
         await self._notify()
 
@@ -345,20 +366,28 @@ class Emulator(OutputMixin):
                 st.endpoint,
                 allowed_models=self.config.allowed_models,
                 require_s2st_flag=self.config.require_s2st_flag,
+                unsupported_models=self.config.unsupported_models,
+                strict=self.config.strict_setup,
             )
-            self._attach_session(st, info)
+            if self.config.quota_exhausted:
+                raise WireRejection(1011, CLOSE_QUOTA)  # EVIDENCE.md row 19
+            pending = self._attach_session(st, info)
         except WireRejection as rej:
             logger.info("connection %d setup refused: %d", rec.index, rej.code)
             await self._close(st, rej.code, rej.reason)
             return False
         st.setup = info
         st.setup_done_at = time.monotonic()
-        self._send(st, {"setupComplete": {}})
+        self._send(st, self._setup_complete(st))
+        for item in pending:  # output still queued when the handle was issued: first
+            self._queue(st, item)
         if info.resumption:
             self._resumption_update(st)
+        st.drained.clear()  # the timer starts once these frames are out (faults at_s=0)
         return True
 
-    def _attach_session(self, st: _ConnState, info: SetupInfo) -> None:
+    def _attach_session(self, st: _ConnState, info: SetupInfo) -> list[_Item]:
+        """Start or resume the logical session; return the output to resend first."""
         if info.resume_handle is not None:
             handle = self._handles.get(info.resume_handle)
             if handle is None or time.monotonic() - handle.issued_at > self.config.handle_ttl_s:
@@ -372,17 +401,24 @@ class Emulator(OutputMixin):
                 )
             if session.current is not None and session.current.open:
                 raise WireRejection(1011, "Internal error occurred.")  # PROTOCOL.md §6.2
+            old_engine = session.engine
             session.engine = handle.engine.snapshot()
+            if old_engine is not handle.engine:
+                self._close_engines([old_engine])
             session.engine.target_language = info.target_language
             st.record.base_digests = list(handle.digests)
             st.record.base_audio = list(handle.audio)
             st.record.resumed_from_handle = info.resume_handle
+            st.streaming = handle.streaming
+            pending = list(handle.pending)
         else:
             session = _Session(len(self._sessions), info.model_id, self._make_engine(info))
             self._sessions.append(session)
+            pending = []
         session.current = st.record
         st.session = session
         st.record.session_id = session.id
+        return pending
 
     def _make_engine(self, info: SetupInfo) -> Engine:
         cfg = self.config
@@ -497,7 +533,11 @@ class Emulator(OutputMixin):
                     1007, f"{CLOSE_INVALID} Audio data must be whole int16 samples."
                 )
             pcm = np.frombuffer(pcm_bytes, dtype="<i2").astype(np.int16)
+            st.session.input_s += pcm.size / rate
             replies += engine.feed(resample(pcm, rate, IN_RATE))
+            if not st.streaming:
+                st.streaming = True  # from now on output never stops (EVIDENCE.md row 7)
+                st.kick.set()
             digest = hashlib.sha1(pcm_bytes).hexdigest()
             st.record.audio.append(pcm_bytes)
             st.record.audio_message_indices.append(index)
@@ -523,7 +563,8 @@ class Emulator(OutputMixin):
         st.record.messages.append(ReceivedMessage(index, kind, summary, self._t(st), digest))
         self._emit(st, replies)
         st.since_update += 1
-        if st.setup.resumption and st.since_update >= self.config.resumption_update_every_messages:
+        every = self.config.resumption_update_every_messages
+        if st.setup.resumption and every is not None and st.since_update >= every:
             self._resumption_update(st)
 
     # -- output ----------------------------------------------------------------------------

@@ -18,6 +18,10 @@ from urllib.parse import parse_qs
 __all__ = [
     "CLOSE_DEADLINE",
     "CLOSE_INVALID",
+    "CLOSE_OVERSTAY",
+    "CLOSE_QUOTA",
+    "GENERATION_CONFIG_FIELDS",
+    "SETUP_FIELDS",
     "Backend",
     "EndpointInfo",
     "SetupInfo",
@@ -29,6 +33,8 @@ __all__ = [
     "parse_audio_mime",
     "parse_client_frame",
     "truncate_reason",
+    "unknown_field_reason",
+    "unsupported_model_reason",
     "validate_setup",
 ]
 
@@ -36,6 +42,108 @@ Backend = Literal["vertex", "gemini"]
 
 CLOSE_INVALID = "Request contains an invalid argument."
 CLOSE_DEADLINE = "Deadline expired before operation could complete."
+
+
+def truncate_reason(reason: str, limit_bytes: int = 123) -> str:
+    """Cut a close reason to ``limit_bytes`` of UTF-8 (RFC 6455) on a character boundary."""
+    raw = reason.encode("utf-8")
+    if len(raw) <= limit_bytes:
+        return reason
+    return raw[:limit_bytes].decode("utf-8", errors="ignore")
+
+
+#: 1008 for a client still connected at the session-duration cap after a ``goAway``
+#: (EVIDENCE.md row 18): the service's sentence, cut at 123 bytes as it arrives ("...durat").
+CLOSE_OVERSTAY = truncate_reason(
+    "Connection aborted because the client failed to close the connection after receiving a "
+    "GoAway signal once the session duration limit was reached."
+)
+#: 1011 when the project's quota is exhausted (EVIDENCE.md row 19), cut at 123 bytes.
+CLOSE_QUOTA = truncate_reason(
+    "You exceeded your current quota, please check your plan and billing details. For more "
+    "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+)
+
+# The fields of BidiGenerateContentSetup and of GenerationConfig (snake_case proto names), from
+# python-genai 3.6 `_live_converters.py` / `types.py` (LiveClientSetup, GenerationConfig) and
+# the Live API reference; both spellings are accepted (proto3 JSON). Anything else closes 1007.
+SETUP_FIELDS: frozenset[str] = frozenset(
+    {
+        "model",
+        "generation_config",
+        "system_instruction",
+        "tools",
+        "realtime_input_config",
+        "session_resumption",
+        "context_window_compression",
+        "input_audio_transcription",
+        "output_audio_transcription",
+        "proactivity",
+        "explicit_vad_signal",
+        "history_config",
+        "avatar_config",
+        "safety_settings",
+        "labels",
+        # The legacy S2ST dialect's documented switch (PROTOCOL.md §4.1, §8).
+        "enable_speech_to_speech_translation",
+    }
+)
+GENERATION_CONFIG_FIELDS: frozenset[str] = frozenset(
+    {
+        "candidate_count",
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "presence_penalty",
+        "frequency_penalty",
+        "response_modalities",
+        "speech_config",
+        "media_resolution",
+        "seed",
+        "stop_sequences",
+        "response_mime_type",
+        "response_schema",
+        "response_json_schema",
+        "response_logprobs",
+        "logprobs",
+        "thinking_config",
+        "enable_affective_dialog",
+        "translation_config",
+        "audio_timestamp",
+        "routing_config",
+        "model_config",
+        "model_selection_config",
+        "enable_enhanced_civic_answers",
+        "response_format",
+        "audio_transcription_config",
+    }
+)
+
+
+def unknown_field_reason(name: str, path: str) -> str:
+    """The 1007 reason for an unknown field ``name`` (as the client spelled it) at ``path``
+    (``"setup"`` or ``"setup.generation_config"``), EVIDENCE.md rows 1-2, cut at 123 bytes."""
+    return truncate_reason(
+        f"Invalid JSON payload received. Unknown name \"{name}\" at '{path}': Cannot find field."
+    )
+
+
+def unsupported_model_reason(model_id: str) -> str:
+    """The 1007 reason for a model the Live API does not serve (EVIDENCE.md row 20): the bare
+    model id, as in ``gemini-2.0-flash-exp is not supported in the live api.``"""
+    return truncate_reason(f"{model_id} is not supported in the live api.")
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+def _check_fields(obj: Mapping[str, Any], known: frozenset[str], path: str) -> None:
+    for key in obj:
+        if not isinstance(key, str) or _snake(key) not in known:
+            raise WireRejection(1007, unknown_field_reason(str(key), path))
+
 
 _VERTEX_PATH = re.compile(
     r"^/+ws/google\.cloud\.aiplatform\.(v1|v1beta1)\.LlmBidiService/BidiGenerateContent$"
@@ -177,16 +285,11 @@ def encode_frame(message: Mapping[str, Any], *, binary: bool) -> str | bytes:
     return text.encode("utf-8") if binary else text
 
 
-def truncate_reason(reason: str, limit_bytes: int = 123) -> str:
-    """Cut a close reason to ``limit_bytes`` of UTF-8 (RFC 6455) on a character boundary."""
-    raw = reason.encode("utf-8")
-    if len(raw) <= limit_bytes:
-        return reason
-    return raw[:limit_bytes].decode("utf-8", errors="ignore")
-
-
 def _check_model(
-    model: Any, endpoint: EndpointInfo, allowed_models: Iterable[str]
+    model: Any,
+    endpoint: EndpointInfo,
+    allowed_models: Iterable[str],
+    unsupported_models: Iterable[str] = (),
 ) -> tuple[str, str]:
     if not isinstance(model, str) or not model:
         raise WireRejection(1007, f"{CLOSE_INVALID} setup.model is required.")
@@ -198,6 +301,8 @@ def _check_model(
                 f"{CLOSE_INVALID} Model must be projects/P/locations/L/publishers/google/models/M.",
             )
         model_id = m.group(3)
+        if model_id in set(unsupported_models):
+            raise WireRejection(1007, unsupported_model_reason(model_id))
         if model_id not in set(allowed_models):
             raise WireRejection(
                 1008,
@@ -211,6 +316,8 @@ def _check_model(
     if not m:
         raise WireRejection(1007, f"{CLOSE_INVALID} Model must be models/M.")
     model_id = m.group(1)
+    if model_id in set(unsupported_models):
+        raise WireRejection(1007, unsupported_model_reason(model_id))
     if model_id not in set(allowed_models):
         raise WireRejection(
             1008,
@@ -273,16 +380,24 @@ def validate_setup(
     *,
     allowed_models: Iterable[str],
     require_s2st_flag: bool,
+    unsupported_models: Iterable[str] = (),
+    strict: bool = True,
 ) -> SetupInfo:
     """Check a ``setup`` object as the service does; raise `WireRejection` if refused.
 
-    Order: model form (1007), model access (1008), modalities (1007), S2ST switch and target
-    language (1007), resumption (``transparent`` is Vertex-only: 1007 on the Gemini API).
+    Order: unknown or misplaced fields at ``setup`` and in ``generationConfig`` (1007 "Invalid
+    JSON payload received. Unknown name ...", only when ``strict``), model form (1007), a model
+    the Live API does not serve (1007), model access (1008), modalities (1007), S2ST switch and
+    target language (1007), resumption (``transparent`` is Vertex-only: 1007 on the Gemini API).
     """
     if not isinstance(setup, dict):
         raise WireRejection(1007, f"{CLOSE_INVALID} setup must be an object.")
-    model_id, model = _check_model(setup.get("model"), endpoint, allowed_models)
+    if strict:
+        _check_fields(setup, SETUP_FIELDS, "setup")
     gen = get_obj(setup, "generationConfig") or {}
+    if strict:
+        _check_fields(gen, GENERATION_CONFIG_FIELDS, "setup.generation_config")
+    model_id, model = _check_model(setup.get("model"), endpoint, allowed_models, unsupported_models)
     modalities = get_key(gen, "responseModalities")
     if modalities is not None and modalities != ["AUDIO"]:
         raise WireRejection(1007, f'{CLOSE_INVALID} responseModalities must be ["AUDIO"].')
