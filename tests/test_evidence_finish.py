@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,3 +129,58 @@ def test_tone_is_voiced_and_silence_is_not() -> None:
     """The helpers' audio on the client's definition of silence (SILENCE_PEAK)."""
     assert s2st.AudioChunk(np.frombuffer(tone(0.1), dtype="<i2")).voiced
     assert not s2st.AudioChunk(np.frombuffer(silence(0.1), dtype="<i2")).voiced
+
+
+async def test_emulator_silent_engine_gets_the_warning() -> None:
+    """The same failure through the bundled emulator's silent engine (speech heard, only the
+    silence stream answered), as an application's tests would use it."""
+    from s2st.emulator import Emulator
+
+    async with Emulator(engine="silent", speed=4.0) as emu:
+        client = s2st.S2STClient.for_emulator(emu, backend="gemini")
+        async with client.connect(
+            "es", model=s2st.LIVE_TRANSLATE_MODEL, silence_warning_s=1.0
+        ) as session:
+            events_task = asyncio.create_task(_collect(session))
+            await _stream(session, tone(2.0))
+            await session.finish(timeout_s=20 * UNIT_S, idle_s=0.5, max_lag_s=1.0)
+            events = await events_task
+        assert emu.connections[0].silence_frames_sent > 0
+    assert len([e for e in events if isinstance(e, s2st.SilentOutputWarning)]) == 1
+    assert not [e for e in events if isinstance(e, s2st.AudioChunk) and e.voiced]
+    assert not [
+        e for e in events if isinstance(e, (s2st.InputTranscription, s2st.OutputTranscription))
+    ]
+
+
+async def test_translate_file_settles_seconds_after_the_translation_ends(tmp_path: Any) -> None:
+    """Issue 10's check: translate_file on a short file against the evidence-shaped emulator
+    (no turn markers, silence forever) returns a couple of seconds after the last voiced
+    output, and the written WAV ends at most DEFAULT_TAIL_MS after it."""
+    from s2st.audio import DEFAULT_TAIL_MS, read_audio
+    from s2st.emulator import Emulator, sample_path
+    from s2st.translate import translate_file
+
+    arrivals: list[float] = []
+
+    def on_event(event: s2st.Event) -> None:
+        if isinstance(event, s2st.AudioChunk) and event.voiced:
+            arrivals.append(time.perf_counter())
+
+    async with Emulator() as emu:
+        client = s2st.S2STClient.for_emulator(emu, backend="gemini")
+        result = await translate_file(
+            sample_path("hello"), "es", client=client, model=s2st.LIVE_TRANSLATE_MODEL,
+            on_event=on_event,
+        )  # fmt: skip
+        returned = time.perf_counter()
+    settled = returned - arrivals[-1]
+    print(f"settled {settled:.2f} s after the last voiced output")
+    assert settled <= 2.0 + 1.5 * UNIT_S
+    assert "tiempo" in result.translated_text
+    path = tmp_path / "out.wav"
+    result.write_wav(path)
+    audio, rate = read_audio(path)
+    voiced = np.nonzero(np.abs(audio.astype(np.int32)) > s2st.events.SILENCE_PEAK)[0]
+    tail_ms = (len(audio) - 1 - voiced[-1]) * 1000 / rate
+    assert tail_ms <= DEFAULT_TAIL_MS + 1

@@ -47,7 +47,7 @@ def connection_for(emu: Emulator, language: str) -> int:
 async def test_fan_out_hello_to_three_languages() -> None:
     scenario = load_scenario("hello")
     expected = {lang: t.text for lang, t in scenario.utterances[0].translations.items()}
-    async with Emulator() as emu:
+    async with Emulator(turn_markers=True) as emu:  # checks a turn marker per language
         client = S2STClient.for_emulator(emu)
         async with FanOut(client, ["es", "German", "cmn"]) as fan:
             assert list(fan.sessions) == ["es", "de", "cmn"]

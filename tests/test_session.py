@@ -14,7 +14,7 @@ from websockets.asyncio.server import ServerConnection, serve
 import s2st
 from s2st import S2STClient
 from s2st.audio import read_audio
-from s2st.emulator import Emulator, Fault, sample_path
+from s2st.emulator import Emulator, EmulatorConfig, Fault, sample_path
 from s2st.reconnect import ReconnectPolicy
 
 from .session_helpers import UNIT_S, collect, leaked_tasks, of_type, silence, tone
@@ -30,7 +30,9 @@ def no_reconnect() -> dict[str, Any]:
 
 
 async def test_vertex_scenario_all_event_types() -> None:
-    async with Emulator(usage_every_s=0.05) as emu:
+    # Turn markers on: this test checks every event type the parser maps (the live-translate
+    # model itself never sends them, EVIDENCE.md row 6).
+    async with Emulator(usage_every_s=0.05, turn_markers=True) as emu:
         client = S2STClient.for_emulator(emu)
         async with client.connect("es") as session:
             session.start_stream(sample_path("hello"), speed=FAST)
@@ -103,7 +105,7 @@ async def test_live_translate_dialect() -> None:
 
 
 async def test_iteration_continues_across_turns_and_numpy_input() -> None:
-    async with Emulator() as emu:
+    async with Emulator(turn_markers=True) as emu:  # a turn marker per answered segment
         client = S2STClient.for_emulator(emu)
         async with client.connect("fr") as session:
             for _ in range(2):
@@ -343,7 +345,8 @@ async def test_close_is_bounded_when_server_stalls() -> None:
 
 
 async def test_slow_consumer_backpressure_loses_nothing() -> None:
-    async with Emulator(speed=1000.0) as emu:
+    # A burst of output, not a silence stream: at 1000x the stream would be a flood of silence.
+    async with Emulator(config=EmulatorConfig.optimistic(speed=1000.0)) as emu:
         client = S2STClient.for_emulator(emu)
         async with client.connect("es", max_pending_events=4) as session:
             session.start_stream(sample_path("hello"), speed=None)
@@ -357,7 +360,7 @@ async def test_slow_consumer_backpressure_loses_nothing() -> None:
 
 
 async def _reference_audio_samples() -> int:
-    async with Emulator(speed=1000.0) as emu:
+    async with Emulator(config=EmulatorConfig.optimistic(speed=1000.0)) as emu:
         client = S2STClient.for_emulator(emu)
         async with client.connect("es") as session:
             session.start_stream(sample_path("hello"), speed=None)
@@ -474,7 +477,7 @@ async def test_stream_accepts_arrays_and_async_iterators() -> None:
             yield tone(0.6)
             yield silence(1.0)
 
-    async with Emulator() as emu:
+    async with Emulator(turn_markers=True) as emu:  # a turn marker per answered segment
         client = S2STClient.for_emulator(emu)
         async with client.connect("es") as session:
             await session.stream(padded, sample_rate=rate, speed=None)
@@ -550,7 +553,8 @@ async def test_manual_activity_and_barge_in_interrupts() -> None:
         automatic_activity_detection=s2st.ActivityDetection(disabled=True)
     )
     audio, _ = read_audio(sample_path("hello"))
-    async with Emulator(speed=1.0) as emu:  # output paced at real time: still queued later
+    # Output paced at real time (still queued later); turn markers on, to end the second read.
+    async with Emulator(speed=1.0, turn_markers=True) as emu:
         client = S2STClient.for_emulator(emu)
         async with client.connect("es", realtime_input=manual) as session:
             await session.activity_start()

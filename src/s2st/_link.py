@@ -106,6 +106,7 @@ class ConnectionLoop:
     _rng: random.Random
     _last_frame_t: float
     _audio_on_link: bool
+    _ended_with_audio: bool
 
     def unconfirmed_audio(self) -> UnconfirmedAudio | None:
         """The user's audio that no server confirmation covers yet, in order (see
@@ -404,7 +405,9 @@ class ConnectionLoop:
             logger.info("session ended: %s", error)
             if isinstance(error, S2STError):
                 # What the server never confirmed goes back to the application with the error.
-                error.unconfirmed_audio = self.unconfirmed_audio()
+                error.unconfirmed_audio = audio = self.unconfirmed_audio()
+                self.stats.unconfirmed_audio_ms_at_close = audio.duration_ms if audio else 0.0
+                self._ended_with_audio = True
         assert self._events is not None
         self._events.end(error)
 

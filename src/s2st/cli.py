@@ -507,6 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the local Live API emulator (see `s2st emulator --help`)",
         add_help=False,
     )
+    from .relay.cli import add_parser as add_relay_parser
+
+    add_relay_parser(sub)
     return parser
 
 
@@ -543,6 +546,10 @@ def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
         format="s2st: %(levelname)s %(name)s: %(message)s",
     )
     out, err = sys.stdout, sys.stderr
+    if args.handler == "relay":
+        from .relay.cli import main as relay_main
+
+        return relay_main(args)
     run: Callable[[], Any]
     if args.handler == "languages":
         return _guard(lambda: _languages(args, out, err), err, debug)

@@ -167,8 +167,10 @@ class LatencyTracker:
         clock: monotonic clock in seconds, used when ``t`` is not passed.
         onset_threshold_dbfs: RMS level (dB full scale) from which a 20 ms frame is speech.
         min_pause_s: non-speech needed before a new onset counts.
-        output_gap_s: a gap in translated audio this long starts a new output segment
-            (``None``: only turn boundaries do).
+        output_gap_s: a gap in voiced translated audio this long starts a new output segment
+            (``None``: only turn boundaries do). 1 s: the live-translate model sends no turn
+            markers (EVIDENCE.md row 6), so the pause between two translated utterances is the
+            boundary; pauses inside one translated sentence are shorter.
     """
 
     def __init__(
@@ -177,7 +179,7 @@ class LatencyTracker:
         clock: Callable[[], float] = time.monotonic,
         onset_threshold_dbfs: float = -40.0,
         min_pause_s: float = 0.5,
-        output_gap_s: float | None = 2.0,
+        output_gap_s: float | None = 1.0,
     ) -> None:
         if not min_pause_s > 0:
             raise ConfigurationError(f"min_pause_s must be positive, got {min_pause_s!r}")

@@ -480,13 +480,17 @@ class ClientProtocol:
             )
         return self._record(self._encoder.encode(pcm), "audio", nbytes / self._bytes_per_ms, user)
 
-    def unconfirmed_audio(self) -> tuple[bytes, float]:
+    def unconfirmed_audio(self, *, sent: bool = True) -> tuple[bytes, float]:
         """The user's audio that no server confirmation covers yet, in order: (PCM bytes at the
-        configured rate, milliseconds). Held messages never sent are included."""
+        configured rate, milliseconds). Held messages never sent are included; with
+        ``sent=False`` only those (after a clean closing handshake the server has read
+        everything that was sent)."""
         chunks: list[bytes] = []
         total = 0.0
         for message in self.replay_buffer:
             if message.kind != "audio" or not message.user:
+                continue
+            if not sent and message.index != _UNSENT:
                 continue
             chunks.append(self._encoder.decode(message.frame))
             total += message.audio_ms

@@ -156,6 +156,7 @@ class S2STSession(ConnectionLoop):
         self._failures_in_a_row = 0
         self._failing_since: float | None = None
         self._finishing = False  # finish() is closing the session
+        self._ended_with_audio = False  # _end() already reported the unconfirmed audio
         self._finish_error: TranslationIncompleteError | None = None
         self._last_frame_t = 0.0  # arrival of the last frame (the dead-link watchdog reads it)
         self._audio_on_link = False  # something was sent on the current connection
@@ -263,20 +264,21 @@ class S2STSession(ConnectionLoop):
         clean = False
         if ws is not None:
             clean = await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
-        unconfirmed = self._unconfirmed_user_audio_ms()
         error: TranslationIncompleteError | None = None
-        if unconfirmed > 0:
+        if self._proto.state is not ConnectionState.CLOSED and not self._ended_with_audio:
+            # After a clean closing handshake the server has read all that was sent (only audio
+            # held for a next connection is unheard); otherwise any of it may be unheard, and
+            # finish() then ends with an error that returns it.
+            unconfirmed = self._proto.unconfirmed_audio(sent=not clean)[1]
             self.stats.unconfirmed_audio_ms_at_close = unconfirmed
-            # After a clean closing handshake the server has read all of it; otherwise some of
-            # it may never have been heard: finish() then ends with an error that returns it.
-            if self._finishing and not clean and self._finish_error is None:
-                error = self._incomplete("the connection did not close cleanly after finish()")
-            logger.log(
-                logging.DEBUG if clean else logging.WARNING,
-                "closing with %.0f ms of sent audio the server has not confirmed%s",
-                unconfirmed,
-                "" if clean else " (the connection did not close cleanly)",
-            )
+            if unconfirmed > 0:
+                if self._finishing and self._finish_error is None:
+                    error = self._incomplete("the session closed with audio the server never read")
+                logger.warning(
+                    "closing with %.0f ms of audio the server may not have heard%s",
+                    unconfirmed,
+                    "" if clean else " (the connection did not close cleanly)",
+                )
         if self._proto.state is not ConnectionState.CLOSED:
             self._proto.close()
         if self._events is not None:
@@ -504,6 +506,9 @@ class S2STSession(ConnectionLoop):
         )
         error.unconfirmed_audio = unconfirmed
         self._finish_error = error
+        # Before the iteration ends with the error: a reader may look at the stats at once.
+        self.stats.unconfirmed_audio_ms_at_close = ms
+        self._ended_with_audio = True
         return error
 
     def _arrived(self, now: float, idle_s: float, max_lag_s: float) -> bool:
@@ -524,12 +529,6 @@ class S2STSession(ConnectionLoop):
             return False
         speech = self._tracker.last_speech_sent_t
         return speech is None or self._last_translation_t > speech or now - speech >= max_lag_s
-
-    def _unconfirmed_user_audio_ms(self) -> float:
-        """Audio the user gave that a confirming server has not confirmed (0 otherwise)."""
-        if self._proto.checkpoints == 0 or self._proto.state is ConnectionState.CLOSED:
-            return 0.0
-        return self._proto.unconfirmed_audio()[1]
 
     def _input_confirmed(self) -> bool:
         if self._proto.checkpoints == 0:  # this server never confirms: nothing to wait for

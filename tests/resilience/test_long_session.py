@@ -8,8 +8,9 @@ user must see the scripted source and translated text exactly once; and the sess
 cleanly with none of its tasks left.
 
 Two variants: the client honours ``goAway`` (moves before the cap), and the client ignores it
-(``ReconnectPolicy(on_go_away=False)``): the cap then closes the connection with 1011 and the
-client reconnects after the fact, replaying what the server had not confirmed.
+(``ReconnectPolicy(on_go_away=False)``): the cap then closes the connection with 1008 (the
+overstay, EVIDENCE.md row 18) or 1011 (the deadline) and the client reconnects after the fact,
+replaying what the server had not confirmed.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _norm(text: str) -> str:
     return "".join(text.split())
 
 
-async def _run(seed: int, policy: s2st.ReconnectPolicy) -> LongRun:
+async def _run(seed: int, policy: s2st.ReconnectPolicy, cap_close: str = "overstay") -> LongRun:
     pcm, source, target = program(seed, UTTERANCES)
     frames = [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
     run = LongRun(frames, source, target)
@@ -65,6 +66,7 @@ async def _run(seed: int, policy: s2st.ReconnectPolicy) -> LongRun:
         resumption_update_every_messages=5,
         usage_every_s=None,
         seed=seed,
+        cap_close=cap_close,
     ) as emu:
         transport = s2st.TransportOptions(
             close_timeout_s=0.5, ping_interval_s=0.5, ping_timeout_s=1.0
@@ -141,16 +143,22 @@ async def test_session_outlives_connection_caps_with_go_away() -> None:
 
 
 @pytest.mark.timeout(60)
-async def test_session_outlives_connection_caps_without_honouring_go_away() -> None:
+@pytest.mark.parametrize(("cap_close", "code"), [("overstay", 1008), ("deadline", 1011)])
+async def test_session_outlives_connection_caps_without_honouring_go_away(
+    cap_close: str, code: int
+) -> None:
+    """The cap closes a client that overstays its goAway: 1008 "...failed to close the
+    connection after receiving a GoAway signal..." (EVIDENCE.md row 18) or 1011 "Deadline
+    expired" (row 17). Both are a session-duration cap: reconnect with the handle."""
     policy = s2st.ReconnectPolicy(on_go_away=False, initial_backoff_s=0.05, max_attempts=10)
-    run = await _run(12, policy)
+    run = await _run(12, policy, cap_close)
     _check_zero_loss(run)
     reconnects = of_type(run.events, s2st.Reconnected)
-    after_cap = [r for r in reconnects if r.reason == "closed 1011" and r.resumed]
+    after_cap = [r for r in reconnects if r.reason == f"closed {code}" and r.resumed]
     assert len(after_cap) >= 3, reconnects
     assert len(after_cap) == len(reconnects)
     # The goAway notices were still delivered to the user, just not acted upon.
     assert of_type(run.events, s2st.GoAway)
-    # Each capped connection was closed by the server with 1011 (the deadline), not by us.
-    assert run.close_codes.count(1011) >= 3
+    # Each capped connection was closed by the server with the cap's code, not by us.
+    assert run.close_codes.count(code) >= 3
     assert sum(r.replayed_messages for r in after_cap) > 0

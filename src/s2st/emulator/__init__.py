@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .accounting import ConnectionRecord, ReceivedMessage
 from .config import DEFAULT_ALLOWED_MODELS, EmulatorConfig
-from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine
+from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine, SilentEngine
 from .faults import Fault, FaultPlan
 from .runner import EmulatorThread, run_in_thread
 from .scenarios import Scenario, list_scenarios, load_scenario, sample_path
@@ -34,6 +34,7 @@ __all__ = [
     "Reply",
     "Scenario",
     "ScriptedEngine",
+    "SilentEngine",
     "list_scenarios",
     "load_scenario",
     "run_in_thread",

@@ -87,9 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=0, help="seed for jitter, handles and session ids")
     add(
         "--engine",
-        choices=["scripted", "loopback"],
+        choices=["scripted", "loopback", "silent"],
         default="scripted",
-        help="what the emulator answers (default scripted, loopback fallback)",
+        help="what the emulator answers: scripted scenarios with a loopback fallback (default), "
+        "loopback (echo, labelled), or silent (only silence, like a setup a proxy broke)",
     )
     add("--no-s2st-flag", action="store_true", help="accept setups without S2ST")
     return p

@@ -90,7 +90,8 @@ class EmulatorConfig:
     - ``require_s2st_flag``: refuse (1007) a setup without an S2ST switch.
     - ``max_message_bytes``: larger client frames close the socket with 1009.
 
-    Engine: ``engine`` is ``"scripted"`` (scenarios, loopback fallback), ``"loopback"``, or a
+    Engine: ``engine`` is ``"scripted"`` (scenarios, loopback fallback), ``"loopback"``,
+    ``"silent"`` (hears speech, answers only silence: EVIDENCE.md row 15), or a
     callable ``(SetupInfo) -> Engine``; ``scenarios`` limits the scripted engine to these
     names; ``end_silence_ms`` is the silence that ends a segment and ``threshold_db`` the frame
     level (dB re 1 LSB RMS) counted as speech. ``faults``: a [`FaultPlan`][s2st.emulator.FaultPlan]; ``seed`` makes
@@ -118,7 +119,7 @@ class EmulatorConfig:
     unsupported_models: tuple[str, ...] = ()
     strict_setup: bool = True
     seed: int = 0
-    engine: Union[Literal["scripted", "loopback"], EngineFactory] = "scripted"  # noqa: UP007
+    engine: Union[Literal["scripted", "loopback", "silent"], EngineFactory] = "scripted"  # noqa: UP007
     scenarios: tuple[str, ...] | None = None
     faults: FaultPlan | None = field(default=None, compare=False)
     require_s2st_flag: bool = True
@@ -182,8 +183,10 @@ class EmulatorConfig:
             raise ConfigurationError("combine_probability must be within [0, 1].")
         if not 10 <= self.part_ms <= 1000:
             raise ConfigurationError("part_ms must be within 10..1000 ms.")
-        if self.engine not in ("scripted", "loopback") and not callable(self.engine):
-            raise ConfigurationError("engine must be 'scripted', 'loopback' or a callable.")
+        if self.engine not in ("scripted", "loopback", "silent") and not callable(self.engine):
+            raise ConfigurationError(
+                "engine must be 'scripted', 'loopback', 'silent' or a callable."
+            )
         if self.faults is not None and not isinstance(self.faults, FaultPlan):
             raise ConfigurationError("faults must be a FaultPlan.")
 

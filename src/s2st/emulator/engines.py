@@ -55,9 +55,13 @@ __all__ = [
     "LoopbackEngine",
     "Reply",
     "ScriptedEngine",
+    "SilentEngine",
 ]
 
 LOOPBACK_OUTPUT_TEXT = "[emulator: no translation — loopback audio]"
+
+# BCP-47 primary tags whose scripted translations are keyed by another (table) code.
+_BCP47_TO_SCRIPT = {"zh": "cmn"}
 
 ReplyKind = Literal["input_text", "output_text", "audio", "generation_complete", "turn_complete"]
 
@@ -233,6 +237,19 @@ class LoopbackEngine(Engine):
         return self._loopback(turn, final=final, source_text=None)
 
 
+class SilentEngine(Engine):
+    """Hears the speech and answers nothing: no transcript, no translated audio, only the
+    silence stream. The silent failure of EVIDENCE.md row 15 (a proxy dropped
+    ``translationConfig``; the service answered all-zero audio and no error), for testing an
+    application's handling of it (the client emits ``SilentOutputWarning``)."""
+
+    def _progress(
+        self, turn: _Turn, *, final: bool, segment: Int16Array | None = None
+    ) -> list[Reply]:
+        turn.pending = []
+        return []
+
+
 def _speech_part(env: np.ndarray, threshold_db: float) -> np.ndarray:
     """The envelope from the first loud frame on (the preroll is not part of the fingerprint)."""
     loud = np.nonzero(env >= threshold_db)[0]
@@ -315,7 +332,13 @@ class ScriptedEngine(Engine):
             return None
         if code in utt.translations:
             return utt.translations[code]
-        return utt.translations.get(code.split("-")[0].split("_")[0].lower())
+        primary = code.split("-")[0].split("_")[0].lower()
+        # The live-translate dialect sends BCP-47 ("zh" for Mandarin Chinese, EVIDENCE.md row
+        # 12); the scenarios are keyed by the table's codes ("cmn").
+        for candidate in (primary, _BCP47_TO_SCRIPT.get(primary)):
+            if candidate is not None and candidate in utt.translations:
+                return utt.translations[candidate]
+        return None
 
     def _decide(self, turn: _Turn, audio: Int16Array, *, final: bool) -> None:
         env = _speech_part(envelope_db(audio), self.segmenter.threshold_db)

@@ -40,7 +40,7 @@ from ._state import (
 from ._timers import TimerMixin
 from .accounting import ConnectionRecord, ReceivedMessage
 from .config import EmulatorConfig
-from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine
+from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine, SilentEngine
 from .faults import Fault, FaultPlan
 from .wire import (
     CLOSE_INVALID,
@@ -433,6 +433,8 @@ class Emulator(TimerMixin):
         }
         if cfg.engine == "loopback":
             return LoopbackEngine(**common)
+        if cfg.engine == "silent":
+            return SilentEngine(**common)
         return ScriptedEngine(scenarios=cfg.scenarios, **common)
 
     def _t(self, st: _ConnState) -> float:

@@ -1,0 +1,186 @@
+"""The relay's page and caption overlay in a real headless Chromium (Debian's, no download).
+
+The page is served by ``s2st relay --emulator``, run as users run it. Chromium's fake
+microphone plays the bundled English sample; the page captures it through its
+AudioWorklet, the relay translates it through the emulator, and the test waits for translated
+captions in the DOM and for translated audio scheduled for playback. An overlay page on the
+same room shows the captions too. Screenshots are saved under pytest's tmp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from s2st.emulator import sample_path
+
+from .helpers import UNIT_S
+
+
+@contextlib.asynccontextmanager
+async def relay_command(secret: str | None = None) -> AsyncIterator[str]:
+    """``s2st relay --emulator`` as users run it; yields its printed base URL. Without a
+    secret it runs in development mode (anonymous, loopback), with one it requires tokens."""
+    env = {k: v for k, v in os.environ.items() if k != "S2ST_RELAY_SECRET"}
+    if secret is not None:
+        env["S2ST_RELAY_SECRET"] = secret
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s2st.cli", "relay", "--emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30 * UNIT_S)
+        assert line.startswith("s2st relay listening on http://127.0.0.1:"), line
+        yield line.split()[-1].rstrip("/")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(proc.wait, 15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+async def attr(page: Any, name: str) -> str | None:
+    value: str | None = await page.get_attribute("body", name)
+    return value
+
+
+async def until(
+    page: Any,
+    read: Callable[[], Awaitable[str | None]],
+    ok: Callable[[str], bool],
+    timeout_s: float = 20.0,
+) -> None:
+    deadline = time.monotonic() + timeout_s * UNIT_S
+    value = None
+    while time.monotonic() < deadline:
+        value = await read()
+        if value is not None and ok(value):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out; last value {value!r}")
+
+
+async def launch(pw: Any) -> Any:
+    """Debian's Chromium, headless, with the bundled sample as its microphone."""
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+    mic = sample_path("hello")  # 16 kHz mono WAV: Chromium resamples it for the fake device
+    return await pw.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            # no --autoplay-policy flag: the page must start as it would for a user
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}%noloop",
+        ],
+    )
+
+
+async def test_page_and_overlay_translate_in_chromium(tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    errors: list[str] = []
+    async with relay_command() as base, async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            # Playwright's string predicates need eval, which the pages' CSP forbids: the test
+            # reads DOM attributes and locators only.
+            context = await browser.new_context(viewport={"width": 1100, "height": 600})
+            overlay = await context.new_page()
+            await overlay.goto(f"{base}/captions?room=main&clear=0")
+            await overlay.locator('body[data-state="open"]').wait_for(timeout=20_000 * UNIT_S)
+
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{base}/?to=es&autostart=1&room=main")
+            translation = page.locator('[data-testid="translation"]', has_text="tiempo")
+            await translation.wait_for(timeout=40_000 * UNIT_S)
+            await until(page, lambda: attr(page, "data-audio-seconds"), lambda v: float(v) > 2)
+            chunks = int(await attr(page, "data-audio-scheduled") or 0)
+            error = await attr(page, "data-error")
+            source_text = await page.locator('[data-testid="source"]').all_inner_texts()
+            shot = tmp_path / "relay-page.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            print(f"\nrelay page screenshot: {shot}")
+
+            overlay_line = overlay.locator('[data-testid="translation"]', has_text="tiempo")
+            await overlay_line.wait_for(timeout=20_000 * UNIT_S)
+            overlay_text = await overlay.locator('[data-testid="translation"]').all_inner_texts()
+            overlay_shot = tmp_path / "captions-overlay.png"
+            await overlay.screenshot(path=str(overlay_shot), omit_background=True)
+            print(f"caption overlay screenshot: {overlay_shot}")
+
+            await page.click('[data-testid="stop"]')
+            await page.locator('body[data-state="ended"]').wait_for(timeout=30_000 * UNIT_S)
+
+            async def sessions() -> str:
+                return str(
+                    json.loads((await asyncio.to_thread(_get, base + "/healthz"))[1])["sessions"]
+                )
+
+            await until(page, sessions, lambda n: n == "0")  # the relay closed its upstream too
+        finally:
+            await browser.close()
+    assert not errors, errors
+    assert "Hola" in " ".join(overlay_text)
+    assert "weather" in " ".join(source_text)
+    assert chunks > 10
+    assert error is None
+
+
+async def test_page_with_a_token_from_the_url_fragment(tmp_path: Path) -> None:
+    """Production mode: the page's token comes from ``#token=`` (never sent to a server)."""
+    from playwright.async_api import async_playwright
+
+    from s2st.relay import issue_token
+
+    secret = "browser-test-secret-0123456789"
+    token = issue_token(secret, subject="browser", languages=["es"], ttl_s=120)
+    async with relay_command(secret) as base, async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/?to=es&autostart=1#token={token}")
+            translation = page.locator('[data-testid="translation"]', has_text="tiempo")
+            await translation.wait_for(timeout=40_000 * UNIT_S)
+            assert await attr(page, "data-error") is None
+            # and without a token the relay refuses the page's session with 4401
+            anonymous = await browser.new_page()
+            await anonymous.goto(f"{base}/?to=es&autostart=1")
+            await anonymous.locator('body[data-error="4401"]').wait_for(timeout=20_000 * UNIT_S)
+        finally:
+            await browser.close()
