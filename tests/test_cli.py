@@ -454,3 +454,15 @@ def test_debug_before_the_emulator_subcommand(capsys: pytest.CaptureFixture[str]
     assert cli.main(["--debug", "emulator", "--help"]) == 0
     captured = capsys.readouterr()
     assert "usage:" in captured.out and "Traceback" not in captured.err
+
+
+def test_a_failed_write_names_the_users_path_not_a_temporary_file(tmp_path: Path) -> None:
+    from s2st._cli_files import write_file
+
+    target = tmp_path / "gone" / "out.wav"  # the directory vanished after the early check
+    with pytest.raises(OSError) as info:
+        write_file("-o", str(target), b"RIFF")
+    assert info.value.filename == str(target)
+    message = cli._error_message(info.value)
+    assert message == f"-o: cannot write (No such file or directory): {target}"
+    assert cli.exit_code_for(info.value) == 5

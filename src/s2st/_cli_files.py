@@ -17,6 +17,7 @@ from .errors import AudioFormatError
 
 __all__ = [
     "NativeStderr",
+    "OutputError",
     "UsageError",
     "check_input",
     "check_output",
@@ -29,6 +30,13 @@ __all__ = [
 
 class UsageError(Exception):
     """A command-line mistake found after parsing (exit code 2)."""
+
+
+class OutputError(OSError):
+    """An output file could not be written (exit code 5); names the user's path.
+
+    A subclass, so that ``OSError(ENOENT, ...)`` is not turned into a ``FileNotFoundError``
+    (whose message would read "no such file" for a file we were creating)."""
 
 
 def check_input(path: str) -> None:
@@ -98,7 +106,7 @@ def write_file(flag: str, path: str, data: bytes) -> None:
                 os.unlink(tmp)
             raise
     except OSError as exc:
-        raise OSError(exc.errno, f"{flag}: cannot write ({exc.strerror})", path) from exc
+        raise OutputError(exc.errno, f"{flag}: cannot write ({exc.strerror})", path) from exc
 
 
 def subtitle_bytes(result: Any, fmt: Literal["srt", "vtt", "jsonl"]) -> bytes:
