@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 import threading
+import time
 import wave
 from pathlib import Path
 from typing import Any
@@ -98,6 +101,8 @@ def test_translate_subprocess_console_entry(tmp_path: Path) -> None:
         (["translate", "IN", "--to", "es", "--emulator", "--project", "p"], 2, "choose one"),
         (["translate", "IN", "--to", "es", "--api-key-env", "S2ST_NOPE_XYZ"], 2, "S2ST_NOPE_XYZ"),
         (["translate", "IN", "--to", "es", "--speed", "-1"], 2, "must be >= 0"),
+        (["live", "--to", "es", "--duration", "0"], 2, "must be a positive number of seconds"),
+        (["live", "--to", "es", "--duration", "soon"], 2, "not a number of seconds"),
         (["translate", "IN"], 2, "--to"),
         (["live", "--to", "es", "--emulator"], 5, "no usable sound device"),
         (["languages", "zzzzqqq"], 1, ""),
@@ -345,3 +350,119 @@ def test_live_model_reaches_the_setup(
     assert setup["model"] == "models/gemini-3.5-live-translate-preview"
     assert setup["generationConfig"]["translationConfig"]["targetLanguageCode"] == "es-MX"
     assert json.loads(capsys.readouterr().out)["target_language"] == "es"
+
+
+def test_languages_exact_match_first_and_no_match_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["languages", "es"]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows[0] == "es" and "jv" not in rows and len(rows) <= 5
+    assert cli.main(["languages", "xx"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err == "s2st: no language matches 'xx'; run `s2st languages` for the full list\n"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Output paths are checked before streaming; input errors name the file and the cause
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "where", "message"),
+    [
+        ("-o", "nodir/x/out.wav", "-o {p}: the directory {d} does not exist"),
+        ("-o", ".", "-o {p}: is a directory; give a file name"),
+        ("--subtitles", "nodir/out.srt", "--subtitles {p}: the directory {d} does not exist"),
+        ("--subtitles", "sub.srt", "--subtitles {p}: is a directory; give a file name"),
+        ("-o", "out.mp3", "-o {p}: the translated speech is written as WAV; use a .wav name"),
+    ],
+)
+def test_output_paths_fail_before_streaming(
+    tmp_path: Path, flag: str, where: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "sub.srt").mkdir()
+    path = str(tmp_path / where)
+    argv = ["translate", str(sample_path("hello")), "--to", "es", "--emulator", flag, path]
+    started = time.monotonic()
+    assert cli.main(argv) == 2
+    assert time.monotonic() - started < 5  # nothing was streamed (the sample lasts 5.9 s)
+    err = capsys.readouterr().err
+    expected = message.format(p=path, d=os.path.dirname(os.path.abspath(path)))
+    assert err == f"s2st: error: {expected}\n"
+    assert ".tmp" not in err and "emulator" not in err
+
+
+def test_outputs_are_created_with_the_users_umask(tmp_path: Path) -> None:
+    out, srt = tmp_path / "out.wav", tmp_path / "out.srt"
+    argv = ["translate", str(sample_path("hello")), "--to", "es", "--emulator", "--speed", "0"]
+    old = os.umask(0o022)
+    try:
+        assert cli.main([*argv, "-q", "-o", str(out), "--subtitles", str(srt)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert stat.S_IMODE(srt.stat().st_mode) == 0o644
+    assert {p.name for p in tmp_path.iterdir()} == {"out.wav", "out.srt"}  # no temporary file
+    check_wav(out)
+
+
+def test_output_may_not_overwrite_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.wav"
+    src.write_bytes(sample_path("hello").read_bytes())
+    assert cli.main(["translate", str(src), "--to", "es", "--emulator", "-o", str(src)]) == 2
+    assert "that is the input file" in capsys.readouterr().err
+
+
+def _truncated_wav(path: Path) -> Path:
+    path.write_bytes(sample_path("hello").read_bytes()[:46])  # the header and one sample
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.mkdir(), "{p}: is a directory, not an audio file"),
+        (lambda p: p.write_bytes(b""), "{p}: the file is empty (0 bytes)"),
+        (lambda p: p.write_bytes(b"garbage!" * 40), "{p}: has a .wav name but no RIFF/WAVE header"),
+        (
+            _truncated_wav,
+            "{p}: the file holds no audio (0 ms of samples); it is empty or truncated",
+        ),
+    ],
+)
+def test_input_errors_exit_5_before_connecting(
+    tmp_path: Path, make: Any, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "in.wav"
+    make(path)
+    out = tmp_path / "out.wav"
+    argv = ["translate", str(path), "--to", "es", "--emulator", "-o", str(out)]
+    assert cli.main(argv) == 5
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(f"s2st: error: {message.format(p=path)}")
+    assert "emulator" not in err  # failed before any session was opened
+    assert not out.exists()
+
+
+def test_debug_before_the_emulator_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--debug", "emulator", "--help"]) == 0
+    captured = capsys.readouterr()
+    assert "usage:" in captured.out and "Traceback" not in captured.err
+
+
+def test_a_failed_write_names_the_users_path_not_a_temporary_file(tmp_path: Path) -> None:
+    from s2st._cli_files import write_file
+
+    target = tmp_path / "gone" / "out.wav"  # the directory vanished after the early check
+    with pytest.raises(OSError) as info:
+        write_file("-o", str(target), b"RIFF")
+    assert info.value.filename == str(target)
+    message = cli._error_message(info.value)
+    assert message == f"-o: cannot write (No such file or directory): {target}"
+    assert cli.exit_code_for(info.value) == 5

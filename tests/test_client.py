@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,7 +124,7 @@ def test_client_errors() -> None:
         S2STClient(backend="vertex", api_version="v9")
     client = S2STClient.for_emulator("ws://127.0.0.1:9")
     with pytest.raises(s2st.ConfigurationError):
-        client.connect("es", reconnect="yes")
+        client.connect("es", reconnect="yes")  # type: ignore[typeddict-item]
 
 
 def test_ephemeral_token_selects_constrained_method() -> None:
@@ -257,3 +258,56 @@ def test_an_error_can_ask_for_a_longer_backoff() -> None:
     assert policy.backoff_s(1, error=Slow(1011)) == 10.0
     assert policy.backoff_s(4, error=Slow(1011)) == 10.0
     assert policy.backoff_s(4, error=s2st.ServerError(1011)) == 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# connect() options: typed for the type checker, validated at run time (issue 13)
+# --------------------------------------------------------------------------------------------
+
+_TYPED_SNIPPET = """
+import s2st
+
+def use(client: s2st.S2STClient, policy: s2st.ReconnectPolicy) -> None:
+    client.connect("es", model="m", reconnect=policy, setup_timeout_s=3.0, voice_name=None)
+    client.connect("es", realtime_input={"automatic_activity_detection": {}})
+    client.connect("es", OPTS)
+"""
+
+
+@pytest.mark.timeout(240)  # a cold mypy cache on a loaded machine
+@pytest.mark.parametrize(
+    ("opts", "error"),
+    [
+        ("reconnect=False", None),
+        ("input_transcripton=True", 'Unexpected keyword argument "input_transcripton"'),
+        ('setup_timeout_s="3"', '"setup_timeout_s"'),
+        ('dialect="live"', '"dialect"'),
+    ],
+)
+def test_connect_options_are_checked_by_mypy_strict(
+    tmp_path: Path, opts: str, error: str | None
+) -> None:
+    from mypy import api
+
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(_TYPED_SNIPPET.replace("OPTS", opts))
+    stdout, stderr, status = api.run(["--strict", "--no-error-summary", str(snippet)])
+    if error is None:
+        assert status == 0, stdout + stderr
+    else:
+        assert status == 1 and error in stdout, stdout + stderr
+
+
+def test_connect_typo_raises_the_public_options_error() -> None:
+    client = S2STClient.for_emulator("ws://127.0.0.1:9")
+    with pytest.raises(s2st.OptionsError) as info:
+        client.connect("es", input_transcripton=True)  # type: ignore[call-arg]
+    assert "did you mean 'input_transcription'?" in str(info.value)
+    assert info.value.problems == [
+        ("input_transcripton", "unknown option; did you mean 'input_transcription'?")
+    ]
+    assert isinstance(info.value, s2st.ConfigurationError)
+    assert (
+        type(info.value).__module__ + "." + type(info.value).__name__ == "s2st.config.OptionsError"
+    )
+    assert "OptionsError" in s2st.__all__ and "ConnectOptions" in s2st.__all__

@@ -455,3 +455,28 @@ def test_every_tag_sent_reads_back_and_is_accepted(code: str, subtags: list[str]
     assert table_language_code(tag) == ("zh" if tag == "zh" else expected)
     assert wire_language_code(tag, "live_translate") == tag
     assert wire_language_code(value, "s2st") == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Search ranking (issue 13): exact code, then name, then partial matches
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("es", ["es", "eo", "et"]),  # exact code, then names with a word starting with "es"
+        ("span", ["es"]),
+        ("Spanish", ["es"]),
+        ("de", ["de"]),
+        ("zh", ["zh", "za"]),
+    ],
+)
+def test_search_exact_first_and_no_substring_noise(query: str, expected: list[str]) -> None:
+    assert [code for code, _ in search_languages(query)] == expected
+
+
+def test_search_two_letters_never_match_inside_a_word() -> None:
+    codes = [code for code, _ in search_languages("es")]
+    assert "jv" not in codes and "vi" not in codes  # Javanese, Vietnamese
+    assert search_languages("xx") == []

@@ -24,6 +24,7 @@ from .config import (
     LIVE_TRANSLATE_MODEL,
     ActivityDetection,
     ContextWindowCompressionConfig,
+    OptionsError,
     RealtimeInputConfig,
     SessionResumptionConfig,
     TranslationConfig,
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
     from ._transport import TransportOptions
     from .auth import ApiKey, EphemeralToken, GoogleCredentials, StaticToken
     from .batch import BatchReport, translate_files
-    from .client import S2STClient
+    from .client import ConnectOptions, S2STClient
     from .conversation import Conversation, ConversationEvent, Participant
     from .fanout import FanOut, LanguageEvent, SessionFailed
     from .metrics import LatencyTracker, SessionMetrics
@@ -96,6 +97,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "ApiKey": "auth",
     "BatchReport": "batch",
+    "ConnectOptions": "client",
     "Conversation": "conversation",
     "ConversationEvent": "conversation",
     "EphemeralToken": "auth",
@@ -145,6 +147,7 @@ __all__ = [
     "BatchReport",
     "ConcurrencyError",
     "ConfigurationError",
+    "ConnectOptions",
     "ConnectionClosedError",
     "ContextWindowCompressionConfig",
     "Conversation",
@@ -165,6 +168,7 @@ __all__ = [
     "LatencyMeasurement",
     "LatencyTracker",
     "ModelAccessDeniedError",
+    "OptionsError",
     "OutputTranscription",
     "Participant",
     "ProtocolError",

@@ -21,7 +21,7 @@ class InputAudio:
 
     def to_pcm(self, audio: Any, sample_rate: int | None, channels: int) -> bytes:
         """Return ``audio`` as mono int16 LE bytes at the target rate (see
-        :meth:`S2STSession.send_audio` for what is accepted).
+        [`S2STSession.send_audio()`][s2st.session.S2STSession.send_audio] for what is accepted).
 
         Raises:
             AudioFormatError: anything that cannot be interpreted as audio.

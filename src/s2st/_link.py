@@ -1,8 +1,8 @@
 """The connection half of ``S2STSession``: reading frames, reconnecting (private).
 
-:class:`ConnectionLoop` holds the supervisor's logic: the hot read loop (``_pump``), the
+`ConnectionLoop` holds the supervisor's logic: the hot read loop (``_pump``), the
 handshake, and reconnection with resumption, replay and hiding of regenerated output. It is a
-mixin of :class:`s2st.session.S2STSession`, which owns the state declared below.
+mixin of [`s2st.session.S2STSession`][s2st.session.S2STSession], which owns the state declared below.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ _WATCHED = frozenset(
 
 
 class ConnectionLoop:
-    """Mixin: the supervisor task's work for :class:`s2st.session.S2STSession`."""
+    """Mixin: the supervisor task's work for [`s2st.session.S2STSession`][s2st.session.S2STSession]."""
 
     # State owned by S2STSession (set in its __init__ / open()).
     config: TranslationConfig
@@ -111,7 +111,7 @@ class ConnectionLoop:
 
     def unconfirmed_audio(self) -> UnconfirmedAudio | None:
         """The user's audio that no server confirmation covers yet, in order (see
-        :class:`~s2st.errors.UnconfirmedAudio`), or ``None`` when there is none. On a server
+        [`UnconfirmedAudio`][s2st.errors.UnconfirmedAudio]), or ``None`` when there is none. On a server
         that never confirms (no resumption) that is everything still held for replay."""
         pcm, ms = self._proto.unconfirmed_audio()
         if not pcm:
@@ -120,8 +120,8 @@ class ConnectionLoop:
 
     def _output_activity(self, event: Event, arrived: float) -> SilentOutputWarning | None:
         """Note voiced output (transcript text, or audio above ``SILENCE_PEAK``): the clock of
-        :meth:`finish`. Server silence does not count (EVIDENCE.md row 7). Returns the one
-        :class:`SilentOutputWarning` when it is due."""
+        `finish()`. Server silence does not count (EVIDENCE.md row 7). Returns the one
+        [`SilentOutputWarning`][s2st.events.SilentOutputWarning] when it is due."""
         cls = type(event)
         if cls is AudioChunk:
             if chunk_voiced(event.data):  # type: ignore[union-attr]

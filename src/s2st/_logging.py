@@ -23,7 +23,7 @@ class RedactingFilter(logging.Filter):
 
 
 def redacted_logger(name: str) -> logging.Logger:
-    """The logger ``name`` with a :class:`RedactingFilter` attached (once)."""
+    """The logger ``name`` with a `RedactingFilter` attached (once)."""
     log = logging.getLogger(name)
     if not any(isinstance(f, RedactingFilter) for f in log.filters):
         log.addFilter(RedactingFilter())

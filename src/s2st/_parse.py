@@ -1,8 +1,8 @@
-"""Parsing server frames into events (the receiving half of :mod:`s2st.protocol`).
+"""Parsing server frames into events (the receiving half of [`s2st.protocol`][s2st.protocol]).
 
 Every field of every message becomes an event; fields we do not model become
-:class:`~s2st.events.UnknownEvent`. Anything that is not a JSON object of the documented shapes
-raises :class:`~s2st.errors.ProtocolError` and nothing else. The common frame (audio parts
+[`UnknownEvent`][s2st.events.UnknownEvent]. Anything that is not a JSON object of the documented shapes
+raises [`ProtocolError`][s2st.errors.ProtocolError] and nothing else. The common frame (audio parts
 only) takes a fast path validated by a strict TypedDict schema; any other shape goes through
 the full wire model.
 """
@@ -70,7 +70,7 @@ def _rate(mime_type: str, default: int) -> int:
 
 def parse_duration(value: str | float | dict[str, Any] | None) -> timedelta:
     """Parse a proto3 JSON Duration (``"50s"``, ``"1.5s"``); tolerate seconds as a number and
-    the ``{"seconds": ..., "nanos": ...}`` object form. Raises :class:`ProtocolError`."""
+    the ``{"seconds": ..., "nanos": ...}`` object form. Raises [`ProtocolError`][s2st.errors.ProtocolError]."""
     if value is None:
         return timedelta(0)
     try:

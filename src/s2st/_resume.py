@@ -3,7 +3,7 @@
 When a connection is lost, the client resumes from the latest resumable handle and replays the
 messages after that handle's consumed index. The server then produces again the output for the
 replayed input: output the user may already have seen on the old connection (the partial
-translation of the utterance in progress). :class:`OutputLedger` remembers the content
+translation of the utterance in progress). `OutputLedger` remembers the content
 delivered since the latest checkpoint (resumable handle) and, after a reconnection, drops the
 same amount from the start of each regenerated stream, so the user sees each word and each
 sample once.
@@ -182,7 +182,7 @@ class OutputLedger:
 
     def filter(self, event: Event, t: float = 0.0) -> Event | None:
         """Return the event to deliver (possibly trimmed), or ``None`` to drop it. Delivered
-        events are recorded (:meth:`note`, with their arrival time ``t``)."""
+        events are recorded (`note()`, with their arrival time ``t``)."""
         pending = self._pending
         if pending is not None:
             kept = self._apply(pending, event)
@@ -241,7 +241,7 @@ def _skip_text(expected: str, text: str) -> tuple[str | None, str]:
 
     The expectation may begin with text that will not come again (on servers without a
     consumed index it is taken generously, from the start of the replay window): a fragment
-    of at least :data:`_ALIGN_CHARS` characters found further in the expectation realigns it.
+    of at least `_ALIGN_CHARS` characters found further in the expectation realigns it.
     """
     if not expected:
         return text, ""

@@ -1,7 +1,7 @@
 """Opening WebSocket connections, and the one place where foreign exceptions become s2st errors.
 
 Every ``websockets``/OS exception raised while connecting, sending or receiving is translated
-here, so the session only ever sees :mod:`s2st.errors` types. The typed error is raised outside
+here, so the session only ever sees [`s2st.errors`][s2st.errors] types. The typed error is raised outside
 the ``except`` block that caught the foreign one, so it has no ``__cause__`` and no
 ``__context__``: a websockets ``InvalidStatus`` keeps the HTTP response, whose body may echo the
 request with its credentials.
@@ -132,7 +132,7 @@ async def open_websocket(
     *,
     secrets: tuple[str, ...] = (),
 ) -> ClientConnection:
-    """Open the WebSocket; raise :class:`~s2st.errors.TransportError` subclasses on failure."""
+    """Open the WebSocket; raise [`TransportError`][s2st.errors.TransportError] subclasses on failure."""
     extra: dict[str, Any] = {}
     if is_loopback_url(url):
         extra["proxy"] = None  # never send loopback traffic through an environment proxy

@@ -1,6 +1,6 @@
 """Translating many files with bounded concurrency, resumable from a manifest.
 
-:func:`translate_files` writes ``<stem>.<lang>.wav``, ``.srt`` and ``.json`` for each input
+[`translate_files()`][s2st.batch.translate_files] writes ``<stem>.<lang>.wav``, ``.srt`` and ``.json`` for each input
 into ``output_dir`` (atomically) and appends one line per finished file to
 ``manifest.jsonl``; with ``resume=True`` files already there with the same content hash are
 skipped, and failures (recorded, never fatal to the others) are retried on the next run.
@@ -42,7 +42,7 @@ _MANIFEST = "manifest.jsonl"
 
 @dataclass(frozen=True)
 class BatchReport:
-    """What :func:`translate_files` did, in input order.
+    """What [`translate_files()`][s2st.batch.translate_files] did, in input order.
 
     Attributes:
         done: inputs translated by this call.
@@ -141,16 +141,16 @@ async def translate_files(
     """Translate many files, ``concurrency`` sessions at a time, and resume where it stopped.
 
     For each input ``<stem>.<ext>`` it writes ``<output_dir>/<stem>.<lang>.wav`` (translated
-    speech), ``.srt`` (subtitles) and ``.json`` (:meth:`TranslationResult.summary` plus the
+    speech), ``.srt`` (subtitles) and ``.json`` ([`TranslationResult.summary()`][s2st.translate.TranslationResult.summary] plus the
     input hash), each atomically, then appends one line to ``<output_dir>/manifest.jsonl``
     (input path, SHA-256 of its content, language, outputs, time). With ``resume=True`` an
     input already in the manifest with the same hash and language, and whose outputs exist, is
-    skipped. A failing input is recorded in :attr:`BatchReport.failed` (not in the manifest,
+    skipped. A failing input is recorded in `BatchReport.failed` (not in the manifest,
     so the next run retries it) and does not stop the others.
 
     ``progress(path, TranslationProgress)`` reports each file; ``options`` go to
-    :func:`translate_file` (``speed``, ``timeout_s``, ...) and :meth:`S2STClient.connect`.
-    ``client=None`` uses :func:`default_client_context` once for the whole batch.
+    [`translate_file()`][s2st.translate.translate_file] (``speed``, ``timeout_s``, ...) and [`S2STClient.connect()`][s2st.client.S2STClient.connect].
+    ``client=None`` uses [`default_client_context()`][s2st.translate.default_client_context] once for the whole batch.
 
     Raises:
         ConfigurationError: ``concurrency < 1``, or two inputs with the same file stem.

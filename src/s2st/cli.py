@@ -8,6 +8,11 @@ Subcommands::
     s2st languages [QUERY] [--json]     (both codes: the table's and the live-translate one)
     s2st emulator [...]                 (see ``s2st emulator --help``)
 
+On a terminal ``translate`` prints each caption on its own line when its sentence is
+complete (``--show-source``: the source first, on its own ``> `` line), with one status
+line for the progress and the words so far (see ``s2st._screen``); into a pipe or a file the
+output is plain lines. Inputs and output paths are checked before anything connects.
+
 Exit codes: 0 ok, 1 nothing found (``languages``), 2 usage or configuration error, 3
 authentication or model access, 4 connection or server error, 5 audio, file or sound-device
 error, 130 interrupted (Ctrl-C). Errors are one line on stderr, ``s2st: error: ...``; ``--debug``
@@ -19,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 import os
@@ -29,6 +33,17 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Literal, TextIO
 
+from ._cli_files import (
+    NativeStderr,
+    UsageError,
+    check_input,
+    check_output,
+    preflight_decode,
+    subtitle_bytes,
+    wav_bytes,
+    write_file,
+)
+from ._screen import Screen
 from ._version import __version__
 from .errors import (
     AudioFormatError,
@@ -57,10 +72,6 @@ class DeviceError(S2STError):
     """No usable sound device (exit code 5)."""
 
 
-class _UsageError(Exception):
-    """A command-line mistake found after parsing (exit code 2)."""
-
-
 def exit_code_for(exc: BaseException) -> int:
     """The exit status for an error (see the module docstring)."""
     if isinstance(exc, KeyboardInterrupt):
@@ -71,7 +82,7 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_TRANSPORT
     if isinstance(exc, (AudioFormatError, DeviceError, OSError)):
         return EXIT_AUDIO
-    if isinstance(exc, (ConfigurationError, _UsageError)):
+    if isinstance(exc, (ConfigurationError, UsageError)):
         return EXIT_USAGE
     return 1
 
@@ -87,86 +98,27 @@ def _error_message(exc: BaseException) -> str:
     return text
 
 
-# ---------------------------------------------------------------------------- terminal output
-
-
-class Progress:
-    """A progress line on ``stream``: one updating line on a TTY, else a plain line per 10 %."""
-
-    def __init__(self, stream: TextIO, *, enabled: bool = True, width: int = 30) -> None:
-        self.stream = stream
-        self.enabled = enabled
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.width = width
-        self._last_step = -1
-        self._shown = False
-
-    def update(self, fraction: float, sent_s: float, total_s: float) -> None:
-        if not self.enabled:
-            return
-        fraction = min(1.0, max(0.0, fraction))
-        if self.tty:
-            filled = round(fraction * self.width)
-            bar = "#" * filled + "." * (self.width - filled)
-            self.stream.write(f"\r[{bar}] {fraction:4.0%} {sent_s:6.1f}/{total_s:.1f} s")
-            self.stream.flush()
-            self._shown = True
-            return
-        step = int(fraction * 10)
-        if step > self._last_step:
-            self._last_step = step
-            self.stream.write(f"s2st: sent {sent_s:.1f}/{total_s:.1f} s ({fraction:.0%})\n")
-            self.stream.flush()
-
-    def clear(self) -> None:
-        """End the updating line so other output starts on a fresh line."""
-        if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._shown = False
-
-
-class Captions:
-    """Live captions on ``stream``: text deltas as they arrive, a newline at each segment end.
-
-    Writes nothing when disabled (``--json`` keeps stdout for the JSON object)."""
-
-    def __init__(self, stream: TextIO, *, enabled: bool = True, progress: Progress | None = None):
-        self.stream = stream
-        self.enabled = enabled
-        self.progress = progress
-        self._open_line = False
-
-    def text(self, delta: str, *, prefix: str = "") -> None:
-        if not (self.enabled and delta):
-            return
-        if self.progress is not None and self.progress.tty and self.progress.stream is self.stream:
-            self.progress.clear()
-        if not self._open_line and prefix:
-            self.stream.write(prefix)
-        self.stream.write(delta)
-        self.stream.flush()
-        self._open_line = True
-
-    def end_line(self) -> None:
-        if self.enabled and self._open_line:
-            self.stream.write("\n")
-            self.stream.flush()
-        self._open_line = False
-
-
 # ---------------------------------------------------------------------------- clients
 
 
 @contextlib.asynccontextmanager
 async def client_context(args: argparse.Namespace) -> AsyncIterator[tuple[Any, bool]]:
-    """Yield ``(S2STClient, is_emulator)`` for the connection flags of ``args``."""
-    from .client import S2STClient
+    """Yield ``(S2STClient, is_emulator)`` for the connection flags of ``args``.
 
-    if args.emulator:
+    Without flags and without Google credentials the bundled emulator answers, with the local
+    engine when it can translate into ``--to`` here (real offline translation), else with the
+    scripted engine; ``args.engine`` is set to the engine used."""
+    from .client import S2STClient
+    from .translate import credentials_configured, local_engine_available
+
+    if not (args.emulator or args.engine or args.api_key_env or args.project or args.location):
+        if not credentials_configured():
+            args.engine = "local" if local_engine_available(args.to) else "scripted"
+    if args.emulator or args.engine:
         from .emulator import Emulator
 
-        async with Emulator() as emu:
+        args.engine = args.engine or "scripted"
+        async with Emulator(engine=args.engine) as emu:
             yield S2STClient.for_emulator(emu), True
         return
     if args.api_key_env:
@@ -193,6 +145,13 @@ def _add_connection_flags(p: argparse.ArgumentParser) -> None:
         "(GOOGLE_CLOUD_PROJECT, GOOGLE_API_KEY or GOOGLE_APPLICATION_CREDENTIALS).",
     )
     g.add_argument("--emulator", action="store_true", help="use the bundled local emulator")
+    g.add_argument(
+        "--engine",
+        choices=["scripted", "loopback", "silent", "local"],
+        help="the bundled emulator's engine (implies --emulator): scripted demo scenarios, "
+        "loopback, silent, or local: real offline translation (Whisper, Apertium, espeak-ng; "
+        "pip install 's2st[local]'). Default without credentials: local when installed",
+    )
     g.add_argument("--project", help="Vertex AI project id")
     g.add_argument("--location", help="Vertex AI location (default us-central1)")
     g.add_argument(
@@ -206,14 +165,14 @@ def _check_connection_flags(args: argparse.Namespace) -> None:
     chosen = [
         name
         for name, on in (
-            ("--emulator", args.emulator),
+            ("--emulator/--engine", bool(args.emulator or args.engine)),
             ("--project/--location", bool(args.project or args.location)),
             ("--api-key-env", bool(args.api_key_env)),
         )
         if on
     ]
     if len(chosen) > 1:
-        raise _UsageError(f"choose one of {', '.join(chosen)}")
+        raise UsageError(f"choose one of {', '.join(chosen)}")
 
 
 def _speed(value: str) -> float:
@@ -224,6 +183,16 @@ def _speed(value: str) -> float:
     if not speed >= 0 or speed == float("inf"):
         raise argparse.ArgumentTypeError("must be >= 0 (0 = as fast as possible)")
     return speed
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {value}")
+    return seconds
 
 
 def _language(value: str) -> str:
@@ -269,6 +238,25 @@ def _session_options(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- translate
 
 
+_EMULATOR_NOTE = (
+    "s2st: using the bundled emulator, not Google: its translations of the bundled samples are"
+    " scripted, other audio gets a labelled placeholder (set GOOGLE_CLOUD_PROJECT or"
+    " GOOGLE_API_KEY, or pass --project/--api-key-env, to translate for real)"
+)
+_ENGINE_NOTES = {
+    "local": "s2st: using the bundled emulator with the local engine: offline machine translation"
+    " (Whisper, Apertium, espeak-ng), not Google's model (set GOOGLE_CLOUD_PROJECT or"
+    " GOOGLE_API_KEY, or pass --project/--api-key-env, to use the real service)",
+    "loopback": "s2st: using the bundled emulator's loopback engine: no translation, your audio"
+    " comes back with labelled placeholder text",
+    "silent": "s2st: using the bundled emulator's silent engine: it answers only silence",
+}
+
+
+def _emulator_note(engine: str | None) -> str:
+    return _ENGINE_NOTES.get(engine or "scripted", _EMULATOR_NOTE)
+
+
 def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import translate as tr
 
@@ -277,40 +265,46 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     language = _language(args.to)
     options = _session_options(args)
     path = args.input
-    if not os.path.isfile(path):
-        raise FileNotFoundError(2, "no such file", path)
+    check_input(path)
     subtitle_format = _subtitle_format(args.subtitles) if args.subtitles else None
-    progress = Progress(err, enabled=not args.quiet)
-    captions = Captions(out, enabled=not (args.json or args.quiet), progress=progress)
+    for flag, where in (("-o", args.output), ("--subtitles", args.subtitles)):
+        if where:
+            check_output(flag, where, input_path=path)
+    if (
+        args.output
+        and args.subtitles
+        and os.path.abspath(args.output) == os.path.abspath(args.subtitles)
+    ):
+        raise UsageError("-o and --subtitles name the same file; choose two names")
+    from .audio.files import _is_wav
+
+    decoded = not _is_wav(path)  # a native decoder (libsndfile, FFmpeg) will run
+    with NativeStderr(err, enabled=decoded or args.quiet, quiet=True):
+        preflight_decode(path)
+    native = NativeStderr(err, enabled=decoded or args.quiet, quiet=args.quiet)
+    live_err = native.__enter__()
+    screen = Screen(
+        out,
+        live_err,
+        captions=not (args.json or args.quiet),
+        progress=not args.quiet,
+        show_source=args.show_source,
+    )
 
     def on_progress(p: Any) -> None:
-        progress.update(p.fraction, p.sent_s, p.total_s or p.sent_s)
-
-    def on_event(event: Any) -> None:
-        from .events import InputTranscription, OutputTranscription, TurnComplete
-
-        if isinstance(event, OutputTranscription):
-            captions.text(event.text)
-        elif isinstance(event, InputTranscription) and args.show_source:
-            captions.text(event.text, prefix="  > ")
-        elif isinstance(event, TurnComplete):
-            captions.end_line()
-
-    # Live captions need translate_file's per-event hook; without it they print at the end.
-    live_hook = "on_event" in inspect.signature(tr.translate_file).parameters
-    extra: dict[str, Any] = {"on_event": on_event} if live_hook else {}
+        screen.update_progress(p.fraction, p.sent_s, p.total_s or p.sent_s)
 
     async def run() -> tuple[Any, bool]:
         async with client_context(args) as (client, is_emulator):
             if is_emulator and not args.quiet:
-                err.write("s2st: using the bundled emulator (scripted demo translations)\n")
+                screen.message(_emulator_note(args.engine))
             result = await tr.translate_file(
                 path,
                 language,
                 client=client,
                 speed=None if args.speed == 0 else args.speed,
                 progress=on_progress,
-                **extra,
+                on_event=screen.feed,
                 **options,
             )
             return result, is_emulator
@@ -319,20 +313,9 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         result, is_emulator = asyncio.run(run())
     finally:
-        progress.clear()
-        captions.end_line()
-    if not live_hook:
-        shown: dict[int, tuple[str, str]] = {}
-        for seg in result.segments:
-            _caption_segment(captions, shown, seg, show_source=args.show_source, final=True)
-        captions.end_line()
-    outputs: dict[str, str] = {}
-    if args.output:
-        result.write_wav(args.output)
-        outputs["audio"] = os.path.abspath(args.output)
-    if args.subtitles:
-        result.write_subtitles(args.subtitles, format=subtitle_format)
-        outputs["subtitles"] = os.path.abspath(args.subtitles)
+        screen.close()
+        native.__exit__(None, None, None)
+    outputs = _write_outputs(args, result, subtitle_format)
     if args.json:
         out.write(json.dumps(_result_json(result, outputs, is_emulator, started)) + "\n")
     elif not args.quiet:
@@ -345,6 +328,19 @@ def _translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _write_outputs(
+    args: argparse.Namespace, result: Any, subtitle_format: Literal["srt", "vtt", "jsonl"] | None
+) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    if args.output:
+        write_file("-o", args.output, wav_bytes(result.audio, result.sample_rate))
+        outputs["audio"] = os.path.abspath(args.output)
+    if args.subtitles and subtitle_format is not None:
+        write_file("--subtitles", args.subtitles, subtitle_bytes(result, subtitle_format))
+        outputs["subtitles"] = os.path.abspath(args.subtitles)
+    return outputs
+
+
 def _subtitle_format(path: str) -> Literal["srt", "vtt", "jsonl"]:
     suffix = os.path.splitext(path)[1].lower()
     formats: dict[str, Literal["srt", "vtt", "jsonl"]] = {
@@ -353,32 +349,8 @@ def _subtitle_format(path: str) -> Literal["srt", "vtt", "jsonl"]:
         ".jsonl": "jsonl",
     }
     if suffix not in formats:
-        raise _UsageError(f"--subtitles {path}: use a .srt, .vtt or .jsonl file name")
+        raise UsageError(f"--subtitles {path}: use a .srt, .vtt or .jsonl file name")
     return formats[suffix]
-
-
-def _caption_segment(
-    captions: Captions,
-    shown: dict[int, tuple[str, str]],
-    seg: Any,
-    *,
-    show_source: bool,
-    final: bool = False,
-) -> None:
-    """Print the part of a segment's text not printed yet (texts only grow while revising)."""
-    src_done, dst_done = shown.get(seg.id, ("", ""))
-    src, dst = seg.source_text, seg.translated_text
-    if show_source and src.startswith(src_done) and len(src) > len(src_done) and seg.stable:
-        captions.end_line()
-        captions.text(src[len(src_done) :], prefix="  > ")
-        captions.end_line()
-        src_done = src
-    if dst.startswith(dst_done) and len(dst) > len(dst_done):
-        captions.text(dst[len(dst_done) :])
-        dst_done = dst
-    if (seg.stable or final) and dst_done:
-        captions.end_line()
-    shown[seg.id] = (src_done, dst_done)
 
 
 def _result_json(
@@ -397,13 +369,7 @@ def _result_json(
 
 async def _live(args: argparse.Namespace, out: TextIO, err: TextIO, devices: Any) -> int:
     from .audio import Microphone, Speaker
-    from .events import (
-        AudioChunk,
-        InputTranscription,
-        Interrupted,
-        OutputTranscription,
-        TurnComplete,
-    )
+    from .events import AudioChunk, Interrupted, OutputTranscription
 
     _check_connection_flags(args)
     language = _language(args.to)
@@ -416,34 +382,31 @@ async def _live(args: argparse.Namespace, out: TextIO, err: TextIO, devices: Any
     except ConfigurationError as exc:
         await mic.close()
         raise DeviceError(f"no usable sound device: {exc}") from exc
-    captions = Captions(out, enabled=not args.json)
+    screen = Screen(out, err, captions=not args.json, progress=False, show_source=args.show_source)
     transcript: list[str] = []
     try:
         async with client_context(args) as (client, is_emulator):
             if is_emulator:
-                err.write("s2st: using the bundled emulator (it answers speech with loopback)\n")
+                screen.message(_emulator_note(args.engine))
             async with client.connect(language, **options) as session:
-                err.write("s2st: listening; press Ctrl-C to stop\n")
+                screen.message("s2st: listening; press Ctrl-C to stop")
                 session.start_stream(mic, finish=True)
                 if args.duration_s is not None:
                     asyncio.get_running_loop().call_later(
                         args.duration_s, lambda: asyncio.ensure_future(mic.close())
                     )
                 async for event in session:
+                    screen.feed(event)
                     if isinstance(event, AudioChunk):
                         speaker.play(event)
                     elif isinstance(event, Interrupted):
                         speaker.clear()
                     elif isinstance(event, OutputTranscription):
-                        captions.text(event.text)
                         transcript.append(event.text)
-                    elif isinstance(event, InputTranscription) and args.show_source:
-                        captions.text(event.text, prefix="  > ")
-                    elif isinstance(event, TurnComplete):
-                        captions.end_line()
-        captions.end_line()
+        screen.close()
         await speaker.drain()
     finally:
+        screen.close()
         await mic.close()
         await speaker.close()
     if args.json:
@@ -461,7 +424,7 @@ def _device(value: str | None) -> int | str | None:
 # ---------------------------------------------------------------------------- languages
 
 
-def _languages(args: argparse.Namespace, out: TextIO) -> int:
+def _languages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """List languages with the code each dialect sends: ``code`` (the table code, sent by the
     ``s2st`` dialect) and ``live_translate_code`` (the BCP-47 tag of ``live_translate``)."""
     from .languages import search_languages, wire_language_code
@@ -477,7 +440,12 @@ def _languages(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{'s2st':<8} {'live_translate':<15} name\n")
         for code, tag, name in rows:
             out.write(f"{code:<8} {tag:<15} {name}\n")
-    return EXIT_OK if rows else EXIT_NOT_FOUND
+    if not rows:
+        err.write(
+            f"s2st: no language matches {args.query!r}; run `s2st languages` for the full list\n"
+        )
+        return EXIT_NOT_FOUND
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------- parser
@@ -538,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--duration",
         dest="duration_s",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="stop listening after this many seconds (default: until Ctrl-C)",
     )
@@ -584,9 +552,16 @@ def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
 
     ``_devices`` replaces the sounddevice module for ``live`` (tests)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    leading_debug = argv[:2] == ["--debug", "emulator"]  # the global flag before the subcommand
+    if leading_debug:
+        argv = argv[1:]
     if argv and argv[0] == "emulator":
         from .emulator.cli import main as emulator_main
 
+        if leading_debug:
+            logging.basicConfig(
+                level=logging.DEBUG, format="s2st: %(levelname)s %(name)s: %(message)s"
+            )
         try:
             return emulator_main(argv[1:])
         except SystemExit as exc:  # its --help (0) and usage errors (2)
@@ -608,7 +583,7 @@ def main(argv: Sequence[str] | None = None, *, _devices: Any = None) -> int:
         return relay_main(args)
     run: Callable[[], Any]
     if args.handler == "languages":
-        return _guard(lambda: _languages(args, out), err, debug)
+        return _guard(lambda: _languages(args, out, err), err, debug)
     if args.handler == "local":
         from .local.cli import main as local_main
 
@@ -626,7 +601,7 @@ def _guard(run: Callable[[], Any], err: TextIO, debug: bool) -> int:
     except KeyboardInterrupt:
         err.write("\ns2st: interrupted\n")
         return EXIT_INTERRUPTED
-    except (S2STError, OSError, _UsageError) as exc:
+    except (S2STError, OSError, UsageError) as exc:
         if debug:
             traceback.print_exc(file=err)
         err.write(f"s2st: error: {_error_message(exc)}\n")

@@ -7,9 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from typing_extensions import TypedDict, Unpack
+
 from ._transport import TransportOptions
 from .auth import ApiKey, CredentialsProvider, EphemeralToken, GoogleCredentials, StaticToken
-from .config import Backend, TranslationConfig, model_resource
+from .config import (
+    Backend,
+    ContextWindowCompressionConfig,
+    RealtimeInputConfig,
+    SessionResumptionConfig,
+    TranslationConfig,
+    model_resource,
+)
 from .endpoints import (
     DEFAULT_GEMINI_API_VERSION,
     DEFAULT_VERTEX_API_VERSION,
@@ -20,7 +29,7 @@ from .errors import ConfigurationError
 from .reconnect import ReconnectPolicy
 from .session import S2STSession
 
-__all__ = ["ConnectionTarget", "S2STClient"]
+__all__ = ["ConnectOptions", "ConnectionTarget", "S2STClient"]
 
 DEFAULT_LOCATION = "us-central1"
 _SESSION_OPTIONS = frozenset(
@@ -35,6 +44,60 @@ _SESSION_OPTIONS = frozenset(
     }
 )
 _TRUE = {"1", "true", "yes", "on"}
+
+
+class ConnectOptions(TypedDict, total=False):
+    """The keyword options of [S2STClient.connect][s2st.client.S2STClient.connect], all optional.
+
+    A type checker uses this to reject a misspelt or mistyped option
+    (``connect("es", input_transcripton=True)`` fails ``mypy --strict``); at run time the
+    same mistakes raise [OptionsError][s2st.OptionsError] with a "did you mean" hint.
+
+    The first group are [TranslationConfig][s2st.TranslationConfig] fields (what the
+    setup message asks for); nested options also accept plain mappings. The second group
+    configures the [S2STSession][s2st.S2STSession].
+
+    Attributes:
+        target_language_tag: the BCP-47 tag the ``live_translate`` dialect sends.
+        model: model id or resource name.
+        dialect: ``"auto"``, ``"s2st"`` or ``"live_translate"``.
+        input_transcription: request source-language transcripts.
+        output_transcription: request translated-text transcripts.
+        echo_target_language: ``live_translate`` only: repeat speech already in the target.
+        voice_name: a prebuilt voice (``None``: the speaker's cloned voice).
+        realtime_input: VAD and barge-in options.
+        session_resumption: resumption options (on by default).
+        context_window_compression: compression options (on by default).
+        input_sample_rate: the rate of the PCM sent, in Hz.
+        setup_timeout_s: how long to wait for ``setupComplete``.
+        reconnect: a [ReconnectPolicy][s2st.ReconnectPolicy], ``True`` (the default policy)
+            or ``False`` (never reconnect).
+        max_pending_events: events buffered before the reader applies back-pressure.
+        max_replay_bytes: unconfirmed audio kept for a replay (``None``: unbounded).
+        transport: socket options (timeouts, keepalive, sizes).
+        trailing_silence_ms: silence sent after the input ends.
+        silence_warning_s: speech sent with only silence back before one
+            [SilentOutputWarning][s2st.SilentOutputWarning] (``None`` disables it).
+    """
+
+    target_language_tag: str | None
+    model: str
+    dialect: Literal["auto", "s2st", "live_translate"]
+    input_transcription: bool
+    output_transcription: bool
+    echo_target_language: bool
+    voice_name: str | None
+    realtime_input: RealtimeInputConfig | Mapping[str, Any] | None
+    session_resumption: SessionResumptionConfig | Mapping[str, Any]
+    context_window_compression: ContextWindowCompressionConfig | Mapping[str, Any]
+    input_sample_rate: int
+    setup_timeout_s: float
+    reconnect: ReconnectPolicy | bool | None
+    max_pending_events: int
+    max_replay_bytes: int | None
+    transport: TransportOptions
+    trailing_silence_ms: int
+    silence_warning_s: float | None
 
 
 @dataclass(frozen=True)
@@ -77,7 +140,7 @@ class ConnectionTarget:
 
 
 class S2STClient:
-    """Holds the backend, endpoint and credentials; opens sessions with :meth:`connect`.
+    """Holds the backend, endpoint and credentials; opens sessions with [`connect()`][s2st.client.S2STClient.connect].
 
     Vertex AI (default)::
 
@@ -90,7 +153,7 @@ class S2STClient:
 
     An ephemeral token (``auth_tokens/...``) passed as ``api_key`` selects the constrained
     method automatically. ``base_url`` points at a proxy or the bundled emulator (see
-    :meth:`for_emulator`).
+    [`for_emulator()`][s2st.client.S2STClient.for_emulator]).
 
     Unset arguments come from the environment: ``GOOGLE_CLOUD_PROJECT``,
     ``GOOGLE_CLOUD_LOCATION``, ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``,
@@ -210,23 +273,29 @@ class S2STClient:
             version=self.api_version, constrained=self._ephemeral, base_url=self.base_url
         )
 
-    def connect(self, target_language: str, **options: Any) -> S2STSession:
+    def connect(self, target_language: str, **options: Unpack[ConnectOptions]) -> S2STSession:
         """Prepare a session translating into ``target_language``; open it with ``async with``.
 
-        ``options`` are :class:`~s2st.config.TranslationConfig` fields (``model``,
+        ``options`` are the keys of [ConnectOptions][s2st.ConnectOptions]:
+        [TranslationConfig][s2st.TranslationConfig] fields (``model``,
         ``input_transcription``, ``realtime_input``, ``session_resumption`` ...) and session
-        options: ``setup_timeout_s``, ``reconnect`` (a :class:`ReconnectPolicy`, or ``False``),
-        ``max_pending_events``, ``max_replay_bytes``, ``trailing_silence_ms``, ``transport``,
-        ``silence_warning_s`` (emit one :class:`~s2st.events.SilentOutputWarning` when this
-        much speech was sent and only silence came back; ``None`` disables it).
+        options: ``setup_timeout_s``, ``reconnect`` (a [ReconnectPolicy][s2st.ReconnectPolicy],
+        or ``False``), ``max_pending_events``, ``max_replay_bytes``, ``trailing_silence_ms``,
+        ``transport``, ``silence_warning_s`` (emit one
+        [SilentOutputWarning][s2st.SilentOutputWarning] when this much speech was sent and
+        only silence came back; ``None`` disables it). A type checker rejects an unknown
+        option; at run time it raises [OptionsError][s2st.OptionsError].
 
         Everything is validated here, before any connection is opened.
 
         Raises:
             UnsupportedLanguageError: unknown target language (with suggestions).
+            OptionsError: an unknown, missing or invalid option (all of them listed, with a
+                "did you mean" hint for a misspelt name).
             ConfigurationError: any other invalid option.
         """
-        session_options = {k: options.pop(k) for k in list(options) if k in _SESSION_OPTIONS}
+        given: dict[str, Any] = dict(options)
+        session_options = {k: given.pop(k) for k in list(given) if k in _SESSION_OPTIONS}
         reconnect = session_options.get("reconnect")
         if reconnect is False:
             session_options["reconnect"] = ReconnectPolicy.disabled()
@@ -235,7 +304,7 @@ class S2STClient:
         elif reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
             raise ConfigurationError("reconnect must be a ReconnectPolicy, True or False")
         session_options.setdefault("transport", self.transport)
-        config = TranslationConfig.create(target_language=target_language, **options)
+        config = TranslationConfig.create(target_language=target_language, **given)
         target = ConnectionTarget(
             backend=self.backend,
             url=self.url,

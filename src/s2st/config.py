@@ -1,4 +1,4 @@
-"""Session configuration: :class:`TranslationConfig`, model names and both setup dialects.
+"""Session configuration: [`TranslationConfig`][s2st.config.TranslationConfig], model names and both setup dialects.
 
 Everything here is pure data and pure functions (pydantic only; no asyncio, websockets or
 google-auth), so it is cheap to import and tested with plain tables.
@@ -7,20 +7,20 @@ Validation contract
 -------------------
 Every model in this module is a frozen pydantic v2 model with ``extra="forbid"`` and strict types
 (``"16000"`` is not an int, ``1`` is not a bool). **Construct them with the class call or
-:meth:`TranslationConfig.create`**: both raise :class:`~s2st.errors.ConfigurationError` (a
+[`TranslationConfig.create()`][s2st.config.TranslationConfig.create]**: both raise [`ConfigurationError`][s2st.errors.ConfigurationError] (a
 ``ValueError``) that lists every problem with its dotted path, never a pydantic
 ``ValidationError``. A bad ``target_language`` raises the more specific
-:class:`~s2st.errors.UnsupportedLanguageError` with suggestions. Nested options may be given as
+[`UnsupportedLanguageError`][s2st.errors.UnsupportedLanguageError] with suggestions. Nested options may be given as
 model instances or as plain dicts. (``model_validate`` is pydantic's raw entry point and is not part
 of the contract.)
 
 Setup dialects (PROTOCOL.md §4.1, §8)
 -------------------------------------
 * ``"s2st"``: the legacy Vertex speech-to-speech translation model
-  (:data:`DEFAULT_MODEL`). The setup is written in snake_case, exactly like Google's documented
+  ([`DEFAULT_MODEL`][s2st.config.DEFAULT_MODEL]). The setup is written in snake_case, exactly like Google's documented
   WebSocket sample: the target language goes in ``generation_config.speech_config.language_code``
   and ``enable_speech_to_speech_translation: true`` sits at the top of ``setup``.
-* ``"live_translate"``: the successor model (:data:`LIVE_TRANSLATE_MODEL`), written in
+* ``"live_translate"``: the successor model ([`LIVE_TRANSLATE_MODEL`][s2st.config.LIVE_TRANSLATE_MODEL]), written in
   lowerCamelCase as in its docs, with ``generationConfig.translationConfig``.
 
 ``dialect="auto"`` picks ``live_translate`` if and only if the model id contains
@@ -49,6 +49,7 @@ __all__ = [
     "Backend",
     "ContextWindowCompressionConfig",
     "Dialect",
+    "OptionsError",
     "RealtimeInputConfig",
     "SessionResumptionConfig",
     "TranslationConfig",
@@ -95,7 +96,7 @@ _MODEL_FORMS_HELP = (
 
 
 def _model_form(model: str) -> str:
-    """Classify a model name, or raise :class:`ConfigurationError`."""
+    """Classify a model name, or raise [`ConfigurationError`][s2st.errors.ConfigurationError]."""
     if not isinstance(model, str) or not model:
         raise ConfigurationError(f"the model must be a non-empty str; {_MODEL_FORMS_HELP}")
     for form, pattern in _FORMS:
@@ -201,9 +202,16 @@ def audio_mime_type(sample_rate: int) -> str:
 # Validation errors -> ConfigurationError
 
 
-class _OptionsError(ConfigurationError):
-    """A :class:`ConfigurationError` that also keeps its problems as ``(path, message)`` pairs,
-    so an outer model can report a nested problem under its full dotted path."""
+class OptionsError(ConfigurationError):
+    """Invalid options for [TranslationConfig][s2st.TranslationConfig], an options model or
+    [S2STClient.connect][s2st.client.S2STClient.connect]: unknown (with a "did you mean" hint),
+    missing or of the wrong type or range. Every problem is listed in the message.
+
+    Attributes:
+        problems: the problems as ``(path, message)`` pairs; ``path`` is the dotted option
+            name (``realtime_input.automatic_activity_detection.silence_duration_ms``), so
+            an outer model can report a nested problem under its full path.
+    """
 
     def __init__(self, model: str, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
@@ -215,7 +223,7 @@ def _describe(err: Mapping[str, Any], fields: list[str]) -> list[tuple[str, str]
     """Turn one pydantic error into ``(path, message)`` pairs."""
     path = ".".join(str(p) for p in err["loc"])
     cause = err.get("ctx", {}).get("error")
-    if isinstance(cause, _OptionsError):
+    if isinstance(cause, OptionsError):
         return [(".".join(p for p in (path, sub) if p), msg) for sub, msg in cause.problems]
     if isinstance(cause, BaseException):
         return [(path, str(cause))]
@@ -264,7 +272,7 @@ class _Options(BaseModel):
                 return cause  # keep .language and .suggestions for the caller
         fields = list(cls.model_fields)
         problems = [pair for err in errors for pair in _describe(err, fields)]
-        return _OptionsError(cls.__name__, problems)
+        return OptionsError(cls.__name__, problems)
 
 
 def _check(condition: bool, message: str) -> None:
@@ -440,20 +448,20 @@ class TranslationConfig(_Options):
     """Everything that shapes one translation session's ``setup`` message.
 
     Build it with ``TranslationConfig.create(target_language="cmn", **options)`` (or the class
-    call); invalid options raise :class:`~s2st.errors.ConfigurationError`. Instances are frozen and
-    hashable; :meth:`with_options` returns a validated copy.
+    call); invalid options raise [`ConfigurationError`][s2st.errors.ConfigurationError]. Instances are frozen and
+    hashable; [`with_options()`][s2st.config.TranslationConfig.with_options] returns a validated copy.
 
     Attributes:
         target_language: the language to translate into, normalised with
-            :func:`s2st.languages.normalize_language` (``"zh-CN"`` is stored as ``"cmn"``).
+            [`s2st.languages.normalize_language()`][s2st.languages.normalize_language] (``"zh-CN"`` is stored as ``"cmn"``).
             The ``s2st`` dialect sends this table code.
         target_language_tag: the BCP-47 tag the ``live_translate`` dialect sends, from
-            :func:`s2st.languages.wire_language_code`. ``None`` (the default) derives it from
+            [`s2st.languages.wire_language_code()`][s2st.languages.wire_language_code]. ``None`` (the default) derives it from
             ``target_language`` as given, keeping a valid script or region (``"es-419"`` ->
             ``"es-419"``, ``"pt_BR"`` -> ``"pt-BR"``, ``"cmn"`` -> ``"zh"``); a tag given here is
             canonicalised the same way and must name the same table language.
-        model: model id or resource name (see :func:`model_resource`); alias spellings are kept.
-        dialect: ``"auto"``, ``"s2st"`` or ``"live_translate"``; see :attr:`resolved_dialect`.
+        model: model id or resource name (see [`model_resource()`][s2st.config.model_resource]); alias spellings are kept.
+        dialect: ``"auto"``, ``"s2st"`` or ``"live_translate"``; see [`resolved_dialect`][s2st.config.TranslationConfig.resolved_dialect].
         input_transcription: request source-language transcripts (``inputTranscription``).
         output_transcription: request translated-text transcripts (``outputTranscription``).
         echo_target_language: ``live_translate`` only: repeat speech already in the target language.
@@ -533,7 +541,7 @@ class TranslationConfig(_Options):
         return cls(**options)
 
     def with_options(self, **changes: Any) -> TranslationConfig:
-        """Return a validated copy with ``changes`` applied (same errors as :meth:`create`)."""
+        """Return a validated copy with ``changes`` applied (same errors as [`create()`][s2st.config.TranslationConfig.create])."""
         data: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}
         if "target_language" in changes:
             data["target_language_tag"] = None  # derived again from the new language
@@ -550,8 +558,8 @@ class TranslationConfig(_Options):
 
     @property
     def wire_language_code(self) -> str:
-        """The target language code :meth:`build_setup` sends for :attr:`resolved_dialect`:
-        :attr:`target_language` (``s2st``) or :attr:`target_language_tag` (``live_translate``)."""
+        """The target language code [`build_setup()`][s2st.config.TranslationConfig.build_setup] sends for [`resolved_dialect`][s2st.config.TranslationConfig.resolved_dialect]:
+        `target_language` (``s2st``) or `target_language_tag` (``live_translate``)."""
         if self.resolved_dialect == "s2st" or self.target_language_tag is None:
             return self.target_language
         return self.target_language_tag
@@ -566,7 +574,7 @@ class TranslationConfig(_Options):
     ) -> dict[str, Any]:
         """Return the first client message, ``{"setup": {...}}``, as a JSON-ready dict.
 
-        ``model_resource`` is the resolved name (see :func:`model_resource`); its last segment
+        ``model_resource`` is the resolved name (see [`model_resource()`][s2st.config.model_resource]); its last segment
         must be this config's model id. ``resume_handle`` replaces ``session_resumption.handle``.
         The ``s2st`` dialect is written in snake_case, ``live_translate`` in lowerCamelCase; each
         field appears in exactly one spelling (PROTOCOL.md §3, §4.1).

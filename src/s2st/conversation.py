@@ -12,9 +12,9 @@ direction is simply a session whose *target* is the listener's language::
             if isinstance(item.event, s2st.AudioChunk):
                 speakers[item.listener].play(item.event)
 
-Failures follow :class:`s2st.fanout.FanOut`: by default the first direction that fails ends the
+Failures follow [`s2st.fanout.FanOut`][s2st.fanout.FanOut]: by default the first direction that fails ends the
 conversation with its typed error; with ``fail_fast=False`` the other direction continues and
-the failed one yields a :class:`~s2st.fanout.SessionFailed` marker.
+the failed one yields a [`SessionFailed`][s2st.fanout.SessionFailed] marker.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ logger = logging.getLogger("s2st.conversation")
 
 @dataclass(frozen=True)
 class Participant:
-    """A person in a :class:`Conversation`: a unique ``name`` and the ``language`` they want to
+    """A person in a [`Conversation`][s2st.conversation.Conversation]: a unique ``name`` and the ``language`` they want to
     hear (a code or name; normalised, e.g. ``"Spanish"`` -> ``"es"``).
 
     Raises:
@@ -78,12 +78,12 @@ class Conversation:
     """Translate a conversation between two participants, one session per direction.
 
     Args:
-        client: the :class:`~s2st.S2STClient` that opens both sessions.
+        client: the [`S2STClient`][s2st.client.S2STClient] that opens both sessions.
         a, b: the two participants (distinct names).
         fail_fast: end everything on the first session error (default), or keep the other
             direction running and yield a ``SessionFailed`` marker for the failed one.
         max_pending_events: merged events held while the consumer is busy (backpressure).
-        **connect_options: passed to :meth:`S2STClient.connect` for both directions.
+        **connect_options: passed to [`S2STClient.connect()`][s2st.client.S2STClient.connect] for both directions.
 
     Attributes:
         participants: ``{name: Participant}``.
@@ -204,7 +204,7 @@ class Conversation:
         sample_rate: int | None = None,
         channels: int = 1,
     ) -> None:
-        """Send ``speaker``'s audio to their direction (see :meth:`S2STSession.send_audio`).
+        """Send ``speaker``'s audio to their direction (see [`S2STSession.send_audio()`][s2st.session.S2STSession.send_audio]).
 
         Raises:
             ConfigurationError: unknown speaker.
@@ -247,7 +247,7 @@ class Conversation:
         frame_ms: int = 100,
         speed: float | None = 1.0,
     ) -> None:
-        """Stream ``source`` (see :meth:`S2STSession.stream`) as ``speaker``'s speech."""
+        """Stream ``source`` (see [`S2STSession.stream()`][s2st.session.S2STSession.stream]) as ``speaker``'s speech."""
         await self._send(
             speaker,
             lambda s: s.stream(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed),
@@ -265,7 +265,7 @@ class Conversation:
         finish: bool = True,
         finish_timeout_s: float = 30.0,
     ) -> asyncio.Task[None]:
-        """Run :meth:`stream` for ``speaker`` (then :meth:`finish` of that direction unless
+        """Run [`stream()`][s2st.conversation.Conversation.stream] for ``speaker`` (then [`finish()`][s2st.conversation.Conversation.finish] of that direction unless
         ``finish=False``) in a task owned by the conversation; if it fails, the conversation
         ends with its error (``fail_fast``) or that direction yields a ``SessionFailed``."""
         self._check(speaker)
@@ -291,7 +291,7 @@ class Conversation:
         self, speaker: str | None = None, *, timeout_s: float = 30.0, idle_s: float = 3.0
     ) -> None:
         """End ``speaker``'s input, wait for its translation, close that direction (see
-        :meth:`S2STSession.finish`); with ``None``, both directions, then the conversation.
+        [`S2STSession.finish()`][s2st.session.S2STSession.finish]); with ``None``, both directions, then the conversation.
         The iteration ends once both directions have ended."""
         if self._group.closed:
             return

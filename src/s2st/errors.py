@@ -1,6 +1,6 @@
 """The exception tree of ``s2st``.
 
-Every error the library raises on purpose derives from :class:`S2STError`::
+Every error the library raises on purpose derives from [`S2STError`][s2st.errors.S2STError]::
 
     S2STError
     ├── ConfigurationError (ValueError)       bad options, before any connection
@@ -27,12 +27,12 @@ Every error the library raises on purpose derives from :class:`S2STError`::
             └── AbnormalClosureError          1006: no close frame (retryable)
 
 Close codes are classified by the reason's meaning, not only by number
-(:func:`error_from_close`, EVIDENCE.md rows 2, 17-21): a 1008 is an access refusal only when
-its reason says so. :attr:`TransportError.retryable` says whether reconnecting unchanged can
-succeed, and :attr:`TransportError.min_backoff_s` the shortest wait before that attempt.
+([`error_from_close()`][s2st.errors.error_from_close], EVIDENCE.md rows 2, 17-21): a 1008 is an access refusal only when
+its reason says so. `TransportError.retryable` says whether reconnecting unchanged can
+succeed, and `TransportError.min_backoff_s` the shortest wait before that attempt.
 
 Errors carry data as attributes and say what to do next in their message. They never carry
-credentials: tokens and API keys are redacted before they reach a message (see :func:`redact`).
+credentials: tokens and API keys are redacted before they reach a message (see [`redact()`][s2st.errors.redact]).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ __all__ = [
     "redact",
 ]
 
-#: Longest payload excerpt kept on a :class:`ProtocolError` (characters).
+#: Longest payload excerpt kept on a [`ProtocolError`][s2st.errors.ProtocolError] (characters).
 MAX_PAYLOAD_EXCERPT = 512
 
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -107,7 +107,7 @@ class S2STError(Exception):
 
     Attributes:
         unconfirmed_audio: on the error that ended a session, the user's audio the server never
-            confirmed (an :class:`UnconfirmedAudio`), so the application can send it again in
+            confirmed (an [`UnconfirmedAudio`][s2st.errors.UnconfirmedAudio]), so the application can send it again in
             a new session; ``None`` when everything was confirmed or for other errors.
     """
 
@@ -146,7 +146,7 @@ class ProtocolError(S2STError):
     """A server frame could not be understood (not JSON, not an object, or wrong field shapes).
 
     Attributes:
-        payload: the offending frame, truncated to :data:`MAX_PAYLOAD_EXCERPT` characters.
+        payload: the offending frame, truncated to `MAX_PAYLOAD_EXCERPT` characters.
     """
 
     def __init__(
@@ -304,7 +304,7 @@ class DeadlineExpiredError(ServerError):
 class QuotaExceededError(ServerError):
     """Close 1011 ``You exceeded your current quota...`` (EVIDENCE.md row 19).
 
-    Retryable only after a long wait: :attr:`min_backoff_s` (10 s) is the shortest wait before
+    Retryable only after a long wait: `min_backoff_s` (10 s) is the shortest wait before
     the next attempt, and a reconnect policy honours it even when its own backoff is shorter;
     its bounded ``max_attempts`` still limits how often it tries. If it persists, the project's
     quota or the number of concurrent sessions is the thing to change.
@@ -441,16 +441,16 @@ def error_from_close(code: int | None, reason: str = "") -> ConnectionClosedErro
 
     The reason decides within a code (EVIDENCE.md rows 2, 17-21):
 
-    * 1007: ``Unknown name "x" at '...'`` -> :class:`UnknownSetupFieldError`;
-      ``<model> is not supported in the live api.`` -> :class:`UnsupportedModelError`;
-      anything else -> :class:`InvalidArgumentError`. None is retryable.
-    * 1008: a goAway overstay -> :class:`SessionDurationLimitError` (retryable); a reason
+    * 1007: ``Unknown name "x" at '...'`` -> [`UnknownSetupFieldError`][s2st.errors.UnknownSetupFieldError];
+      ``<model> is not supported in the live api.`` -> [`UnsupportedModelError`][s2st.errors.UnsupportedModelError];
+      anything else -> [`InvalidArgumentError`][s2st.errors.InvalidArgumentError]. None is retryable.
+    * 1008: a goAway overstay -> [`SessionDurationLimitError`][s2st.errors.SessionDurationLimitError] (retryable); a reason
       about model access (``Publisher Model ... not accessible``, ``models/x is not found
       ... bidiGenerateContent``, permission, access, "denied" or "forbidden" wording) ->
-      :class:`ModelAccessDeniedError`; any other reason, or none -> a plain, not retryable
-      :class:`ConnectionClosedError` (policy violation).
-    * 1011: quota -> :class:`QuotaExceededError` (``min_backoff_s`` 10 s); ``Deadline
-      expired`` -> :class:`DeadlineExpiredError`; else :class:`ServerError`. All retryable.
+      [`ModelAccessDeniedError`][s2st.errors.ModelAccessDeniedError]; any other reason, or none -> a plain, not retryable
+      [`ConnectionClosedError`][s2st.errors.ConnectionClosedError] (policy violation).
+    * 1011: quota -> [`QuotaExceededError`][s2st.errors.QuotaExceededError] (``min_backoff_s`` 10 s); ``Deadline
+      expired`` -> [`DeadlineExpiredError`][s2st.errors.DeadlineExpiredError]; else [`ServerError`][s2st.errors.ServerError]. All retryable.
 
     Returns ``None`` for a normal close (1000, or 1001 "going away"). ``code=None`` means no
     close frame was received and is treated as 1006.
@@ -543,4 +543,4 @@ class UnconfirmedAudio:
 class TranslationIncompleteError(TransportError):
     """``finish()`` ran out of time while audio the server never confirmed was outstanding (a
     reconnection still in progress, or a server that stopped confirming). The session ended;
-    :attr:`~S2STError.unconfirmed_audio` holds that audio, to send again in a new session."""
+    `unconfirmed_audio` holds that audio, to send again in a new session."""

@@ -80,7 +80,7 @@ class InputTranscription:
 @dataclass(frozen=True, slots=True)
 class OutputTranscription:
     """A fragment of the *translated* text in the target language. Deltas, like
-    :class:`InputTranscription`."""
+    [`InputTranscription`][s2st.events.InputTranscription]."""
 
     type: ClassVar[str] = "output_transcription"
     text: str
@@ -115,7 +115,7 @@ class AudioChunk:
 
     @property
     def voiced(self) -> bool:
-        """True if any sample's magnitude exceeds :data:`SILENCE_PEAK` (128, about -48 dBFS).
+        """True if any sample's magnitude exceeds `SILENCE_PEAK` (128, about -48 dBFS).
 
         The server streams PCM silence when it has nothing to say (EVIDENCE.md row 7); such
         chunks are not translation. Computed on demand (two reductions over the samples, no
@@ -145,7 +145,7 @@ _ZEROS: dict[int, bytes] = {}
 
 
 def chunk_voiced(data: npt.NDArray[np.int16]) -> bool:
-    """True if the int16 samples ``data`` hold anything louder than :data:`SILENCE_PEAK`.
+    """True if the int16 samples ``data`` hold anything louder than `SILENCE_PEAK`.
 
     Digital silence (all zero, what the live-translate model streams) is recognised by one
     ``memcmp`` of the decoded bytes; other chunks take two numpy reductions."""
@@ -286,7 +286,7 @@ class Reconnected:
 @dataclass(frozen=True, slots=True)
 class LatencyMeasurement:
     """A new ear-to-voice lag, known when translated output segment ``segment`` began
-    (see :mod:`s2st.metrics` for the definition and its limits).
+    (see `s2st.metrics` for the definition and its limits).
 
     Attributes:
         segment: index of the output segment (0-based).

@@ -1,6 +1,6 @@
 """Fan-out: one input stream translated into several target languages at once.
 
-One :class:`~s2st.S2STSession` per language; the input is converted to 16 kHz mono int16
+One [`S2STSession`][s2st.session.S2STSession] per language; the input is converted to 16 kHz mono int16
 *once* and the same bytes are sent to every session concurrently. The per-language event
 streams are merged into one, each event tagged with its language::
 
@@ -11,7 +11,7 @@ streams are merged into one, each event tagged with its language::
 
 Failure policy: by default (``fail_fast=True``) the first session that ends with an error ends
 the whole fan-out: every session is closed and the iteration raises that (typed) error after
-the events received before it; :attr:`FanOut.failed` says which language failed. With
+the events received before it; [`FanOut.failed`][s2st.fanout.FanOut.failed] says which language failed. With
 ``fail_fast=False`` the other languages keep running and the failed language yields one
 ``LanguageEvent(language, SessionFailed(error))`` marker instead.
 """
@@ -122,7 +122,7 @@ class _Merged(Generic[T]):
 class SessionGroup(Generic[T]):
     """Several sessions run as one: opened together, events merged, closed together.
 
-    The shared machinery of :class:`FanOut` and :class:`s2st.conversation.Conversation`; not
+    The shared machinery of [`FanOut`][s2st.fanout.FanOut] and [`s2st.conversation.Conversation`][s2st.conversation.Conversation]; not
     meant to be used directly. ``wrap(key, event)`` tags each member event.
     """
 
@@ -232,7 +232,7 @@ class SessionGroup(Generic[T]):
         logger.debug("%s closed", self._name)
 
     def own(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
-        """Make the group responsible for ``task``: it is cancelled by :meth:`aclose`."""
+        """Make the group responsible for ``task``: it is cancelled by `aclose()`."""
         self._tasks.add(task)
         task.add_done_callback(self._forget)
         return task
@@ -291,7 +291,7 @@ class SessionGroup(Generic[T]):
 
     # ------------------------------------------------------------------ sending
     def check_sendable(self) -> None:
-        """Raise :class:`SessionClosedError` if no audio can be sent any more."""
+        """Raise [`SessionClosedError`][s2st.errors.SessionClosedError] if no audio can be sent any more."""
         if not self._opened:
             raise SessionClosedError(f"the {self._name} is not open; use `async with`")
         if self._error is not None:
@@ -313,7 +313,7 @@ class SessionGroup(Generic[T]):
 
         With ``fail_fast`` any error is raised. Otherwise a session that has already ended
         (its failure reaches the iteration as a marker) is skipped; if none could take it,
-        :class:`SessionClosedError` is raised.
+        [`SessionClosedError`][s2st.errors.SessionClosedError] is raised.
         """
         self.check_sendable()
         targets = self.live_keys(keys)
@@ -344,14 +344,14 @@ class FanOut:
     """Translate one input into several target languages at once (one session per language).
 
     Args:
-        client: the :class:`~s2st.S2STClient` that opens the sessions.
-        languages: target languages (codes or names, see :func:`s2st.languages.normalize_language`);
+        client: the [`S2STClient`][s2st.client.S2STClient] that opens the sessions.
+        languages: target languages (codes or names, see [`s2st.languages.normalize_language()`][s2st.languages.normalize_language]);
             at least one, no duplicates after normalisation.
         fail_fast: end everything on the first session error (default), or keep the other
-            languages running and yield a :class:`SessionFailed` marker for the failed one.
+            languages running and yield a [`SessionFailed`][s2st.fanout.SessionFailed] marker for the failed one.
         max_pending_events: merged events held while the consumer is busy; beyond that the
             sessions stop reading (backpressure, nothing is dropped).
-        **connect_options: passed to :meth:`S2STClient.connect` for every language.
+        **connect_options: passed to [`S2STClient.connect()`][s2st.client.S2STClient.connect] for every language.
 
     Attributes:
         sessions: ``{language_code: S2STSession}`` in the order given.
@@ -452,7 +452,7 @@ class FanOut:
         channels: int = 1,
     ) -> None:
         """Convert ``audio`` once to 16 kHz mono int16 and send the same bytes to every
-        language's session concurrently. Accepts what :meth:`S2STSession.send_audio` accepts
+        language's session concurrently. Accepts what [`S2STSession.send_audio()`][s2st.session.S2STSession.send_audio] accepts
         (``sample_rate`` defaults to 16000); resampler state carries over between calls.
 
         Raises:
@@ -473,7 +473,7 @@ class FanOut:
 
     async def end_audio(self) -> None:
         """Send the resampler tails, then end the input of every session
-        (see :meth:`S2STSession.end_audio`)."""
+        (see [`S2STSession.end_audio()`][s2st.session.S2STSession.end_audio])."""
         tail = self._input.flush()
         if tail:
             await self._broadcast(tail)
@@ -490,9 +490,9 @@ class FanOut:
         frame_ms: int = 100,
         speed: float | None = 1.0,
     ) -> None:
-        """Decode and pace ``source`` once (see :func:`s2st.audio.open_source`) and send each
+        """Decode and pace ``source`` once (see [`s2st.audio.open_source()`][s2st.audio.open_source]) and send each
         frame to every session. A slow session slows them all (nothing is dropped). Does not
-        end the input: call :meth:`end_audio` or :meth:`finish`, or use :meth:`start_stream`."""
+        end the input: call [`end_audio()`][s2st.fanout.FanOut.end_audio] or [`finish()`][s2st.fanout.FanOut.finish], or use [`start_stream()`][s2st.fanout.FanOut.start_stream]."""
         from .audio import open_source
 
         self._group.check_sendable()
@@ -511,8 +511,8 @@ class FanOut:
         finish: bool = True,
         finish_timeout_s: float = 30.0,
     ) -> asyncio.Task[None]:
-        """Run :meth:`stream` (then :meth:`finish` unless ``finish=False``) in a task owned by
-        the fan-out: cancelled by :meth:`aclose`; if it fails, the fan-out ends with its error
+        """Run [`stream()`][s2st.fanout.FanOut.stream] (then [`finish()`][s2st.fanout.FanOut.finish] unless ``finish=False``) in a task owned by
+        the fan-out: cancelled by [`aclose()`][s2st.fanout.FanOut.aclose]; if it fails, the fan-out ends with its error
         so the ``async for`` loop sees it."""
 
         def on_error(exc: BaseException) -> bool:
@@ -529,7 +529,7 @@ class FanOut:
 
     async def finish(self, timeout_s: float = 30.0, *, idle_s: float = 3.0) -> None:
         """End the input and wait (concurrently, at most ``timeout_s``) until every language's
-        translation has arrived, then close (see :meth:`S2STSession.finish`). Events stay
+        translation has arrived, then close (see [`S2STSession.finish()`][s2st.session.S2STSession.finish]). Events stay
         readable."""
         if self._group.closed:
             return

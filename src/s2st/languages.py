@@ -1,10 +1,10 @@
 """The languages speech-to-speech translation can target, and how user input maps onto them.
 
-:data:`SUPPORTED_LANGUAGES` is the table published on Google's "Using speech-to-speech translation"
+[`SUPPORTED_LANGUAGES`][s2st.languages.SUPPORTED_LANGUAGES] is the table published on Google's "Using speech-to-speech translation"
 page (Vertex AI), copied row for row: code -> English name. Its codes are ISO 639-1 where one
 exists, else ISO 639-2/639-3 (``"cmn"`` for Mandarin Chinese, ``"yue"``, ``"ace"``, ``"fil"``).
 
-Which code goes on the wire depends on the setup dialect (:func:`wire_language_code`):
+Which code goes on the wire depends on the setup dialect ([`wire_language_code()`][s2st.languages.wire_language_code]):
 
 * ``"s2st"`` (legacy, ``speech_config.language_code``) sends the table code as published,
   ``"cmn"`` included (Google's own sample sends ``"cmn"``); a region or script is dropped.
@@ -20,12 +20,12 @@ Which code goes on the wire depends on the setup dialect (:func:`wire_language_c
   code the tag was made from, and the emulator accepts every tag sent. The one exception: the
   bare ``"zh"`` sent for ``"cmn"`` reads back as ``"zh"`` (``"zh-CN"`` reads back as ``"cmn"``).
 
-:func:`table_language_code` is the inverse, for reading back a server ``languageCode``. The
+[`table_language_code()`][s2st.languages.table_language_code] is the inverse, for reading back a server ``languageCode``. The
 live-translate dialect sends ``"zh"`` for both ``"zh"`` and ``"cmn"``; ``"zh"`` reads back as
 ``"zh"``. Every other table code reads back as itself in both dialects.
 
-:func:`normalize_language` turns what people type into one of those codes, or raises
-:class:`~s2st.errors.UnsupportedLanguageError` with suggestions. Rules, in order:
+[`normalize_language()`][s2st.languages.normalize_language] turns what people type into one of those codes, or raises
+[`UnsupportedLanguageError`][s2st.errors.UnsupportedLanguageError] with suggestions. Rules, in order:
 
 1. a supported code in any case, with surrounding whitespace: ``" EN "`` -> ``"en"``;
 2. an English name from the table, case- and accent-insensitive (``"german"`` -> ``"de"``,
@@ -35,7 +35,7 @@ live-translate dialect sends ``"zh"`` for both ``"zh"`` and ``"cmn"``; ``"zh"`` 
 4. a BCP-47 tag (``-`` or ``_``) whose primary subtag is supported by rules 1 or 3: region, script
    and variant subtags are dropped because the table has no regional variants
    (``"en-US"``, ``"es-419"``, ``"pt_BR"`` -> ``"en"``, ``"es"``, ``"pt"``); the live-translate
-   dialect keeps them on the wire (:func:`wire_language_code`).
+   dialect keeps them on the wire ([`wire_language_code()`][s2st.languages.wire_language_code]).
 
 A code always wins over a name. The one clash in the table: ``"Ga"`` reads as ``"ga"`` (Irish);
 the Ga language is ``"gaa"``.
@@ -75,7 +75,7 @@ __all__ = [
     "wire_language_code",
 ]
 
-#: The two setup dialects (see :mod:`s2st.config`); they differ in the language code they send.
+#: The two setup dialects (see [`s2st.config`][s2st.config]); they differ in the language code they send.
 Dialect = Literal["s2st", "live_translate"]
 
 #: Every target language of the S2ST model: code -> English name, exactly as Google publishes it.
@@ -420,6 +420,8 @@ _ZH_CONFLICT = "the tag names both Mandarin and Cantonese; choose 'cmn' or 'yue'
 
 _SUBTAG = re.compile(r"[a-z0-9]{1,8}\Z")
 _MAX_INPUT_CHARS = 64
+#: Shorter queries match names by word prefix only, never inside a word.
+_MIN_SUBSTRING_CHARS = 3
 
 
 def _fold(text: str) -> str:
@@ -514,7 +516,7 @@ def normalize_language(value: str) -> str:
 
     Accepts codes in any case, English names, common aliases, ISO 639-2/639-3 codes and BCP-47
     tags, as described in the module docstring. The result is always a key of
-    :data:`SUPPORTED_LANGUAGES`, so ``normalize_language(normalize_language(x)) ==
+    [`SUPPORTED_LANGUAGES`][s2st.languages.SUPPORTED_LANGUAGES], so ``normalize_language(normalize_language(x)) ==
     normalize_language(x)``.
 
     Raises:
@@ -549,17 +551,17 @@ def normalize_language(value: str) -> str:
 
 
 def is_supported(code: str) -> bool:
-    """Whether ``code`` is exactly a canonical code of :data:`SUPPORTED_LANGUAGES` (no normalising)."""
+    """Whether ``code`` is exactly a canonical code of [`SUPPORTED_LANGUAGES`][s2st.languages.SUPPORTED_LANGUAGES] (no normalising)."""
     return isinstance(code, str) and code in SUPPORTED_LANGUAGES
 
 
 def language_name(code: str) -> str:
     """The English name of a language, e.g. ``"cmn"`` -> ``"Mandarin Chinese"``.
 
-    ``code`` goes through :func:`normalize_language` first, so ``"en-US"`` gives ``"English"``.
+    ``code`` goes through [`normalize_language()`][s2st.languages.normalize_language] first, so ``"en-US"`` gives ``"English"``.
 
     Raises:
-        UnsupportedLanguageError, ConfigurationError: as :func:`normalize_language`.
+        UnsupportedLanguageError, ConfigurationError: as [`normalize_language()`][s2st.languages.normalize_language].
     """
     return SUPPORTED_LANGUAGES[normalize_language(code)]
 
@@ -567,10 +569,19 @@ def language_name(code: str) -> str:
 def search_languages(query: str) -> list[tuple[str, str]]:
     """Find supported languages for a ``s2st languages QUERY`` listing.
 
-    Returns ``(code, name)`` pairs, best first: the language ``query`` normalises to (if any), then
-    codes starting with the query, then names with a word starting with it, then names containing
-    it; only when none of those match, up to five close fuzzy matches of codes, aliases and names. An empty or blank query returns the whole table in code order. Never
-    raises for a ``str``; a non-``str`` raises :class:`ConfigurationError`.
+    Returns ``(code, name)`` pairs, best first:
+
+    1. the exact match: the language ``query`` normalises to (a code, a BCP-47 tag, a name
+       or an alias: ``es``, ``es-MX``, ``Spanish``, ``castellano``);
+    2. names equal to the query, then codes starting with it, then names with a word
+       starting with it (``span`` finds Spanish);
+    3. names containing it, for queries of three characters or more (``es`` alone would
+       match Javanese and Vietnamese);
+    4. only when none of those match, up to five close fuzzy matches (``germna``).
+
+    An empty or blank query returns the whole table in code order; a query matching nothing
+    returns ``[]``. Never raises for a ``str``; a non-``str`` raises
+    [ConfigurationError][s2st.ConfigurationError].
     """
     if not isinstance(query, str):
         raise ConfigurationError(f"the search query must be a str, not {type(query).__name__}")
@@ -582,10 +593,12 @@ def search_languages(query: str) -> list[tuple[str, str]]:
         codes.append(normalize_language(query))
     except UnsupportedLanguageError:
         pass
-    codes += [c for c in SUPPORTED_LANGUAGES if c.startswith(key)]
     folded = {c: _fold(n) for c, n in SUPPORTED_LANGUAGES.items()}
+    codes += [c for c, n in folded.items() if n == key]
+    codes += [c for c in SUPPORTED_LANGUAGES if c.startswith(key)]
     codes += [c for c, n in folded.items() if any(w.startswith(key) for w in _words(n))]
-    codes += [c for c, n in folded.items() if key in n]
+    if len(key) >= _MIN_SUBSTRING_CHARS:
+        codes += [c for c, n in folded.items() if key in n]
     if not codes and len(key) <= _MAX_INPUT_CHARS:
         codes += _suggest(key, limit=5)
     seen: dict[str, None] = dict.fromkeys(codes)
@@ -641,7 +654,7 @@ def _kept_subtags(value: str) -> list[str]:
 def wire_language_code(value: str, dialect: Dialect) -> str:
     """The target language code to send for ``value`` in ``dialect`` (module docstring).
 
-    ``value`` is anything :func:`normalize_language` accepts. ``"s2st"`` gives the table code
+    ``value`` is anything [`normalize_language()`][s2st.languages.normalize_language] accepts. ``"s2st"`` gives the table code
     (``"es-419"`` -> ``"es"``, ``"cmn"`` -> ``"cmn"``); ``"live_translate"`` gives a BCP-47
     tag that keeps a valid script/region/variant (``"es-419"`` -> ``"es-419"``, ``"cmn"`` ->
     ``"zh"``, ``"zh-HK"`` -> ``"yue-HK"``). Either way ``normalize_language`` of the result is
@@ -649,7 +662,7 @@ def wire_language_code(value: str, dialect: Dialect) -> str:
     normalises to ``"zh"``: the live-translate dialect does not tell them apart).
 
     Raises:
-        UnsupportedLanguageError, ConfigurationError: as :func:`normalize_language`, or an
+        UnsupportedLanguageError, ConfigurationError: as [`normalize_language()`][s2st.languages.normalize_language], or an
             unknown ``dialect``.
     """
     _check_dialect(dialect)
@@ -672,7 +685,7 @@ def wire_language_code(value: str, dialect: Dialect) -> str:
 def table_language_code(language_code: str) -> str | None:
     """The table code that a server ``languageCode`` (either dialect) stands for, or ``None``.
 
-    The inverse of :func:`wire_language_code`: ``"zh"`` -> ``"zh"``, ``"es-419"`` -> ``"es"``,
+    The inverse of [`wire_language_code()`][s2st.languages.wire_language_code]: ``"zh"`` -> ``"zh"``, ``"es-419"`` -> ``"es"``,
     ``"cmn"`` -> ``"cmn"``, ``"yue-HK"`` -> ``"yue"``. Never raises: an unknown, ambiguous or
     non-``str`` code gives ``None``.
     """

@@ -1,13 +1,13 @@
 """Latency metrics of a translation session, computed from what the client sees.
 
-Pure code, no asyncio. Feed :class:`LatencyTracker` every chunk of audio as it is sent
-(:meth:`~LatencyTracker.on_audio_sent`) and every event as it arrives
-(:meth:`~LatencyTracker.on_event`); read :meth:`~LatencyTracker.snapshot` at any time.
+Pure code, no asyncio. Feed `LatencyTracker` every chunk of audio as it is sent
+(`on_audio_sent()`) and every event as it arrives
+(`on_event()`); read `snapshot()` at any time.
 
 Definitions (all times on the tracker's clock, in seconds):
 
 * **time to first audio**: arrival of the first *voiced* translated ``AudioChunk`` (see
-  :attr:`~s2st.events.AudioChunk.voiced`; the server's silence is not translation) minus the
+  [`voiced`][s2st.events.AudioChunk.voiced]; the server's silence is not translation) minus the
   send time of the first audio message. Time to first transcript / translation: the same for the first
   ``InputTranscription`` / ``OutputTranscription`` fragment with text.
 * **speech onsets** (source side): the sent 16-bit PCM is cut into 20 ms frames; a frame is
@@ -273,7 +273,7 @@ class LatencyTracker:
     ) -> LatencyMeasurement | None:
         """The hot-path form of ``on_event(AudioChunk)``: ``samples`` of translated audio at
         ``sample_rate`` arrived at ``t``. A silent chunk (``voiced=False``, see
-        :attr:`AudioChunk.voiced`) counts as output audio but is not translated speech: it
+        `AudioChunk.voiced`) counts as output audio but is not translated speech: it
         neither gives the time to first audio nor starts or extends an output segment (the
         live-translate model streams silence between utterances, EVIDENCE.md row 7)."""
         last = self._last_activity

@@ -2,14 +2,14 @@
 
 Three layers, each usable on its own:
 
-* :func:`parse_server_frame` turns one server frame (text or binary, UTF-8 JSON) into a list of
+* [`parse_server_frame()`][s2st.protocol.parse_server_frame] turns one server frame (text or binary, UTF-8 JSON) into a list of
   events. Every field of every message becomes an event; fields we do not model become
-  :class:`~s2st.events.UnknownEvent`. Anything that is not a JSON object of the documented
-  shapes raises :class:`~s2st.errors.ProtocolError` and nothing else.
-* Encoders (:func:`encode_setup`, :class:`AudioEncoder`, :func:`encode_audio_stream_end`,
-  :func:`encode_activity_start`, :func:`encode_activity_end`) build the UTF-8 JSON payload of
+  [`UnknownEvent`][s2st.events.UnknownEvent]. Anything that is not a JSON object of the documented
+  shapes raises [`ProtocolError`][s2st.errors.ProtocolError] and nothing else.
+* Encoders ([`encode_setup()`][s2st.protocol.encode_setup], [`AudioEncoder`][s2st.protocol.AudioEncoder], [`encode_audio_stream_end()`][s2st.protocol.encode_audio_stream_end],
+  [`encode_activity_start()`][s2st.protocol.encode_activity_start], [`encode_activity_end()`][s2st.protocol.encode_activity_end]) build the UTF-8 JSON payload of
   each client message. They are meant to be sent as *text* frames, as every SDK does (§3).
-* :class:`ClientProtocol` keeps the connection state (a small transition table), numbers the
+* [`ClientProtocol`][s2st.protocol.ClientProtocol] keeps the connection state (a small transition table), numbers the
   client messages of the current connection and keeps the replay buffer of messages the
   server has not yet confirmed (``lastConsumedClientMessageIndex``, §5.5), ready for a
   resumed connection.
@@ -147,14 +147,14 @@ class AudioEncoder:
         return b"".join((self._prefix, binascii.b2a_base64(pcm, newline=False), self._suffix))
 
     def decode(self, frame: bytes) -> bytes:
-        """The PCM inside a payload made by :meth:`encode` (the inverse)."""
+        """The PCM inside a payload made by [`encode()`][s2st.protocol.AudioEncoder.encode] (the inverse)."""
         return binascii.a2b_base64(frame[len(self._prefix) : len(frame) - len(self._suffix)])
 
 
 def encode_audio(
     pcm: bytes | bytearray | memoryview, *, sample_rate: int = 16_000, casing: Casing = "snake"
 ) -> bytes:
-    """One-off form of :meth:`AudioEncoder.encode`."""
+    """One-off form of [`AudioEncoder.encode()`][s2st.protocol.AudioEncoder.encode]."""
     return AudioEncoder(sample_rate=sample_rate, casing=casing).encode(pcm)
 
 
@@ -182,7 +182,7 @@ def encode_activity_end(*, casing: Casing = "snake") -> bytes:
 
 
 class ConnectionState(enum.Enum):
-    """Where a :class:`ClientProtocol` stands on its current connection."""
+    """Where a [`ClientProtocol`][s2st.protocol.ClientProtocol] stands on its current connection."""
 
     IDLE = "idle"  # no connection (before the first, or between two)
     SETUP_SENT = "setup_sent"  # setup written, waiting for setupComplete
@@ -236,7 +236,7 @@ class ReplayBuffer:
     """Client messages sent but not yet confirmed by ``lastConsumedClientMessageIndex``.
 
     Bounded by ``max_bytes``: when full, the oldest messages are dropped and counted in
-    :attr:`dropped_messages` / :attr:`dropped_audio_ms` (reported, never silent).
+    `dropped_messages` / `dropped_audio_ms` (reported, never silent).
     """
 
     def __init__(self, *, max_bytes: int | None = 16 * 1024 * 1024) -> None:
@@ -350,14 +350,14 @@ class ClientProtocol:
 
     Args:
         setup_message: the ``{"setup": {...}}`` dict for a fresh session (a resumed one gets
-            the handle patched in by :meth:`start`).
+            the handle patched in by [`start()`][s2st.protocol.ClientProtocol.start]).
         casing: key casing of realtime messages (match the setup's casing).
-        sample_rate: rate of the PCM passed to :meth:`audio`.
+        sample_rate: rate of the PCM passed to [`audio()`][s2st.protocol.ClientProtocol.audio].
         track_consumption: keep messages until ``lastConsumedClientMessageIndex`` confirms
             them (Vertex ``transparent`` mode). Without it (the Gemini API sends no index), a
             resumable update confirms only the messages sent more than
-            :attr:`replay_window_s` before it arrived *and* before a WebSocket ping that the
-            server answered (:meth:`ping_sent`, :meth:`pong_received`): the rest may still
+            [`replay_window_s`][s2st.protocol.ClientProtocol.replay_window_s] before it arrived *and* before a WebSocket ping that the
+            server answered ([`ping_sent()`][s2st.protocol.ClientProtocol.ping_sent], [`pong_received()`][s2st.protocol.ClientProtocol.pong_received]): the rest may still
             have been in flight when the server made the handle, so they stay replayable.
         max_replay_bytes: bound of the replay buffer (``None`` = unbounded).
         clock: monotonic clock (seconds) stamping sent messages and updates.
@@ -441,7 +441,7 @@ class ClientProtocol:
         self.replay_buffer.mark_unsent()
 
     def close(self) -> None:
-        """The session is over; any further send raises :class:`SessionClosedError`."""
+        """The session is over; any further send raises [`SessionClosedError`][s2st.errors.SessionClosedError]."""
         self._go("close")
 
     # -- client messages ------------------------------------------------------------------
@@ -466,9 +466,9 @@ class ClientProtocol:
         """Return the frame to send for one chunk of int16 mono PCM at the configured rate.
 
         Returns ``None`` when no connection is active: the message is then held and goes out
-        with :meth:`replay` once the next connection is set up (nothing is lost). ``user=False``
+        with [`replay()`][s2st.protocol.ClientProtocol.replay] once the next connection is set up (nothing is lost). ``user=False``
         marks audio the client adds itself (trailing silence), which
-        :meth:`unconfirmed_audio` does not report.
+        [`unconfirmed_audio()`][s2st.protocol.ClientProtocol.unconfirmed_audio] does not report.
 
         Raises:
             AudioFormatError: ``pcm`` has an odd number of bytes (not 16-bit samples).
@@ -500,8 +500,8 @@ class ClientProtocol:
     def replay_window_s(self) -> float:
         """How long before a resumable update a message must have been sent for the update to
         confirm it, on servers that send no ``lastConsumedClientMessageIndex``: one and a half
-        times the largest delay observed in the last :data:`_LAG_MEMORY_S` seconds (see
-        :meth:`observe_lag`), at least the floor and at most the cap given to the
+        times the largest delay observed in the last `_LAG_MEMORY_S` seconds (see
+        [`observe_lag()`][s2st.protocol.ClientProtocol.observe_lag]), at least the floor and at most the cap given to the
         constructor."""
         recent = self._clock() - _LAG_MEMORY_S
         lags = self._lags
@@ -513,11 +513,11 @@ class ClientProtocol:
     @property
     def ping_wanted(self) -> bool:
         """True when the I/O layer should send a WebSocket ping now and report it with
-        :meth:`ping_sent` / :meth:`pong_received` (servers without a consumed index only)."""
+        [`ping_sent()`][s2st.protocol.ClientProtocol.ping_sent] / [`pong_received()`][s2st.protocol.ClientProtocol.pong_received] (servers without a consumed index only)."""
         return self._ping_wanted and self.state is ConnectionState.ACTIVE
 
     def ping_sent(self) -> tuple[int, float]:
-        """A ping goes out now; returns the token to pass to :meth:`pong_received`."""
+        """A ping goes out now; returns the token to pass to [`pong_received()`][s2st.protocol.ClientProtocol.pong_received]."""
         self._ping_wanted = False
         return self.connections, self._clock()
 

@@ -27,16 +27,16 @@ class ReconnectPolicy:
             bound). At least one of the two bounds must be set.
         initial_backoff_s: wait before the second attempt; doubles each attempt.
         max_backoff_s: cap of the wait between attempts. An error with a ``min_backoff_s``
-            (:class:`~s2st.errors.QuotaExceededError`, when the server says the quota is
+            ([`QuotaExceededError`][s2st.errors.QuotaExceededError], when the server says the quota is
             exhausted) waits at least that long.
         jitter: random fraction (0..1) added to or removed from each wait.
         resume: resume server state with the latest resumption handle when there is one.
         replay_window_s: on servers that send no ``lastConsumedClientMessageIndex`` (the Gemini
             API), a resumable handle confirms only messages sent at least this long before it
             arrived (the floor; the session widens it to the lag it measures, see
-            :attr:`s2st.protocol.ClientProtocol.replay_window_s`).
+            [`s2st.protocol.ClientProtocol.replay_window_s`][s2st.protocol.ClientProtocol.replay_window_s]).
         max_replay_window_s: the cap of that window: the most input a resume can replay that the
-            server had already consumed (:data:`s2st.protocol.MAX_UNINDEXED_OVERLAP_MS`).
+            server had already consumed (`s2st.protocol.MAX_UNINDEXED_OVERLAP_MS`).
     """
 
     enabled: bool = True

@@ -1,19 +1,19 @@
 """Aligned bilingual segments from the streamed transcripts, and subtitle export.
 
 The service streams three unaligned outputs (PROTOCOL.md §5.2, §8.1–8.2): source-language
-transcript deltas (:class:`~s2st.events.InputTranscription`), translated-text deltas
-(:class:`~s2st.events.OutputTranscription`) and translated speech
-(:class:`~s2st.events.AudioChunk`). :class:`SegmentAggregator` pairs them into
-:class:`Segment` objects: source text, translated text and the span of translated audio they
+transcript deltas ([`InputTranscription`][s2st.events.InputTranscription]), translated-text deltas
+([`OutputTranscription`][s2st.events.OutputTranscription]) and translated speech
+([`AudioChunk`][s2st.events.AudioChunk]). [`SegmentAggregator`][s2st.segments.SegmentAggregator] pairs them into
+[`Segment`][s2st.segments.Segment] objects: source text, translated text and the span of translated audio they
 belong to. Pure code, no asyncio: feed it every event of a session, in order.
 
 Server silence is not translation: the live-translate model streams PCM silence in real time
 after its last word, forever, and sends no turn markers at all (EVIDENCE.md rows 6 and 7). An
-audio chunk is *voiced* when a sample exceeds :data:`~s2st.events.SILENCE_PEAK`
-(:attr:`AudioChunk.voiced <s2st.events.AudioChunk.voiced>`); a silent chunk never opens,
+audio chunk is *voiced* when a sample exceeds `SILENCE_PEAK`
+([`AudioChunk.voiced`][s2st.events.AudioChunk.voiced]); a silent chunk never opens,
 extends or ends a segment's audio, and is not a fragment for the pause rule.
 
-Segmentation rule (applied by :meth:`SegmentAggregator.feed`):
+Segmentation rule (applied by [`SegmentAggregator.feed()`][s2st.segments.SegmentAggregator.feed]):
 
 1. Any transcript fragment or *voiced* audio chunk opens a segment when none is open.
 2. ``TurnComplete``, ``GenerationComplete`` and ``Interrupted`` close the open segment.
@@ -30,13 +30,13 @@ Segmentation rule (applied by :meth:`SegmentAggregator.feed`):
 
    - on the clock: when a fragment (transcript text or voiced audio) or a silent chunk
      arrives ``pause_s`` or more after the previous fragment, the open segment is closed
-     first. :meth:`SegmentAggregator.poll` applies the same rule without an event;
+     first. [`SegmentAggregator.poll()`][s2st.segments.SegmentAggregator.poll] applies the same rule without an event;
    - in the audio: when ``pause_s`` of silent audio has followed the open segment's voiced
      audio with no fragment in between, the segment is closed. This is what splits the real
      service's stream, which has no turn markers, even when its chunks arrive in a burst.
 
    A segment still *waiting for its translated speech* (no voiced audio yet) is closed by a
-   pause only when new source text arrives (or by :meth:`~SegmentAggregator.poll`): neither
+   pause only when new source text arrives (or by [`poll()`][s2st.segments.SegmentAggregator.poll]): neither
    silence nor its own late translation (translated text or voiced audio) closes it, since
    the translation lags the source by seconds.
 5. ``Reconnected``: fragments are deltas, so nothing is replayed or dropped. A resumed session
@@ -52,13 +52,13 @@ segments of one turn is as good as the service's interleaving of text and audio.
 
 Timing: ``start_s``/``end_s`` are on the translated-audio timeline (seconds of translated
 audio received before the segment's audio), which is what subtitles for the translated audio
-need. It is the timeline of the recorded audio (:class:`s2st.audio.WavWriter`,
-:func:`s2st.audio.collect_audio`, ``TranslationResult.audio``): silence before the first voiced
+need. It is the timeline of the recorded audio ([`s2st.audio.WavWriter`][s2st.audio.WavWriter],
+[`s2st.audio.collect_audio()`][s2st.audio.collect_audio], ``TranslationResult.audio``): silence before the first voiced
 chunk and between voiced chunks is on it, because it is kept in the recordings (it is the lag
 and the pauses of the translation); silence after the last voiced chunk is not, until voiced
 audio follows it. So a segment ends with its last voiced chunk, never with the silence after
-it, and the last cue ends with the last translated word. Exports (:func:`to_srt`,
-:func:`to_webvtt`) add a minimum display duration and never let cues overlap.
+it, and the last cue ends with the last translated word. Exports ([`to_srt()`][s2st.segments.to_srt],
+[`to_webvtt()`][s2st.segments.to_webvtt]) add a minimum display duration and never let cues overlap.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ class _Open:
 
 
 class SegmentAggregator:
-    """Turn a session's events into :class:`Segment` objects (see the module docstring).
+    """Turn a session's events into [`Segment`][s2st.segments.Segment] objects (see the module docstring).
 
     Args:
         pause_s: close the open segment when a fragment arrives this long after the previous
@@ -280,7 +280,7 @@ class SegmentAggregator:
     def feed(self, event: Event, *, t: float | None = None) -> list[Segment]:
         """Consume one event; return the segments it created or changed (closed ones with
         ``stable=True``), in order. ``t`` is the event's arrival on a monotonic clock in
-        seconds (default :func:`time.monotonic`)."""
+        seconds (default `time.monotonic()`)."""
         now = self._rel(t)
         changed: list[Segment] = []
         if isinstance(event, AudioChunk) and not event.voiced:
@@ -506,16 +506,16 @@ def to_webvtt(
 
 
 def to_jsonl(segments: Sequence[Segment]) -> str:
-    """One JSON object per segment and line (all :class:`Segment` fields; text as UTF-8, not
-    escaped). :func:`from_jsonl` reads it back."""
+    """One JSON object per segment and line (all [`Segment`][s2st.segments.Segment] fields; text as UTF-8, not
+    escaped). [`from_jsonl()`][s2st.segments.from_jsonl] reads it back."""
     return "".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in segments)
 
 
 def from_jsonl(data: str) -> list[Segment]:
-    """Parse :func:`to_jsonl` output back into segments.
+    """Parse [`to_jsonl()`][s2st.segments.to_jsonl] output back into segments.
 
     Raises:
-        ConfigurationError: a line is not a JSON object with the :class:`Segment` fields.
+        ConfigurationError: a line is not a JSON object with the [`Segment`][s2st.segments.Segment] fields.
     """
     out: list[Segment] = []
     for n, line in enumerate(data.splitlines(), start=1):

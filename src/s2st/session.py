@@ -1,9 +1,9 @@
 """``S2STSession``: one translation session over one or more WebSocket connections.
 
-The session is the thin asyncio layer over :class:`s2st.protocol.ClientProtocol`. It owns
+The session is the thin asyncio layer over [`s2st.protocol.ClientProtocol`][s2st.protocol.ClientProtocol]. It owns
 exactly one background task (the *supervisor*, which reads frames and reconnects) plus the
-streaming tasks the user starts with :meth:`S2STSession.start_stream`; all of them are
-cancelled and awaited by :meth:`S2STSession.aclose`, which is idempotent and bounded in time.
+streaming tasks the user starts with [`S2STSession.start_stream()`][s2st.session.S2STSession.start_stream]; all of them are
+cancelled and awaited by [`S2STSession.aclose()`][s2st.session.S2STSession.aclose], which is idempotent and bounded in time.
 
 Backpressure policy: events wait in a bounded buffer (``max_pending_events``). When it is full
 the supervisor stops reading the socket, websockets stops reading TCP after
@@ -56,7 +56,7 @@ _MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of 
 
 
 class S2STSession(ConnectionLoop):
-    """A live translation session. Create it with :meth:`s2st.S2STClient.connect`.
+    """A live translation session. Create it with [`s2st.S2STClient.connect()`][s2st.client.S2STClient.connect].
 
     Use it as an async context manager and iterate it for events::
 
@@ -66,9 +66,9 @@ class S2STSession(ConnectionLoop):
                 ...
 
     Iteration does not stop at ``TurnComplete``: it ends when the session is closed (by
-    :meth:`finish`, :meth:`aclose` or the server). If the session ended because of an error,
-    the iteration raises that error (a :class:`~s2st.errors.S2STError`) after the events
-    received before it. Only one task may iterate at a time (:class:`ConcurrencyError`).
+    [`finish()`][s2st.session.S2STSession.finish], [`aclose()`][s2st.session.S2STSession.aclose] or the server). If the session ended because of an error,
+    the iteration raises that error (a [`S2STError`][s2st.errors.S2STError]) after the events
+    received before it. Only one task may iterate at a time ([`ConcurrencyError`][s2st.errors.ConcurrencyError]).
     """
 
     def __init__(
@@ -203,8 +203,8 @@ class S2STSession(ConnectionLoop):
     @property
     def metrics(self) -> SessionMetrics:
         """Latency figures so far: time to first translated audio, ear-to-voice lag per
-        segment, drift, reconnect downtime (see :mod:`s2st.metrics`). Each new per-segment
-        lag is also delivered as a :class:`~s2st.events.LatencyMeasurement` event."""
+        segment, drift, reconnect downtime (see `s2st.metrics`). Each new per-segment
+        lag is also delivered as a [`LatencyMeasurement`][s2st.events.LatencyMeasurement] event."""
         return self._tracker.snapshot()
 
     @property
@@ -320,7 +320,7 @@ class S2STSession(ConnectionLoop):
         sample_rate: int | None = None,
         channels: int = 1,
     ) -> None:
-        """Send audio now (no pacing; see :meth:`stream` for files).
+        """Send audio now (no pacing; see [`stream()`][s2st.session.S2STSession.stream] for files).
 
         ``audio`` is little-endian int16 mono PCM bytes at ``sample_rate`` (default: the
         config's ``input_sample_rate``, 16 kHz), or a numpy array (int16, float in [-1, 1],
@@ -374,7 +374,7 @@ class S2STSession(ConnectionLoop):
         await self._send(self._proto.activity_start)
 
     async def activity_end(self) -> None:
-        """Mark the end of speech (``activityEnd``); see :meth:`activity_start`."""
+        """Mark the end of speech (``activityEnd``); see [`activity_start()`][s2st.session.S2STSession.activity_start]."""
         self._require_manual_activity("activity_end")
         await self._send(self._proto.activity_end)
 
@@ -401,8 +401,8 @@ class S2STSession(ConnectionLoop):
         ``sample_rate``), an (async) iterable of chunks, or a ``s2st.audio.Microphone``.
 
         Files and arrays are paced at ``speed`` x real time (``None``: as fast as possible);
-        live sources are sent as they come. Does not end the input: call :meth:`end_audio` or
-        :meth:`finish`, or use :meth:`start_stream`.
+        live sources are sent as they come. Does not end the input: call [`end_audio()`][s2st.session.S2STSession.end_audio] or
+        [`finish()`][s2st.session.S2STSession.finish], or use [`start_stream()`][s2st.session.S2STSession.start_stream].
         """
         from .audio import open_source
 
@@ -421,8 +421,8 @@ class S2STSession(ConnectionLoop):
         finish: bool = True,
         finish_timeout_s: float = 30.0,
     ) -> asyncio.Task[None]:
-        """Run :meth:`stream` (then :meth:`finish` unless ``finish=False``) in a task owned by
-        the session: it is cancelled by :meth:`aclose`, and if it fails, the session ends
+        """Run [`stream()`][s2st.session.S2STSession.stream] (then [`finish()`][s2st.session.S2STSession.finish] unless ``finish=False``) in a task owned by
+        the session: it is cancelled by [`aclose()`][s2st.session.S2STSession.aclose], and if it fails, the session ends
         with its error so the ``async for`` loop sees it."""
 
         def on_error(exc: BaseException) -> bool:
@@ -449,8 +449,8 @@ class S2STSession(ConnectionLoop):
 
         "Arrived" means that after the input ended no *voiced* output came for ``idle_s``:
         no transcript text, and no audio chunk with a sample louder than
-        :data:`~s2st.events.SILENCE_PEAK` (128, about -48 dBFS; see
-        :attr:`AudioChunk.voiced <s2st.events.AudioChunk.voiced>`). The live-translate model
+        `SILENCE_PEAK` (128, about -48 dBFS; see
+        [`AudioChunk.voiced`][s2st.events.AudioChunk.voiced]). The live-translate model
         never sends turn markers and streams PCM silence forever (EVIDENCE.md rows 6-7), so
         server silence, usage and resumption updates never count as output. Two refinements:
 

@@ -1,7 +1,7 @@
-"""Translate whole files: :func:`translate_file` and its sync twin. The batch helper
-:func:`s2st.batch.translate_files` builds on them.
+"""Translate whole files: [`translate_file()`][s2st.translate.translate_file] and its sync twin. The batch helper
+[`s2st.batch.translate_files()`][s2st.batch.translate_files] builds on them.
 
-Without a client, :func:`default_client_context` picks the real service when Google
+Without a client, [`default_client_context()`][s2st.translate.default_client_context] picks the real service when Google
 credentials are configured in the environment, and otherwise starts the bundled emulator for
 the duration of the call (logged at INFO), so the same code runs offline.
 """
@@ -64,7 +64,7 @@ _MANIFEST = "manifest.jsonl"
 
 @dataclass(frozen=True)
 class TranslationProgress:
-    """Where a :func:`translate_file` call stands.
+    """Where a [`translate_file()`][s2st.translate.translate_file] call stands.
 
     Attributes:
         sent_s: seconds of source audio sent.
@@ -89,10 +89,10 @@ class TranslationResult:
     """The translation of one file.
 
     The live-translate model streams PCM silence after the last translated word, forever
-    (EVIDENCE.md row 7). That silence is not translation: ``audio`` (and so :meth:`write_wav`)
+    (EVIDENCE.md row 7). That silence is not translation: ``audio`` (and so [`write_wav()`][s2st.translate.TranslationResult.write_wav])
     keeps the silence before the first voiced chunk (the translation's lag) and between voiced
     chunks (its pauses), sample-exact, but of the silence after the last voiced chunk only
-    ``tail_ms`` (default :data:`s2st.audio.DEFAULT_TAIL_MS`, 300 ms), counted in
+    ``tail_ms`` (default `s2st.audio.DEFAULT_TAIL_MS`, 300 ms), counted in
     ``trimmed_silence_s``. The segments end with the last voiced chunk. A *silence-only
     result* (audio came, none of it voiced: e.g. a proxy that dropped the translation config,
     EVIDENCE.md row 15) has an empty ``audio``; it is logged as a warning, not raised.
@@ -153,7 +153,7 @@ class TranslationResult:
         text: SubtitleText = "translated",
         min_duration_s: float = DEFAULT_MIN_DURATION_S,
     ) -> None:
-        """Write the segments as subtitles; see :func:`s2st.segments.write_subtitles`."""
+        """Write the segments as subtitles; see [`s2st.segments.write_subtitles()`][s2st.segments.write_subtitles]."""
         write_subtitles(
             path, self.segments, format=format, text=text, min_duration_s=min_duration_s
         )
@@ -179,17 +179,17 @@ class TranslationResult:
 
 
 def credentials_configured(environ: dict[str, str] | None = None) -> bool:
-    """Whether any of :data:`CREDENTIAL_ENV_VARS` is set (non-empty)."""
+    """Whether any of `CREDENTIAL_ENV_VARS` is set (non-empty)."""
     env = os.environ if environ is None else environ
     return any(env.get(name) for name in CREDENTIAL_ENV_VARS)
 
 
 EmulatorEngine = Literal["scripted", "loopback", "silent", "local"]
-"""The bundled emulator's engines (see :class:`s2st.emulator.EmulatorConfig`)."""
+"""The bundled emulator's engines (see `s2st.emulator.EmulatorConfig`)."""
 
 
 def local_engine_available(target_language: str | None = None) -> bool:
-    """Whether the local cascade engine (:mod:`s2st.local`, extra ``s2st[local]`` and the
+    """Whether the local cascade engine (`s2st.local`, extra ``s2st[local]`` and the
     Debian packages of docs/guides/local-engine.md) can translate into ``target_language``
     here. Cheap: no model is loaded. Never raises."""
     try:
@@ -233,7 +233,7 @@ async def default_client_context(
 class _Collector:
     """Everything a file translation accumulates from the session.
 
-    Audio goes through a :class:`~s2st.audio.SilenceTrimmer`, so held server silence stays
+    Audio goes through a [`SilenceTrimmer`][s2st.audio.SilenceTrimmer], so held server silence stays
     bounded in memory however long the server streams it.
     """
 
@@ -440,18 +440,18 @@ async def translate_file(
     after every frame sent and once more with ``fraction == 1.0`` when the translation has
     arrived; an exception it raises aborts the call. ``on_event`` sees every event as it
     arrives (live captions, for example). ``options`` go to
-    :meth:`S2STClient.connect` (model, reconnect, ...).
+    [`S2STClient.connect()`][s2st.client.S2STClient.connect] (model, reconnect, ...).
 
     Args:
-        client: the client to use; ``None``: :func:`default_client_context` (real service
+        client: the client to use; ``None``: [`default_client_context()`][s2st.translate.default_client_context] (real service
             with credentials in the environment, else the bundled emulator).
         timeout_s: bound for the whole call (``None``: no bound).
         finish_timeout_s: how long to wait for the translation after the input ended.
         frame_ms: length of each audio message.
         tail_ms: server silence kept in ``audio`` after the last voiced chunk (default
-            :data:`s2st.audio.DEFAULT_TAIL_MS`, 300 ms; ``None`` keeps all of it, as received).
+            `s2st.audio.DEFAULT_TAIL_MS`, 300 ms; ``None`` keeps all of it, as received).
         engine: translate with the bundled emulator and this engine (``"local"``: the offline
-            cascade of :mod:`s2st.local`), even when Google credentials are configured; not
+            cascade of `s2st.local`), even when Google credentials are configured; not
             with ``client``.
 
     Raises:
@@ -503,7 +503,7 @@ async def translate_file(
 def translate_file_sync(
     path: str | os.PathLike[str], target_language: str, **kwargs: Any
 ) -> TranslationResult:
-    """Blocking :func:`translate_file` (runs its own event loop).
+    """Blocking [`translate_file()`][s2st.translate.translate_file] (runs its own event loop).
 
     Raises:
         ConfigurationError: called from a running event loop (use ``await translate_file``).

@@ -186,7 +186,7 @@ def test_wav_errors(tmp_path: Path) -> None:
     with pytest.raises(AudioFormatError, match="no 'data' chunk"):
         audio_file_info(nodata)
     empty = write_riff(tmp_path / "e.wav", b"", fmt_tag=1, channels=1, rate=8000, bits=16)
-    with pytest.raises(AudioFormatError, match="no audio samples"):
+    with pytest.raises(AudioFormatError, match="holds no audio"):
         read_audio(empty)
     with pytest.raises(ConfigurationError, match="frame_ms"):
         next(iter_file_frames(empty, frame_ms=10))
@@ -211,10 +211,81 @@ def test_garbage_file_with_soundfile_but_no_av(
     path = tmp_path / "a.bin"
     path.write_bytes(b"not audio at all" * 10)
     monkeypatch.setattr(files_mod, "_import_av", lambda: None)
-    with pytest.raises(AudioFormatError, match="soundfile cannot decode"):
+    with pytest.raises(AudioFormatError, match=r"a\.bin: is not a recognised audio file"):
         audio_file_info(path)
-    with pytest.raises(AudioFormatError, match="soundfile cannot decode"):
+    with pytest.raises(AudioFormatError, match="not a recognised audio file"):
         read_audio(path)
+
+
+def test_damaged_flac_with_soundfile_names_the_decoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.flac"
+    path.write_bytes(b"fLaC" + b"\x00" * 200)
+    monkeypatch.setattr(files_mod, "_import_av", lambda: None)
+    with pytest.raises(AudioFormatError, match=r"soundfile cannot decode it .*damaged"):
+        audio_file_info(path)
+
+
+# Each input error names the file and the real cause (issue 13).
+@pytest.mark.parametrize(
+    ("make", "cause"),
+    [
+        (lambda p: p.mkdir(), "is a directory, not an audio file"),
+        (lambda p: p.write_bytes(b""), r"the file is empty \(0 bytes\)"),
+        (lambda p: p.write_bytes(b"hello world " * 20), "has a .wav name but no RIFF/WAVE header"),
+    ],
+)
+def test_input_errors_name_the_file_and_the_cause(tmp_path: Path, make: object, cause: str) -> None:
+    path = tmp_path / "in.wav"
+    make(path)  # type: ignore[operator]
+    for read in (audio_file_info, read_audio):
+        with pytest.raises(AudioFormatError, match=f"in\\.wav: {cause}"):
+            read(path)
+
+
+def test_non_wav_garbage_without_decoders_is_not_a_missing_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"shopping list: eggs, milk\n" * 4)
+    monkeypatch.setattr(files_mod, "_import_soundfile", lambda: None)
+    monkeypatch.setattr(files_mod, "_import_av", lambda: None)
+    with pytest.raises(AudioFormatError, match=r"notes\.txt: is not a recognised audio file"):
+        audio_file_info(path)
+    flac = tmp_path / "a.flac"
+    flac.write_bytes(b"fLaC" + b"\x00" * 60)
+    with pytest.raises(ConfigurationError, match=r"looks like FLAC.*s2st\[files\]"):
+        audio_file_info(flac)
+
+
+def test_absurd_header_rate_names_the_file(tmp_path: Path) -> None:
+    path = write_riff(tmp_path / "ghz.wav", b"\x00" * 64, fmt_tag=1, channels=1, rate=8000, bits=16)
+    raw = bytearray(path.read_bytes())
+    rate_at = raw.index(b"fmt ") + 12  # chunk id, size, format tag, channels, then the rate
+    raw[rate_at : rate_at + 4] = (4_000_000_000).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(AudioFormatError, match=r"ghz\.wav: the WAV header says 4000000000 Hz"):
+        audio_file_info(path)
+    with pytest.raises(AudioFormatError, match="not an audio sample rate"):
+        read_audio(path)
+
+
+def test_truncated_wav_without_audio_is_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_riff(
+        tmp_path / "cut.wav",
+        b"\x00\x01",
+        fmt_tag=1,
+        channels=1,
+        rate=16_000,
+        bits=16,
+        data_size=96_000,
+    )
+    with pytest.raises(AudioFormatError, match=r"cut\.wav: the file holds no audio .*truncated"):
+        read_audio(path)
+    assert "announces 3.0 s of audio, the file holds 0.0 s" in caplog.text
 
 
 def test_no_backend_imports_at_package_import() -> None:
@@ -292,3 +363,17 @@ def test_pyav_path_when_soundfile_is_missing(
     info = audio_file_info(path)
     assert (info.sample_rate, info.container) == (48_000, "av")
     _check_tone(read_audio(path)[0])
+
+
+async def test_speed_zero_streams_a_file_as_fast_as_possible() -> None:
+    """``speed=0`` means unpaced in the API, as ``s2st translate --speed 0`` does."""
+    import time
+
+    from s2st.audio import open_source
+    from s2st.emulator import sample_path
+
+    started = time.monotonic()
+    frames = [f async for f in open_source(sample_path("hello"), speed=0)]
+    elapsed = time.monotonic() - started
+    assert sum(len(f) for f in frames) / 32_000 > 5.0  # 5.9 s of speech ...
+    assert elapsed < 2.5  # ... not paced at real time (generous for a loaded machine)

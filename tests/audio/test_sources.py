@@ -193,4 +193,4 @@ async def test_bad_sources() -> None:
     with pytest.raises(ConfigurationError, match="differs from frame_ms"):
         await _all(open_source(b"\x00\x00", sample_rate=16_000, pacer=Pacer(frame_ms=20)))
     with pytest.raises(ConfigurationError, match="speed"):
-        await _all(open_source(b"\x00\x00", sample_rate=16_000, speed=0))
+        await _all(open_source(b"\x00\x00", sample_rate=16_000, speed=-1.0))

@@ -1,12 +1,12 @@
 """Audio toolkit: conversion to the Live API's input format, files, pacing, output, devices.
 
 Input side: anything goes in (any dtype, G.711, any channel count, any rate, WAV/FLAC/...
-files, microphones), 16 kHz mono little-endian int16 comes out (:func:`to_pcm16`,
-:class:`AudioConverter`, :func:`open_source`). Output side: :class:`~s2st.events.AudioChunk`
-streams are collected (:func:`collect_audio`), written (:class:`WavWriter`) or played smoothly
-(:class:`JitterBuffer`, :class:`Speaker`). Collected and written audio leaves out the silence
-the server streams after the last voiced chunk, except a :data:`DEFAULT_TAIL_MS` tail
-(:class:`SilenceTrimmer`); playback plays everything.
+files, microphones), 16 kHz mono little-endian int16 comes out ([`to_pcm16()`][s2st.audio.to_pcm16],
+[`AudioConverter`][s2st.audio.AudioConverter], [`open_source()`][s2st.audio.open_source]). Output side: [`AudioChunk`][s2st.events.AudioChunk]
+streams are collected ([`collect_audio()`][s2st.audio.collect_audio]), written ([`WavWriter`][s2st.audio.WavWriter]) or played smoothly
+([`JitterBuffer`][s2st.audio.JitterBuffer], [`Speaker`][s2st.audio.Speaker]). Collected and written audio leaves out the silence
+the server streams after the last voiced chunk, except a `DEFAULT_TAIL_MS` tail
+([`SilenceTrimmer`][s2st.audio.SilenceTrimmer]); playback plays everything.
 
 Only numpy is imported here; soxr, soundfile, sounddevice and PyAV load on first use.
 """

@@ -225,11 +225,11 @@ class AudioConverter:
         encoding: how bytes are encoded (default ``"pcm16"``); for arrays the dtype decides,
             except ``"mulaw"``/``"alaw"`` which mark a uint8 array as G.711.
         target_rate: output rate in Hz (default 16000).
-        backend: resampler backend, see :class:`s2st.audio.resample.Resampler`.
+        backend: resampler backend, see `s2st.audio.resample.Resampler`.
 
-    :meth:`convert` accepts chunks of any length (bytes may even split a sample: the remainder is
+    `convert()` accepts chunks of any length (bytes may even split a sample: the remainder is
     carried to the next chunk) and returns what is ready; the output is continuous across chunk
-    boundaries. :meth:`flush` returns the tail and ends the stream. Empty chunks return ``b""``.
+    boundaries. `flush()` returns the tail and ends the stream. Empty chunks return ``b""``.
 
     Raises:
         AudioFormatError: NaN/inf, wrong shapes or channel counts, non-contiguous arrays,
@@ -368,11 +368,11 @@ def to_pcm16(
 
     Arrays are ``(frames,)`` or ``(frames, channels)`` (soundfile's order); a 2-D array with more
     than 32 columns is rejected with a hint to transpose. Bytes are decoded with ``encoding``
-    (default ``"pcm16"``) and ``channels`` (default 1). Same output as :class:`AudioConverter`
+    (default ``"pcm16"``) and ``channels`` (default 1). Same output as [`AudioConverter`][s2st.audio.AudioConverter]
     fed the clip in one chunk.
 
     Raises:
-        AudioFormatError: empty input and every case listed on :class:`AudioConverter`.
+        AudioFormatError: empty input and every case listed on [`AudioConverter`][s2st.audio.AudioConverter].
     """
     if not isinstance(audio, (np.ndarray, bytes, bytearray, memoryview)):
         raise AudioFormatError(f"audio must be a numpy array or bytes, got {type(audio).__name__}")
@@ -423,7 +423,7 @@ def check_sample_rate(samples: npt.ArrayLike, sample_rate: int) -> str | None:
     48 kHz), says nothing for silence, noise, or clips shorter than 0.25 s, and can flag
     legitimately low-pitched tones or music. Hence it returns a description of the suspected
     problem (or ``None``) instead of raising; a WAV header that contradicts a declared rate is
-    certain and raises :class:`AudioFormatError` in :func:`s2st.audio.open_source`.
+    certain and raises [`AudioFormatError`][s2st.errors.AudioFormatError] in [`s2st.audio.open_source()`][s2st.audio.open_source].
     """
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
         raise ConfigurationError(f"sample_rate must be a positive int, got {sample_rate!r}")

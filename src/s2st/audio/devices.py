@@ -2,7 +2,7 @@
 
 The audio thread is never blocked: the capture callback copies the block and hands it to the
 event loop with ``call_soon_threadsafe``; the playback callback pulls from a
-:class:`~s2st.audio.output.JitterBuffer` that is filled from the loop.
+`JitterBuffer` that is filled from the loop.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _INSTALL_HINT = (
 
 
 def load_sounddevice() -> Any:
-    """Import sounddevice on first use, translating failures into :class:`ConfigurationError`."""
+    """Import sounddevice on first use, translating failures into [`ConfigurationError`][s2st.errors.ConfigurationError]."""
     try:
         import sounddevice
     except ImportError as exc:
@@ -189,11 +189,11 @@ class Microphone:
 
 
 class Speaker:
-    """Play mono int16 audio on an output device through a :class:`JitterBuffer`.
+    """Play mono int16 audio on an output device through a [`JitterBuffer`][s2st.audio.JitterBuffer].
 
     ``async with Speaker() as spk:`` then ``spk.play(chunk)`` for each
-    :class:`~s2st.events.AudioChunk`; call ``spk.clear()`` on
-    :class:`~s2st.events.Interrupted` and ``await spk.drain()`` to let the tail finish.
+    [`AudioChunk`][s2st.events.AudioChunk]; call ``spk.clear()`` on
+    [`Interrupted`][s2st.events.Interrupted] and ``await spk.drain()`` to let the tail finish.
 
     Args:
         sample_rate: playback rate (24000 = translated speech).

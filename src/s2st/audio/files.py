@@ -7,7 +7,7 @@
   to the end of the file.
 * Everything else (FLAC, OGG/Opus, MP3, AIFF, ...) goes through soundfile (``s2st[files]``) if
   installed, else PyAV (``s2st[av]``, also for containers and video sound tracks), else a
-  :class:`~s2st.errors.ConfigurationError` tells which extra to install.
+  [`ConfigurationError`][s2st.errors.ConfigurationError] tells which extra to install.
 """
 
 from __future__ import annotations
@@ -34,6 +34,22 @@ logger = logging.getLogger("s2st.audio.files")
 _WAVE_PCM, _WAVE_FLOAT, _WAVE_ALAW, _WAVE_MULAW, _WAVE_EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
 #: Input read per decode step, in seconds of audio.
 _BLOCK_S = 0.5
+#: Sample rates a file header may declare (what the converter resamples from).
+_MIN_FILE_RATE, _MAX_FILE_RATE = 1000, 768_000
+#: A file that decodes to less audio than this holds nothing a recogniser can hear.
+_MIN_AUDIO_S = 0.01
+
+# Leading bytes of formats that need a decoder extra (see _sniff).
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"fLaC", "FLAC"),
+    (0, b"OggS", "Ogg"),
+    (0, b"ID3", "MP3"),
+    (0, b"FORM", "AIFF"),
+    (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+    (4, b"ftyp", "MP4/M4A"),
+    (0, b"#!AMR", "AMR"),
+    (0, b"caff", "CAF"),
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +121,12 @@ def _parse_wav(fh: BinaryIO, path: str) -> _WavLayout:
             fh.seek(size + (size & 1), os.SEEK_CUR)
     tag, channels, rate, block_align, bits = fmt
     encoding = _wav_encoding(tag, bits, path)
-    if channels < 1 or rate < 1 or block_align != channels * ((bits + 7) // 8):
+    if not _MIN_FILE_RATE <= rate <= _MAX_FILE_RATE:
+        raise AudioFormatError(
+            f"{path}: the WAV header says {rate} Hz, which is not an audio sample rate"
+            f" (expected {_MIN_FILE_RATE}..{_MAX_FILE_RATE} Hz); the header is damaged"
+        )
+    if channels < 1 or block_align != channels * ((bits + 7) // 8):
         raise AudioFormatError(
             f"{path}: inconsistent WAV header (channels={channels}, rate={rate},"
             f" block_align={block_align}, bits={bits})"
@@ -138,19 +159,67 @@ def _is_wav(path: str) -> bool:
     return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
 
 
-def _no_decoder(path: str) -> ConfigurationError:
+def _sniff(path: str) -> str | None:
+    """The name of a compressed format recognised by its first bytes, else ``None``."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    for offset, magic, kind in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return kind
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "MP3"  # an MPEG audio frame sync without an ID3 tag
+    return None
+
+
+def _not_audio(path: str, detail: str = "") -> AudioFormatError:
+    """A file that no decoder recognises: say so, and what is read."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    wav_name = os.path.splitext(path)[1].lower() in (".wav", ".wave")
+    what = (
+        "has a .wav name but no RIFF/WAVE header" if wav_name else "is not a recognised audio file"
+    )
+    cause = f" ({detail})" if detail else ""
+    return AudioFormatError(
+        f"{path}: {what} (it starts with {head!r}){cause}; s2st reads WAV, and FLAC/OGG/MP3 with"
+        " s2st[files]. Check the file, or convert it to WAV (e.g. with ffmpeg)"
+    )
+
+
+def _no_decoder(path: str) -> Exception:
+    kind = _sniff(path)
+    if kind is None:
+        return _not_audio(path)
     return ConfigurationError(
-        f"{path}: only WAV can be read without extras; install a decoder with"
+        f"{path}: looks like {kind}; only WAV is read without extras. Install a decoder with"
         " pip install 's2st[files]' (FLAC/OGG/MP3 via soundfile) or 's2st[av]' (containers,"
         " video sound tracks via PyAV)"
     )
 
 
 def _check_path(path: str | os.PathLike[str]) -> str:
+    """The file name of ``path``, or an AudioFormatError naming it and what is wrong."""
     name = os.fspath(path)
-    if not os.path.isfile(name):
+    if os.path.isdir(name):
+        raise AudioFormatError(f"{name}: is a directory, not an audio file")
+    if not os.path.exists(name):
         raise AudioFormatError(f"{name}: no such audio file")
+    if not os.path.isfile(name):
+        raise AudioFormatError(f"{name}: not a regular file (a device or a pipe?)")
+    if not os.access(name, os.R_OK):
+        raise AudioFormatError(f"{name}: permission denied (the file is not readable)")
+    if os.path.getsize(name) == 0:
+        raise AudioFormatError(f"{name}: the file is empty (0 bytes)")
     return name
+
+
+def _soundfile_failed(name: str, exc: Exception) -> AudioFormatError:
+    if _sniff(name) is None:
+        return _not_audio(name, f"soundfile: {exc}")
+    return AudioFormatError(
+        f"{name}: soundfile cannot decode it ({exc}); the file may be damaged, or for"
+        " containers and video install s2st[av]"
+    )
 
 
 def audio_file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
@@ -173,10 +242,7 @@ def audio_file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
             )
         except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
             if _import_av() is None:
-                raise AudioFormatError(
-                    f"{name}: soundfile cannot decode it ({exc}); for containers or video"
-                    " install s2st[av]"
-                ) from exc
+                raise _soundfile_failed(name, exc) from exc
     av = _import_av()
     if av is None:
         raise _no_decoder(name)
@@ -185,6 +251,8 @@ def audio_file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
             stream = container.streams.audio[0]
             return AudioFileInfo(int(stream.rate), int(stream.channels), "av", None, "av")
     except Exception as exc:
+        if _sniff(name) is None:
+            raise _not_audio(name, f"PyAV: {exc}") from exc
         raise AudioFormatError(f"{name}: PyAV cannot decode an audio stream ({exc})") from exc
 
 
@@ -207,7 +275,14 @@ def _iter_wav(name: str) -> Iterator[tuple[bytes, AudioFileInfo]]:
             if data:
                 yield data, layout.info
         if remaining:
-            logger.warning("%s: data chunk truncated by %d bytes", name, remaining)
+            rate_bytes = layout.info.sample_rate * layout.block_align
+            logger.warning(
+                "%s: the file is truncated: the header announces %.1f s of audio, the file holds"
+                " %.1f s",
+                name,
+                (layout.data_size or 0) / rate_bytes,
+                ((layout.data_size or 0) - remaining) / rate_bytes,
+            )
 
 
 def _iter_soundfile(sf: Any, name: str) -> Iterator[tuple[npt.NDArray[np.float32], AudioFileInfo]]:
@@ -222,7 +297,13 @@ def _iter_soundfile(sf: Any, name: str) -> Iterator[tuple[npt.NDArray[np.float32
 
 
 def _iter_av(av: Any, name: str) -> Iterator[tuple[npt.NDArray[np.float32], AudioFileInfo]]:
-    with av.open(name) as container:
+    try:
+        container = av.open(name)
+    except Exception as exc:  # PyAV's errors (InvalidDataError ...) are not ours
+        if _sniff(name) is None:
+            raise _not_audio(name, f"PyAV: {exc}") from exc
+        raise AudioFormatError(f"{name}: PyAV cannot decode an audio stream ({exc})") from exc
+    with container:
         if not container.streams.audio:
             raise AudioFormatError(f"{name}: the file has no audio stream")
         stream = container.streams.audio[0]
@@ -230,11 +311,14 @@ def _iter_av(av: Any, name: str) -> Iterator[tuple[npt.NDArray[np.float32], Audi
         info = AudioFileInfo(rate, 1, "av", None, "av")
         # Let FFmpeg deliver packed float mono at the native rate; we resample ourselves.
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    yield np.ascontiguousarray(out.to_ndarray().reshape(-1), dtype=np.float32), info
+            for out in resampler.resample(None):
                 yield np.ascontiguousarray(out.to_ndarray().reshape(-1), dtype=np.float32), info
-        for out in resampler.resample(None):
-            yield np.ascontiguousarray(out.to_ndarray().reshape(-1), dtype=np.float32), info
+        except av.error.FFmpegError as exc:
+            raise AudioFormatError(f"{name}: the audio stream is damaged ({exc})") from exc
 
 
 def _iter_decoded(name: str) -> Iterator[tuple[Any, AudioFileInfo]]:
@@ -248,10 +332,7 @@ def _iter_decoded(name: str) -> Iterator[tuple[Any, AudioFileInfo]]:
             sf.info(name)
         except Exception as exc:
             if _import_av() is None:
-                raise AudioFormatError(
-                    f"{name}: soundfile cannot decode it ({exc}); for containers or video"
-                    " install s2st[av]"
-                ) from exc
+                raise _soundfile_failed(name, exc) from exc
         else:
             yield from _iter_soundfile(sf, name)
             return
@@ -283,6 +364,7 @@ def iter_file_frames(
     frame_bytes = target_rate * frame_ms // 1000 * 2
     converter: AudioConverter | None = None
     pending = bytearray()
+    produced = 0
     for chunk, info in _iter_decoded(name):
         if converter is None:
             encoding: Any = info.encoding if info.container == "wav" else None
@@ -295,11 +377,17 @@ def iter_file_frames(
             )
         pending += converter.convert(chunk)
         while len(pending) >= frame_bytes:
+            produced += frame_bytes
             yield bytes(pending[:frame_bytes])
             del pending[:frame_bytes]
-    if converter is None:
-        raise AudioFormatError(f"{name}: the file contains no audio samples")
-    pending += converter.flush()
+    if converter is not None:
+        pending += converter.flush()
+    if produced + len(pending) < 2 * target_rate * _MIN_AUDIO_S:
+        held = (produced + len(pending)) / 2 / target_rate
+        raise AudioFormatError(
+            f"{name}: the file holds no audio ({held * 1000:.0f} ms of samples); it is empty or"
+            " truncated"
+        )
     while pending:
         yield bytes(pending[:frame_bytes])
         del pending[:frame_bytes]
@@ -310,10 +398,10 @@ def read_audio(
 ) -> tuple[npt.NDArray[np.int16], int]:
     """Read a whole file as mono int16 at ``target_rate``; returns ``(samples, target_rate)``.
 
-    Decoding is streamed (see :func:`iter_file_frames`), only the result is held in memory.
+    Decoding is streamed (see [`iter_file_frames()`][s2st.audio.iter_file_frames]), only the result is held in memory.
 
     Raises:
-        ConfigurationError / AudioFormatError: as :func:`iter_file_frames`.
+        ConfigurationError / AudioFormatError: as [`iter_file_frames()`][s2st.audio.iter_file_frames].
     """
     parts = list(iter_file_frames(path, frame_ms=200, target_rate=target_rate))
     return np.frombuffer(b"".join(parts), dtype="<i2").astype(np.int16), target_rate

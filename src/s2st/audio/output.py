@@ -1,9 +1,9 @@
 """Handling translated speech: collect it, write it to WAV, or smooth it for playout.
 
-Recorded outputs (:func:`collect_audio`, :class:`WavWriter`) do not carry the PCM silence the
+Recorded outputs ([`collect_audio()`][s2st.audio.collect_audio], [`WavWriter`][s2st.audio.WavWriter]) do not carry the PCM silence the
 live-translate model streams after its last word (EVIDENCE.md row 7): a
-:class:`SilenceTrimmer` holds silent chunks back, writes them when voiced audio follows and
-keeps at most :data:`DEFAULT_TAIL_MS` of them at the end. Playback (:class:`JitterBuffer`)
+[`SilenceTrimmer`][s2st.audio.SilenceTrimmer] holds silent chunks back, writes them when voiced audio follows and
+keeps at most [`DEFAULT_TAIL_MS`][s2st.audio.output.DEFAULT_TAIL_MS] of them at the end. Playback ([`JitterBuffer`][s2st.audio.JitterBuffer])
 plays everything it is given.
 """
 
@@ -39,15 +39,15 @@ logger = logging.getLogger("s2st.audio.output")
 
 Int16Array = npt.NDArray[np.int16]
 
-#: Silence kept after the last voiced chunk in recorded outputs (:class:`SilenceTrimmer`,
-#: :class:`WavWriter`, :func:`collect_audio`, ``TranslationResult.audio``): a natural end to
+#: Silence kept after the last voiced chunk in recorded outputs ([`SilenceTrimmer`][s2st.audio.SilenceTrimmer],
+#: [`WavWriter`][s2st.audio.WavWriter], [`collect_audio()`][s2st.audio.collect_audio], ``TranslationResult.audio``): a natural end to
 #: the last word, not the PCM silence the live-translate model streams forever after it
 #: (EVIDENCE.md row 7).
 DEFAULT_TAIL_MS = 300.0
 
 #: How much held-back silence is kept as the real samples. Beyond it, held silence is kept as
 #: a number of samples and written as digital zeros (its samples are at most
-#: :data:`~s2st.events.SILENCE_PEAK` anyway), so memory stays bounded while the server streams
+#: `SILENCE_PEAK` anyway), so memory stays bounded while the server streams
 #: silence for minutes.
 MAX_HELD_SILENCE_MS = 10_000.0
 
@@ -69,27 +69,26 @@ class SilenceTrimmer:
 
     The live-translate model never goes quiet: after the last translated word it streams PCM
     silence in real time, forever (EVIDENCE.md row 7). A chunk is *silent* when no sample's
-    magnitude exceeds :data:`~s2st.events.SILENCE_PEAK` (:attr:`AudioChunk.voiced
-    <s2st.events.AudioChunk.voiced>`). A writer cannot know whether a silent chunk is a pause
+    magnitude exceeds `SILENCE_PEAK` ([`AudioChunk.voiced`][s2st.events.AudioChunk.voiced]). A writer cannot know whether a silent chunk is a pause
     or the endless filler, so the trimmer holds silent chunks back:
 
-    - when a voiced chunk follows, :meth:`push` returns all the held silence, in order and
+    - when a voiced chunk follows, `push()` returns all the held silence, in order and
       sample-exact in length, then the voiced chunk: silence *between* voiced chunks is the
       timing of the translation and is kept, and so is silence *before* the first voiced
       chunk (the translation's lag);
-    - at the end, :meth:`flush` returns at most ``tail_ms`` of the held silence (a natural end
+    - at the end, `flush()` returns at most ``tail_ms`` of the held silence (a natural end
       to the last word) and drops the rest;
     - a stream with no voiced chunk at all gives nothing (zero samples, not even the tail):
       a *silence-only result* is empty, and not an error.
 
-    Memory stays bounded: the first :data:`MAX_HELD_SILENCE_MS` (or ``tail_ms`` if longer) of
+    Memory stays bounded: the first `MAX_HELD_SILENCE_MS` (or ``tail_ms`` if longer) of
     held silence is kept as the real samples; beyond that only a count is kept, and that part
     is returned as digital zeros (read-only views of one shared block).
 
     Args:
         sample_rate: samples per second of the audio pushed (sizes the tail and the cap).
         tail_ms: silence kept after the last voiced chunk, in milliseconds (default
-            :data:`DEFAULT_TAIL_MS`, 300 ms; ``0``: none). ``None`` disables trimming:
+            [`DEFAULT_TAIL_MS`][s2st.audio.output.DEFAULT_TAIL_MS], 300 ms; ``0``: none). ``None`` disables trimming:
             everything pushed is returned at once.
 
     Raises:
@@ -126,7 +125,7 @@ class SilenceTrimmer:
         Args:
             samples: a 1-D int16 array (kept by reference when returned, copied when held).
             voiced: whether the chunk is voiced; ``None``: computed with
-                :func:`~s2st.events.chunk_voiced`.
+                [`chunk_voiced()`][s2st.events.chunk_voiced].
         """
         if self.tail_ms is None:
             return [samples] if samples.size else []
@@ -252,13 +251,13 @@ def collect_audio(
 ) -> Int16Array | Awaitable[Int16Array]:
     """Concatenate the audio of ``chunks`` into one int16 array, without trailing server silence.
 
-    ``chunks`` may hold :class:`~s2st.events.AudioChunk`, 1-D int16 arrays or pcm16 bytes; other
+    ``chunks`` may hold [`AudioChunk`][s2st.events.AudioChunk], 1-D int16 arrays or pcm16 bytes; other
     objects (e.g. transcription events from a session) are skipped. For an async iterable the
     result is awaitable: ``samples = await collect_audio(events)``. All chunks must share one
     rate (``sample_rate``, or the first chunk's).
 
-    Silence is trimmed as :class:`SilenceTrimmer` does: silent items (no sample above
-    :data:`~s2st.events.SILENCE_PEAK`) before the first voiced item and between voiced items
+    Silence is trimmed as [`SilenceTrimmer`][s2st.audio.SilenceTrimmer] does: silent items (no sample above
+    `SILENCE_PEAK`) before the first voiced item and between voiced items
     are kept, in order and sample-exact in length; after the last voiced item at most
     ``tail_ms`` of them is kept. Without any voiced item the result is empty (zero samples).
 
@@ -266,7 +265,7 @@ def collect_audio(
         chunks: the items, a sync or async iterable.
         sample_rate: the rate every AudioChunk must have (default: the first chunk's). It also
             sizes the tail; arrays and bytes without it are taken as 24 kHz for that.
-        tail_ms: silence kept after the last voiced item (default :data:`DEFAULT_TAIL_MS`,
+        tail_ms: silence kept after the last voiced item (default [`DEFAULT_TAIL_MS`][s2st.audio.output.DEFAULT_TAIL_MS],
             300 ms); ``None`` keeps all the audio, silence included.
 
     Raises:
@@ -285,21 +284,21 @@ def collect_audio(
 class WavWriter:
     """Write mono int16 audio to a WAV file incrementally, without trailing server silence.
 
-    The header is rewritten after every :meth:`write`, so the file is valid even if the process
-    stops mid-stream; :meth:`close` (or leaving the ``with`` block) finishes it.
+    The header is rewritten after every `write()`, so the file is valid even if the process
+    stops mid-stream; `close()` (or leaving the ``with`` block) finishes it.
 
-    Silent chunks (no sample above :data:`~s2st.events.SILENCE_PEAK`) are held back by a
-    :class:`SilenceTrimmer` and written only when voiced audio follows (then all of them, in
-    order, sample-exact in length); :meth:`close` writes at most ``tail_ms`` of the silence
+    Silent chunks (no sample above `SILENCE_PEAK`) are held back by a
+    [`SilenceTrimmer`][s2st.audio.SilenceTrimmer] and written only when voiced audio follows (then all of them, in
+    order, sample-exact in length); `close()` writes at most ``tail_ms`` of the silence
     that followed the last voiced chunk. So the minutes of PCM silence the live-translate
     model streams after its last word (EVIDENCE.md row 7) never reach the file, while pauses
     and the lag before the first word do. A stream with no voiced chunk gives a valid WAV
-    file with zero frames. Held silence is bounded in memory (:data:`MAX_HELD_SILENCE_MS`).
+    file with zero frames. Held silence is bounded in memory (`MAX_HELD_SILENCE_MS`).
 
     Args:
         path: destination, created or truncated.
         sample_rate: rate of the file (default 24000, the rate of translated speech).
-        tail_ms: silence kept after the last voiced chunk (default :data:`DEFAULT_TAIL_MS`,
+        tail_ms: silence kept after the last voiced chunk (default [`DEFAULT_TAIL_MS`][s2st.audio.output.DEFAULT_TAIL_MS],
             300 ms); ``None`` writes everything as it comes.
 
     Raises:
@@ -498,7 +497,7 @@ class JitterBuffer:
             self._ended = True
 
     def clear(self) -> int:
-        """Drop everything buffered (e.g. on :class:`~s2st.events.Interrupted`); returns samples dropped."""
+        """Drop everything buffered (e.g. on [`Interrupted`][s2st.events.Interrupted]); returns samples dropped."""
         with self._lock:
             n = self._size
             self._chunks.clear()

@@ -35,7 +35,7 @@ class Pacer:
     """Release frames at ``speed`` times real time.
 
     Frame ``n`` (counting from 0) is due at ``start + n * frame_ms / 1000 / speed``, where
-    ``start`` is the clock reading at the first :meth:`wait`. Because every deadline is computed
+    ``start`` is the clock reading at the first `wait()`. Because every deadline is computed
     from ``start`` rather than from the previous wake-up, sleep overshoot does not accumulate:
     the drift stays bounded by one sleep's lateness however long the file.
 

@@ -148,7 +148,7 @@ class Resampler:
         out_rate: output sample rate in Hz.
         backend: ``"soxr"``, ``"numpy"`` or ``"auto"`` (soxr when installed).
 
-    Feed chunks of any size to :meth:`process`; call :meth:`flush` once at the end to get the
+    Feed chunks of any size to `process()`; call `flush()` once at the end to get the
     tail. The total output length is ``ceil(n_in * out_rate / in_rate)`` for the numpy backend
     and within a sample of it for soxr. Equal rates are passed through unchanged.
 

@@ -39,9 +39,9 @@ AudioSource = Union[
     Iterable[Any],
     Microphone,
 ]
-"""Anything :func:`open_source` accepts."""
+"""Anything [`open_source()`][s2st.audio.open_source] accepts."""
 
-#: Only this much of an in-memory clip is examined by :func:`check_sample_rate`.
+#: Only this much of an in-memory clip is examined by [`check_sample_rate()`][s2st.audio.check_sample_rate].
 _CHECK_S = 10
 
 
@@ -175,19 +175,20 @@ async def open_source(
     Sources:
 
     * a path (``str`` or ``os.PathLike``): decoded progressively (see
-      :func:`~s2st.audio.iter_file_frames`); ``sample_rate``, if given, must match the header.
+      [`iter_file_frames()`][s2st.audio.iter_file_frames]); ``sample_rate``, if given, must match the header.
     * a numpy array (``(frames,)`` or ``(frames, channels)``) or bytes (pcm16 mono): needs
-      ``sample_rate``; a suspicious rate is logged (see :func:`~s2st.audio.check_sample_rate`).
+      ``sample_rate``; a suspicious rate is logged (see [`check_sample_rate()`][s2st.audio.check_sample_rate]).
     * a (sync) iterable of arrays/bytes: in-memory chunks, converted as one stream; needs
       ``sample_rate``.
-    * an async iterable of arrays/bytes or a :class:`~s2st.audio.Microphone`: a *live* source.
+    * an async iterable of arrays/bytes or a [`Microphone`][s2st.audio.Microphone]: a *live* source.
 
     Recorded sources (files, arrays, bytes, sync iterables) are paced at ``speed`` x real time
-    (``None`` = as fast as possible); live sources are never paced. With ``keepalive_silence``
+    (``None`` or ``0`` = as fast as possible, like ``s2st translate --speed 0``); live sources
+    are never paced. With ``keepalive_silence``
     a live source that produces nothing for one frame period gets its buffered tail sent
     (padded with silence to a full frame) and then silence frames until it resumes.
 
-    ``pacer`` lets the caller supply (and then inspect) the :class:`Pacer`; by default one is
+    ``pacer`` lets the caller supply (and then inspect) the [`Pacer`][s2st.audio.Pacer]; by default one is
     made from ``frame_ms`` and ``speed``. Closing the generator early closes the file, the
     async iterator or the microphone.
 
@@ -197,6 +198,8 @@ async def open_source(
             an unsupported source type, and every conversion error.
     """
     check_frame_ms(frame_ms)
+    if speed == 0 and not isinstance(speed, bool):
+        speed = None  # 0 = unpaced, as on the command line
     if pacer is None:
         pacer = Pacer(frame_ms=frame_ms, speed=speed)
     elif pacer.frame_ms != frame_ms:

@@ -5,9 +5,9 @@ service validates, and answers with transcripts and audio decided by an engine (
 scenarios or a clearly labelled loopback). It never pretends to translate arbitrary speech.
 By default it behaves as the real live-translate service was seen behaving (output that never
 stops, no turn markers, handles every ~2 s, the 10-minute cap closing 1008);
-:meth:`EmulatorConfig.optimistic` restores the former, friendlier behaviour.
-See :class:`Emulator`, :class:`EmulatorConfig`, :class:`Engine`, :class:`Fault` and
-:class:`FaultPlan`.
+[`EmulatorConfig.optimistic()`][s2st.emulator.EmulatorConfig.optimistic] restores the former, friendlier behaviour.
+See [`Emulator`][s2st.emulator.Emulator], [`EmulatorConfig`][s2st.emulator.EmulatorConfig], [`Engine`][s2st.emulator.Engine], [`Fault`][s2st.emulator.Fault] and
+[`FaultPlan`][s2st.emulator.FaultPlan].
 """
 
 from __future__ import annotations

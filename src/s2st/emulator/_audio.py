@@ -47,7 +47,7 @@ def resample(pcm: Int16Array, from_rate: int, to_rate: int) -> Int16Array:
 
 
 def read_wav(source: Path | bytes, *, expect_rate: int | None = None) -> tuple[Int16Array, int]:
-    """Read a mono 16-bit PCM WAV; raise :class:`AudioFormatError` for anything else."""
+    """Read a mono 16-bit PCM WAV; raise [`AudioFormatError`][s2st.errors.AudioFormatError] for anything else."""
     with wave.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), "rb") as w:
         if w.getnchannels() != 1 or w.getsampwidth() != 2:
             raise AudioFormatError("Scenario WAVs must be mono 16-bit PCM; re-encode with sox.")

@@ -1,5 +1,5 @@
 """The emulator's output side (private): the sender task, replies, resumption updates and
-barge-in. A mixin of :class:`s2st.emulator.server.Emulator`.
+barge-in. A mixin of `s2st.emulator.server.Emulator`.
 
 One sender task per connection writes two lanes (see ``_ConnState``): control frames and
 transcripts at once, translated audio paced at ``speed`` x real time in parts of ``part_ms``.
@@ -49,7 +49,7 @@ def _audio_content(data_b64: str) -> dict[str, Any]:
 
 
 class OutputMixin:
-    """Output and resumption of :class:`s2st.emulator.server.Emulator`."""
+    """Output and resumption of `s2st.emulator.server.Emulator`."""
 
     config: EmulatorConfig
     _handles: dict[str, _Handle]

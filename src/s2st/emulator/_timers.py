@@ -1,5 +1,5 @@
 """The emulator's timer task and fault injection (private). A mixin of
-:class:`s2st.emulator.server.Emulator`.
+`s2st.emulator.server.Emulator`.
 
 The timer sends ``usageMetadata`` and time-based ``sessionResumptionUpdate`` messages, the
 ``goAway`` notice and the cap close (EVIDENCE.md rows 8, 9, 17, 18), and fires timed faults.
@@ -29,7 +29,7 @@ _MALFORMED: dict[str, str] = {
 
 
 class TimerMixin(OutputMixin):
-    """Timers and faults of :class:`s2st.emulator.server.Emulator`."""
+    """Timers and faults of `s2st.emulator.server.Emulator`."""
 
     async def _timer(self, st: _ConnState) -> None:
         cfg = self.config

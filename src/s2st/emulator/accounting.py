@@ -8,7 +8,7 @@ the same base.
 A resumed connection starts from the state of its handle: the audio consumed up to that handle
 (``base_digests``) plus what it consumes itself. Audio a dropped connection consumed *after* its
 last handle is not part of the resumed session's state (it is lost server-side; the client must
-replay it). :meth:`Emulator.consumed_audio_digests` reports, per logical session in creation
+replay it). [`Emulator.consumed_audio_digests()`][s2st.emulator.Emulator.consumed_audio_digests] reports, per logical session in creation
 order, the state of its latest connection.
 """
 

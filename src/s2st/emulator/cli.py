@@ -2,7 +2,7 @@
 
 Without flags it behaves like the real service (EVIDENCE.md): continuous real-time output with
 PCM silence, no turn markers, handles every 2 s, a 600 s cap with a goAway 50 s before it.
-``--optimistic`` starts from :meth:`EmulatorConfig.optimistic` instead; every other flag
+``--optimistic`` starts from [`EmulatorConfig.optimistic()`][s2st.emulator.EmulatorConfig.optimistic] instead; every other flag
 overrides one field on top of either.
 """
 
@@ -134,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def build_config(args: argparse.Namespace) -> EmulatorConfig:
-    """The :class:`EmulatorConfig` the parsed command line asks for."""
+    """The [`EmulatorConfig`][s2st.emulator.EmulatorConfig] the parsed command line asks for."""
     base = EmulatorConfig.optimistic() if args.optimistic else EmulatorConfig()
     fields: dict[str, Any] = {
         "seed": args.seed,

@@ -1,11 +1,11 @@
-"""Configuration of the emulator (:class:`EmulatorConfig`).
+"""Configuration of the emulator ([`EmulatorConfig`][s2st.emulator.EmulatorConfig]).
 
 The defaults reproduce what the real live-translate service was seen doing (EVIDENCE.md rows
 1-22): continuous 24 kHz output at real time (PCM silence when there is nothing to say, even
 after ``audioStreamEnd``), no turn markers, resumable handles every ~2 s, a 10-minute cap with a
 ``goAway`` 50 s before it and a 1008 close for a client that overstays. Today's optimistic
 behaviour (turn markers, quiet when idle, handles only between utterances) is one call away:
-:meth:`EmulatorConfig.optimistic`.
+[`EmulatorConfig.optimistic()`][s2st.emulator.EmulatorConfig.optimistic].
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ CapClose = Literal["overstay", "deadline"]
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Behaviour of an :class:`~s2st.emulator.Emulator`. All fields are keyword arguments.
+    """Behaviour of an [`Emulator`][s2st.emulator.Emulator]. All fields are keyword arguments.
 
     Output (EVIDENCE.md rows 4-9):
 
@@ -94,10 +94,10 @@ class EmulatorConfig:
 
     Engine: ``engine`` is ``"scripted"`` (scenarios, loopback fallback), ``"loopback"``,
     ``"silent"`` (hears speech, answers only silence: EVIDENCE.md row 15), ``"local"`` (a real
-    local translation: :mod:`s2st.local`, extra ``s2st[local]``), or a
+    local translation: `s2st.local`, extra ``s2st[local]``), or a
     callable ``(SetupInfo) -> Engine``; ``scenarios`` limits the scripted engine to these
     names; ``end_silence_ms`` is the silence that ends a segment and ``threshold_db`` the frame
-    level (dB re 1 LSB RMS) counted as speech. ``faults``: a :class:`FaultPlan`; ``seed`` makes
+    level (dB re 1 LSB RMS) counted as speech. ``faults``: a [`FaultPlan`][s2st.emulator.FaultPlan]; ``seed`` makes
     jitter, handles and session ids deterministic.
     """
 

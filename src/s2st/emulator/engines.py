@@ -3,10 +3,10 @@
 Both bundled engines segment the incoming 16 kHz audio with an energy detector and answer per
 segment:
 
-- :class:`LoopbackEngine` sends the segment's own audio back, resampled to 24 kHz, with clearly
+- `LoopbackEngine` sends the segment's own audio back, resampled to 24 kHz, with clearly
   labelled placeholder transcripts (``[emulator: speech 1.24 s]`` and
   ``[emulator: no translation — loopback audio]``). It never pretends to translate.
-- :class:`ScriptedEngine` recognises the utterances of bundled scenarios by their energy
+- `ScriptedEngine` recognises the utterances of bundled scenarios by their energy
   envelope; for a recognised utterance it streams the real source transcript word by word as the
   audio arrives, and the scripted translation text and speech for the target language. For a
   language the scenario lacks, or audio matching no scenario, it falls back to loopback.
@@ -14,7 +14,7 @@ segment:
 The engine interface
 --------------------
 An engine is the sans-I/O brain of one logical session (it survives resumption through
-:meth:`Engine.snapshot`). The emulator calls, from its event loop and never concurrently:
+[`Engine.snapshot()`][s2st.emulator.Engine.snapshot]). The emulator calls, from its event loop and never concurrently:
 
 - ``feed(pcm16k)`` with each audio message, resampled to 16 kHz mono int16;
 - ``stream_end()`` on ``audioStreamEnd``; ``activity_start()`` / ``activity_end()`` on manual
@@ -28,11 +28,11 @@ An engine is the sans-I/O brain of one logical session (it survives resumption t
   or the emulator stops; also for the snapshots held by handles): release threads and
   models. Default: nothing. It must be idempotent.
 
-Each of ``feed``/``stream_end``/``activity_*``/``poll`` returns a list of :class:`Reply`
+Each of ``feed``/``stream_end``/``activity_*``/``poll`` returns a list of [`Reply`][s2st.emulator.Reply]
 (transcript deltas, 24 kHz audio parts, and turn markers, which are sent only with
 ``turn_markers=True``). The attribute ``idle`` is True when no utterance is open, and
 ``source_language`` (BCP-47 or ``None``) labels input transcripts (``languageCode``) unless a
-:class:`Reply` carries its own ``language``. Output transcripts are labelled with the target
+[`Reply`][s2st.emulator.Reply] carries its own ``language``. Output transcripts are labelled with the target
 language code as the client sent it (``target_language``).
 """
 
@@ -281,7 +281,7 @@ def _match_score(env_a: np.ndarray, env_b: np.ndarray, max_shift: int = 3) -> fl
 class ScriptedEngine(Engine):
     """Play back bundled scenarios when their utterances are heard (see the module docstring).
 
-    ``scenarios`` are names (default: all bundled) or loaded :class:`Scenario` objects. A segment
+    ``scenarios`` are names (default: all bundled) or loaded [`Scenario`][s2st.emulator.scenarios.Scenario] objects. A segment
     is answered with a script only when it matches that utterance as a whole: a correlation of
     at least ``min_score`` over the whole segment and a length within 25 %, decided when the
     segment ends (the answer then follows at once, its audio paced by the output clock). A

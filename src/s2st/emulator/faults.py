@@ -1,11 +1,11 @@
 """Fault injection for the emulator: what to break, on which connection, and when.
 
-A :class:`Fault` is one action with one trigger: ``at_message=N`` fires when the client message
+A [`Fault`][s2st.emulator.Fault] is one action with one trigger: ``at_message=N`` fires when the client message
 with index ``N`` arrives (setup is message 0; the triggering message is recorded but not
 processed), ``at_s=T`` fires ``T`` seconds after ``setupComplete`` was sent. A fault with no
-trigger fires right after ``setupComplete``. A :class:`FaultPlan` maps connection numbers
+trigger fires right after ``setupComplete``. A [`FaultPlan`][s2st.emulator.FaultPlan] maps connection numbers
 (0 = the first connection the emulator accepts) to faults. Everything is deterministic: jitter
-and :meth:`FaultPlan.random` draw from ``random.Random(seed)``.
+and [`FaultPlan.random()`][s2st.emulator.FaultPlan.random] draw from ``random.Random(seed)``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """pytest plugin (entry point ``pytest11: s2st_emulator``): emulator fixtures.
 
-- ``s2st_emulator``: a started :class:`~s2st.emulator.Emulator` with default settings (the
+- ``s2st_emulator``: a started [`Emulator`][s2st.emulator.Emulator] with default settings (the
   real service's behaviour: continuous real-time output with PCM silence, no turn markers,
   handles every 2 s), stopped after the test.
 - ``s2st_emulator_factory``: an async callable ``await factory(**config_overrides)`` returning

@@ -14,13 +14,13 @@ __all__ = ["EmulatorThread", "run_in_thread"]
 
 
 class EmulatorThread:
-    """A started :class:`Emulator` living in a background thread::
+    """A started [`Emulator`][s2st.emulator.Emulator] living in a background thread::
 
         with EmulatorThread(port=0) as emu:
             print(emu.base_url)
 
     ``emulator`` is the running instance; read its records only for inspection (it belongs
-    to the background loop). :meth:`stop` is idempotent and bounded by ``timeout_s``.
+    to the background loop). [`stop()`][s2st.emulator.runner.EmulatorThread.stop] is idempotent and bounded by ``timeout_s``.
     """
 
     def __init__(

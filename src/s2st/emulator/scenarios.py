@@ -102,7 +102,7 @@ def segment_all(audio: Int16Array) -> list[Int16Array]:
 @cache
 def load_scenario(name: str) -> Scenario:
     """Load and check a bundled scenario (cached). The source WAV must segment into exactly as
-    many utterances as the script lists, else :class:`ConfigurationError`."""
+    many utterances as the script lists, else [`ConfigurationError`][s2st.errors.ConfigurationError]."""
     script = _read_script(name)
     base = _data_dir()
     source_path = base / script["source_wav"]

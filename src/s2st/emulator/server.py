@@ -65,13 +65,13 @@ logger = logging.getLogger("s2st.emulator")
 class Emulator(TimerMixin):
     """A local Live API S2ST emulator bound to ``host:port`` (``port=0``: a free port).
 
-    Use it as an async context manager (or call :meth:`start` / :meth:`stop`)::
+    Use it as an async context manager (or call `start()` / `stop()`)::
 
         async with Emulator(connection_lifetime_s=5) as emu:
             url = emu.vertex_url()    # connect a WebSocket client here
 
-    ``config`` gives an :class:`EmulatorConfig`; keyword ``config_overrides`` replace its fields.
-    ``ssl`` (a server :class:`ssl.SSLContext`) serves ``wss://``; python-genai always connects
+    ``config`` gives an [`EmulatorConfig`][s2st.emulator.EmulatorConfig]; keyword ``config_overrides`` replace its fields.
+    ``ssl`` (a server `ssl.SSLContext`) serves ``wss://``; python-genai always connects
     with TLS, so its conformance test uses a self-signed certificate.
     """
 

@@ -232,7 +232,7 @@ def get_key(obj: Mapping[str, Any], name: str, default: Any = None) -> Any:
 
 
 def get_obj(obj: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    """Like :func:`get_key` for a message-typed field; a non-object value is a 1007."""
+    """Like `get_key()` for a message-typed field; a non-object value is a 1007."""
     value = get_key(obj, name)
     if value is None:
         return None
@@ -383,7 +383,7 @@ def validate_setup(
     unsupported_models: Iterable[str] = (),
     strict: bool = True,
 ) -> SetupInfo:
-    """Check a ``setup`` object as the service does; raise :class:`WireRejection` if refused.
+    """Check a ``setup`` object as the service does; raise `WireRejection` if refused.
 
     Order: unknown or misplaced fields at ``setup`` and in ``generationConfig`` (1007 "Invalid
     JSON payload received. Unknown name ...", only when ``strict``), model form (1007), a model

@@ -83,7 +83,7 @@ class NullFlushPipeline:
         self._procs = []
 
     def translate(self, text: str) -> str:
-        """One request (thread-safe). Raises :class:`PipelineError` on a timeout or crash."""
+        """One request (thread-safe). Raises `PipelineError` on a timeout or crash."""
         with self._lock:
             if self._procs and any(p.poll() is not None for p in self._procs):
                 self.close()  # a program died since the last request: start afresh

@@ -1,8 +1,8 @@
 """Speech recognition with faster-whisper (CTranslate2 Whisper models).
 
-:class:`WhisperASR` loads a model from a local directory, or by name from the models that pinned
-PyPI packages ship (found and SHA-256-verified by :mod:`s2st.local.models`). It never downloads:
-a name that is neither installed nor a directory is a :class:`~s2st.errors.ConfigurationError`
+`WhisperASR` loads a model from a local directory, or by name from the models that pinned
+PyPI packages ship (found and SHA-256-verified by `s2st.local.models`). It never downloads:
+a name that is neither installed nor a directory is a `ConfigurationError`
 that says what to install. The same model also serves Whisper's ``translate`` task (any language
 to English) for multilingual models.
 """

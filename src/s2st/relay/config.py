@@ -23,11 +23,11 @@ def _positive(name: str, value: object, *, allow_none: bool = False) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class RelayConfig:
-    """Limits and options of a :class:`~s2st.relay.Relay`. Secure by default: a ``secret`` is
+    """Limits and options of a [`Relay`][s2st.relay.Relay]. Secure by default: a ``secret`` is
     required unless ``dev_mode`` is on.
 
     Attributes:
-        secret: the HMAC secret that :func:`~s2st.relay.issue_token` signs tokens with (at
+        secret: the HMAC secret that [`issue_token()`][s2st.relay.issue_token] signs tokens with (at
             least 16 bytes). Required unless ``dev_mode``.
         dev_mode: accept anonymous sessions (no token) from loopback peers only, and any
             loopback Origin. For local development; a warning is logged.
@@ -52,7 +52,7 @@ class RelayConfig:
         finish_timeout_s: after ``stop``, how long the relay waits for the last translation.
         token_url: where the page fetches a token (``POST``, same-origin cookies; it answers
             ``{"token": "..."}``); ``None``: the page reads ``#token=`` from its URL.
-        connect_options: extra keyword arguments for :meth:`s2st.S2STClient.connect`.
+        connect_options: extra keyword arguments for [`s2st.S2STClient.connect()`][s2st.client.S2STClient.connect].
     """
 
     secret: str | bytes | None = field(default=None, repr=False)

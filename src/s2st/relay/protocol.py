@@ -14,7 +14,7 @@ One WebSocket per translation session (``/ws``)::
     relay -> browser   text   {"type": "error", "code": 4401, "error": "unauthorized", "message": ...}
                                (then the socket closes with the same code)
 
-Every refusal closes the socket with one of the :class:`CloseCode` values, after an ``error``
+Every refusal closes the socket with one of the `CloseCode` values, after an ``error``
 message carrying the same code. Transcript texts are deltas (concatenate them).
 """
 

@@ -103,7 +103,7 @@ class RoomHub:
         return caption
 
     async def follow(self, name: str, *, last_id: int = 0) -> AsyncIterator[Caption]:
-        """Captions of room ``name`` after ``last_id`` (history first), until :meth:`close`."""
+        """Captions of room ``name`` after ``last_id`` (history first), until `close()`."""
         room = self._room(name)
         queue: asyncio.Queue[Caption | None] = asyncio.Queue()
         for caption in room.history:

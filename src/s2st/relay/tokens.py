@@ -2,16 +2,16 @@
 
 A token is ``s2st1.<payload>.<signature>``: the payload is base64url (no padding) of a compact
 JSON object of claims, the signature is base64url of HMAC-SHA256 over ``s2st1.<payload>`` with
-the server secret. Only the standard library is used (:mod:`hmac`, :mod:`hashlib`,
-:mod:`base64`, :mod:`json`); signatures are compared in constant time
-(:func:`hmac.compare_digest`).
+the server secret. Only the standard library is used (`hmac`, `hashlib`,
+`base64`, `json`); signatures are compared in constant time
+(`hmac.compare_digest()`).
 
 The application backend (which knows who the user is) issues a token::
 
     from s2st.relay import issue_token
     token = issue_token(SECRET, subject="user-42", ttl_s=60, languages=["es", "de"])
 
-and the relay verifies it with the same secret (:func:`verify_token`). Tokens are bearer
+and the relay verifies it with the same secret ([`verify_token()`][s2st.relay.verify_token]). Tokens are bearer
 credentials: they never appear in a log line, a ``repr`` or an error message.
 """
 
