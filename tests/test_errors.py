@@ -21,6 +21,7 @@ from s2st.errors import (
     HandshakeError,
     InvalidArgumentError,
     ModelAccessDeniedError,
+    OptionsError,
     ProtocolError,
     QuotaExceededError,
     S2STError,
@@ -44,6 +45,7 @@ EPHEMERAL = "auth_tokens/abc123-DEF_456.xyz"
 
 TREE: list[tuple[type[BaseException], tuple[type[BaseException], ...]]] = [
     (ConfigurationError, (S2STError, ValueError)),
+    (OptionsError, (ConfigurationError, S2STError, ValueError)),
     (UnsupportedLanguageError, (ConfigurationError, S2STError, ValueError)),
     (AudioFormatError, (S2STError, ValueError)),
     (ProtocolError, (S2STError,)),

@@ -512,3 +512,23 @@ async def test_station_scenario_gives_two_aligned_segments() -> None:
     srt = to_srt(segs)
     assert "1\n00:00:0" in srt and "2\n" in srt and "¿Dónde está" in srt
     assert segs[1].last_received_s < 30 * UNIT_S
+
+
+def test_written_files_get_the_users_umask(tmp_path: Path) -> None:
+    """Issue 13: files were created 0600 (from tempfile.mkstemp) although umask is 022."""
+    import os
+    import stat
+
+    from s2st.segments import write_subtitles
+
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "a.srt"
+        write_subtitles(path, [])
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        os.umask(0o077)
+        private = tmp_path / "b.srt"
+        write_subtitles(private, [])
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

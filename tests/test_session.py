@@ -585,3 +585,14 @@ async def test_activity_signals_need_manual_detection() -> None:
         async with client.connect("es") as session:
             with pytest.raises(s2st.ConfigurationError, match="disabled"):
                 await session.activity_start()
+
+
+def test_help_shows_docstrings_not_code_comments() -> None:
+    """Issue 13: help(S2STSession) showed '# ---- lifecycle' as the help of __aenter__."""
+    import pydoc
+
+    text = pydoc.render_doc(s2st.S2STSession)
+    assert "# ---" not in text
+    for name in ("__aenter__", "__aexit__", "__aiter__", "__anext__", "send_audio", "finish"):
+        doc = getattr(s2st.S2STSession, name).__doc__
+        assert doc and doc.strip(), name

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigurationError, UnsupportedLanguageError
+from .errors import ConfigurationError, OptionsError, UnsupportedLanguageError
 from .languages import Dialect, normalize_language, wire_language_code
 
 __all__ = [
@@ -200,23 +200,6 @@ def audio_mime_type(sample_rate: int) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Validation errors -> ConfigurationError
-
-
-class OptionsError(ConfigurationError):
-    """Invalid options for [TranslationConfig][s2st.TranslationConfig], an options model or
-    [S2STClient.connect][s2st.client.S2STClient.connect]: unknown (with a "did you mean" hint),
-    missing or of the wrong type or range. Every problem is listed in the message.
-
-    Attributes:
-        problems: the problems as ``(path, message)`` pairs; ``path`` is the dotted option
-            name (``realtime_input.automatic_activity_detection.silence_duration_ms``), so
-            an outer model can report a nested problem under its full path.
-    """
-
-    def __init__(self, model: str, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        lines = "; ".join(f"{path}: {msg}" if path else msg for path, msg in problems)
-        super().__init__(f"invalid {model} options: {lines}")
 
 
 def _describe(err: Mapping[str, Any], fields: list[str]) -> list[tuple[str, str]]:

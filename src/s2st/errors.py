@@ -4,6 +4,7 @@ Every error the library raises on purpose derives from [`S2STError`][s2st.errors
 
     S2STError
     ├── ConfigurationError (ValueError)       bad options, before any connection
+    │   ├── OptionsError                      invalid options, listed with their paths
     │   └── UnsupportedLanguageError          unknown target language, suggestions
     ├── AudioFormatError (ValueError)         audio that cannot be converted
     ├── ProtocolError                         a server frame we cannot understand
@@ -52,6 +53,7 @@ __all__ = [
     "HandshakeError",
     "InvalidArgumentError",
     "ModelAccessDeniedError",
+    "OptionsError",
     "ProtocolError",
     "QuotaExceededError",
     "S2STError",
@@ -116,6 +118,23 @@ class S2STError(Exception):
 
 class ConfigurationError(S2STError, ValueError):
     """An option or argument is invalid. Raised before any connection is opened."""
+
+
+class OptionsError(ConfigurationError):
+    """Invalid options for [TranslationConfig][s2st.TranslationConfig], an options model or
+    [S2STClient.connect][s2st.client.S2STClient.connect]: unknown (with a "did you mean" hint),
+    missing or of the wrong type or range. Every problem is listed in the message.
+
+    Attributes:
+        problems: the problems as ``(path, message)`` pairs; ``path`` is the dotted option
+            name (``realtime_input.automatic_activity_detection.silence_duration_ms``), so
+            an outer model can report a nested problem under its full path.
+    """
+
+    def __init__(self, model: str, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = "; ".join(f"{path}: {msg}" if path else msg for path, msg in problems)
+        super().__init__(f"invalid {model} options: {lines}")
 
 
 class UnsupportedLanguageError(ConfigurationError):

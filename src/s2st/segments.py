@@ -578,6 +578,8 @@ def _atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        # mkstemp creates 0600; a written file gets the mode any new file gets (umask applied).
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, name)
     except BaseException:
         try:
@@ -585,6 +587,12 @@ def _atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)  # read it (os has no getter) and put it back at once
+    os.umask(mask)
+    return mask
 
 
 def renumber(segments: Sequence[Segment]) -> list[Segment]:

@@ -185,12 +185,13 @@ class S2STSession(ConnectionLoop):
             max_replay_window_s=policy.max_replay_window_s,
         )
 
-    # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> S2STSession:
+        """Open the session (`open`); ``async with client.connect(...) as session``."""
         await self.open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        """Close the session (`aclose`), bounded in time, whatever ended the block."""
         await self.aclose()
 
     def __repr__(self) -> str:
@@ -287,11 +288,13 @@ class S2STSession(ConnectionLoop):
             self._events.end(error)
         logger.debug("session closed")
 
-    # ------------------------------------------------------------------ iteration
     def __aiter__(self) -> AsyncIterator[Event]:
+        """``async for event in session``: every event until the session ends."""
         return self
 
     async def __anext__(self) -> Event:
+        """The next event; ``StopAsyncIteration`` at a normal end, the session's typed error
+        after an abnormal one."""
         buf = self._events
         if buf is None:
             raise SessionClosedError(
@@ -312,7 +315,6 @@ class S2STSession(ConnectionLoop):
         ``asyncio.TimeoutError`` if none arrives within ``timeout_s``."""
         return await asyncio.wait_for(self.__anext__(), timeout_s)
 
-    # ------------------------------------------------------------------ sending
     async def send_audio(
         self,
         audio: bytes | bytearray | memoryview | np.ndarray[Any, Any],
@@ -538,7 +540,6 @@ class S2STSession(ConnectionLoop):
         marker = self._last_user_message
         return marker is None or all(m is not marker for m in self._proto.replay_buffer)
 
-    # ------------------------------------------------------------------ internals
     def _own(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         self._user_tasks.add(task)
         task.add_done_callback(self._user_tasks.discard)

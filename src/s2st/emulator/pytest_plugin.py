@@ -21,7 +21,7 @@ import pytest
 
 from .server import Emulator
 
-__all__ = ["s2st_emulator", "s2st_emulator_factory"]
+__all__ = ["EmulatorFactory", "s2st_emulator", "s2st_emulator_factory"]
 
 EmulatorFactory = Callable[..., Awaitable[Emulator]]
 
