@@ -18,13 +18,14 @@ from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine, SilentEngine
 from .faults import Fault, FaultPlan
 from .runner import EmulatorThread, run_in_thread
 from .scenarios import Scenario, list_scenarios, load_scenario, sample_path
-from .server import Emulator
+from .server import Emulator, EmulatorFactory
 
 __all__ = [
     "DEFAULT_ALLOWED_MODELS",
     "ConnectionRecord",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorFactory",
     "EmulatorThread",
     "Engine",
     "Fault",

@@ -14,16 +14,14 @@ merely having this plugin installed never breaks a test session.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from .server import Emulator
+from .server import Emulator, EmulatorFactory
 
 __all__ = ["EmulatorFactory", "s2st_emulator", "s2st_emulator_factory"]
-
-EmulatorFactory = Callable[..., Awaitable[Emulator]]
 
 try:
     import pytest_asyncio as _pytest_asyncio

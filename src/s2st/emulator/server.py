@@ -14,6 +14,7 @@ import logging
 import random
 import ssl as ssl_module
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -57,7 +58,7 @@ from .wire import (
     validate_setup,
 )
 
-__all__ = ["Emulator"]
+__all__ = ["Emulator", "EmulatorFactory"]
 
 logger = logging.getLogger("s2st.emulator")
 
@@ -575,3 +576,8 @@ class Emulator(TimerMixin):
             self._resumption_update(st)
 
     # -- output ----------------------------------------------------------------------------
+
+
+EmulatorFactory = Callable[..., Awaitable[Emulator]]
+"""The type of the ``s2st_emulator_factory`` fixture: ``await factory(**config_overrides)``
+returns a started [`Emulator`][s2st.emulator.Emulator]."""
