@@ -287,12 +287,20 @@ class _ClientGone(Exception):
     """The browser closed its socket."""
 
 
-async def run_browser(relay: Relay, ws: WebSocket) -> None:
-    """Serve one browser WebSocket until the session ends (the ``/ws`` endpoint)."""
+async def serve_socket(
+    relay: Relay,
+    ws: WebSocket,
+    serve: Callable[[Relay, WebSocket], Awaitable[tuple[CloseCode, str]]],
+    *,
+    what: str,
+    notify: bool = True,
+) -> None:
+    """Accept ``ws``, run ``serve`` until the session ends, count and log how it ended, and
+    close with the documented code (``notify``: send the error message first)."""
     await ws.accept()
     code, message = CloseCode.NORMAL, ""
     try:
-        code, message = await _serve(relay, ws)
+        code, message = await serve(relay, ws)
     except ProtocolViolation as v:
         code, message = v.code, v.message
     except _ClientGone:
@@ -300,8 +308,13 @@ async def run_browser(relay: Relay, ws: WebSocket) -> None:
     finally:
         relay.count_close(code)
     if code is not CloseCode.NORMAL:
-        logger.info("refused or ended a browser session: %d %s (%s)", code, code.label, message)
-    await close_socket(ws, code, message)
+        logger.info("refused or ended a %s: %d %s (%s)", what, code, code.label, message)
+    await close_socket(ws, code, message, notify=notify)
+
+
+async def run_browser(relay: Relay, ws: WebSocket) -> None:
+    """Serve one browser WebSocket until the session ends (the ``/ws`` endpoint)."""
+    await serve_socket(relay, ws, _serve, what="browser session")
 
 
 async def _serve(relay: Relay, ws: WebSocket) -> tuple[CloseCode, str]:

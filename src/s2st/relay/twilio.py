@@ -31,7 +31,7 @@ from s2st.audio import Resampler, mulaw_decode, mulaw_encode
 from s2st.errors import S2STError
 from s2st.events import AudioChunk, Event, Interrupted
 
-from .browser import _ClientGone, _Pump, close_socket, upstream_failure
+from .browser import _ClientGone, _Pump, serve_socket, upstream_failure
 from .protocol import CloseCode, ProtocolViolation, encode, event_message, valid_room
 
 if TYPE_CHECKING:
@@ -198,19 +198,8 @@ class _Call(_Pump):
 
 async def run_twilio(relay: Relay, ws: WebSocket) -> None:
     """Serve one Twilio Media Streams WebSocket (the ``/twilio`` endpoint)."""
-    await ws.accept()
-    code, message = CloseCode.NORMAL, ""
-    try:
-        code, message = await _serve(relay, ws)
-    except ProtocolViolation as v:
-        code, message = v.code, v.message
-    except _ClientGone:
-        return
-    finally:
-        relay.count_close(code)
-    if code is not CloseCode.NORMAL:
-        logger.info("refused or ended a phone call: %d %s (%s)", code, code.label, message)
-    await close_socket(ws, code, message, notify=False)  # Twilio knows only its own events
+    # notify=False: Twilio knows only its own events.
+    await serve_socket(relay, ws, _serve, what="phone call", notify=False)
 
 
 async def _first_start(relay: Relay, ws: WebSocket) -> dict[str, Any]:
