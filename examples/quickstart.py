@@ -86,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     async def run() -> None:
         async with open_client(real) as client:
             await translate(client, source, target=args.target, speed=speed, out=args.out)
+        if not real:
+            print(
+                "note: the emulator's translations of the bundled samples are scripted, not "
+                "real translations; other audio gets labelled loopback. For a real offline "
+                "translation: s2st translate FILE --to es --engine local (pip install "
+                "'s2st[local]'); for Google's model, set GOOGLE_CLOUD_PROJECT or GOOGLE_API_KEY."
+            )
 
     try:
         asyncio.run(run())

@@ -38,6 +38,7 @@ EXPECTED: dict[str, tuple[list[str], list[str]]] = {
             "source:     Hello, and welcome to the speech translation demo.",
             "translated: Hola, y bienvenidos a la demostración de traducción de voz.",
             "to out/translated.wav",
+            "are scripted, not real translations",
         ],
     ),
     "translate_file.py": (
