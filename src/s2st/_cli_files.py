@@ -7,6 +7,7 @@ the user's umask. ``NativeStderr`` keeps native decoder notes off the terminal.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -182,3 +183,14 @@ class NativeStderr:
                 " (damaged frames are skipped)\n"
             )
         self.err.flush()
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 0-65535 (0 picks a free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535; 0 picks a free one)")
+    return value

@@ -195,3 +195,10 @@ async def test_a_48khz_browser_is_resampled_and_its_rate_limit_scaled() -> None:
                 translation += msg["text"]
         assert ws.close_code == 1000
     assert translation.endswith("tiempo.")
+
+
+def test_a_bad_port_is_a_usage_error_not_a_traceback() -> None:
+    proc = _relay_command("--emulator", "--port", "99999")
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "99999 is not a port" in err and "Traceback" not in err

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, NoReturn
 
+from s2st._cli_files import port_number
 from s2st.errors import ConfigurationError
 
 from .config import EmulatorConfig
@@ -34,16 +35,6 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError("must be > 0 (inf allowed where documented)")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535; 0 picks a free one)")
     return value
 
 
@@ -71,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = p.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    add("--port", type=_port, default=0, help="port (default 0: a free port)")
+    add("--port", type=port_number, default=0, help="port (default 0: a free port)")
     add("--debug", action="store_true", help="log every connection and fault (DEBUG level)")
     add(
         "--optimistic",

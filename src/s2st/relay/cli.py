@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from s2st._cli_files import port_number
 from s2st.errors import ConfigurationError, S2STError
 
 __all__ = ["SECRET_ENV", "add_parser", "main"]
@@ -46,7 +47,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
+    p.add_argument(
+        "--port", type=port_number, default=8000, help="port (default 8000; 0 = any free)"
+    )
     p.add_argument("--emulator", action="store_true", help="translate with the bundled emulator")
     p.add_argument(
         "--engine",
@@ -209,7 +212,7 @@ def main(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"s2st: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         print(f"s2st: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 4
     except S2STError as exc:
