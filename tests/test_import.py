@@ -62,7 +62,7 @@ def test_py_typed_is_shipped() -> None:
 
 def test_emulator_never_imports_the_client_session() -> None:
     """The emulator shares the wire vocabulary, never the client (STYLE: import direction)."""
-    client = ("s2st.session", "s2st.client", "s2st._link", "s2st.auth", "s2st._transport")
+    client = ("s2st.session", "s2st.client", "s2st._io", "s2st.auth")
     imports = "import s2st.emulator, s2st.emulator.cli, s2st.emulator.pytest_plugin"
     assert _loaded_after(imports, client) == []
 
@@ -70,7 +70,7 @@ def test_emulator_never_imports_the_client_session() -> None:
 def test_sans_io_modules_import_no_io_libraries() -> None:
     """Everything the core is built from stays free of sockets and event loops."""
     imports = (
-        "import s2st.config, s2st.languages, s2st.reconnect, s2st._resume, s2st._parse, "
+        "import s2st.config, s2st.languages, s2st.reconnect, s2st.protocol, "
         "s2st.segments, s2st.metrics, s2st.endpoints"
     )
     assert _loaded_after(imports, ("asyncio", "websockets", "google.auth")) == []

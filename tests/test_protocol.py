@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from s2st import _parse, protocol
+from s2st import protocol
 from s2st.errors import MAX_PAYLOAD_EXCERPT, ConfigurationError, ProtocolError
 from s2st.events import (
     AudioChunk,
@@ -45,6 +45,7 @@ from s2st.protocol import (
     parse_server_frame,
     sample_rate_from_mime,
 )
+from s2st.protocol import parse as _parse
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -584,7 +585,7 @@ FAST_FRAMES = [
 @pytest.mark.parametrize("message", FAST_FRAMES)
 def test_fast_path_and_general_path_agree(message: dict[str, Any]) -> None:
     compact = dumps(message)
-    assert _parse._parse_audio_only(compact) is not None  # really the fast path
+    assert _parse.parse_audio_only(compact) is not None  # really the fast path
     fast = parse_server_frame(compact)
     # The same content with whitespace and a moved key: the general parser handles it.
     padded = " " * 100 + json.dumps(message, indent=3)
@@ -639,7 +640,7 @@ _PCM_CHUNK = chunk(PCM, 24_000, "audio/pcm")
 )
 def test_fast_path_declines_other_shapes(message: dict[str, Any], expected: list[Event]) -> None:
     frame = dumps(message)
-    assert _parse._parse_audio_only(frame) is None
+    assert _parse.parse_audio_only(frame) is None
     assert parse_server_frame(frame) == expected
 
 

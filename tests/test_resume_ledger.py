@@ -1,4 +1,4 @@
-"""Table-driven tests of ``s2st._resume.OutputLedger`` (pure: no I/O).
+"""Table-driven tests of ``s2st.protocol.ledger.OutputLedger`` (pure: no I/O).
 
 Each case is a script of steps run against one ledger:
 
@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from s2st._resume import OutputLedger
 from s2st.events import (
     AudioChunk,
     Event,
@@ -36,6 +35,7 @@ from s2st.events import (
     UnknownEvent,
     UsageMetadata,
 )
+from s2st.protocol.ledger import OutputLedger
 
 CKPT = "checkpoint"
 RESUME = "resume"

@@ -76,7 +76,7 @@ from .languages import SUPPORTED_LANGUAGES, normalize_language
 from .reconnect import ReconnectPolicy
 
 if TYPE_CHECKING:
-    from ._transport import TransportOptions
+    from ._io.transport import TransportOptions
     from .auth import ApiKey, EphemeralToken, GoogleCredentials, StaticToken
     from .batch import BatchReport, translate_files
     from .client import ConnectOptions, S2STClient
@@ -116,7 +116,7 @@ _LAZY = {
     "StaticToken": "auth",
     "TranslationProgress": "translate",
     "TranslationResult": "translate",
-    "TransportOptions": "_transport",
+    "TransportOptions": "_io.transport",
     "translate_file": "translate",
     "translate_file_sync": "translate",
     "translate_files": "batch",

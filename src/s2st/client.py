@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from typing_extensions import TypedDict, Unpack
 
-from ._transport import TransportOptions
+from ._io.transport import TransportOptions
 from .auth import ApiKey, CredentialsProvider, EphemeralToken, GoogleCredentials, StaticToken
 from .config import (
     Backend,

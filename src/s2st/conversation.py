@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ._tasks import stream_then_finish
+from ._io.tasks import stream_then_finish
 from .errors import ConfigurationError, SessionClosedError
 from .fanout import GroupEvent, SessionGroup
 from .languages import normalize_language

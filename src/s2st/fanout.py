@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias,
 
 import numpy as np
 
-from ._input import InputAudio
-from ._tasks import stream_then_finish
+from ._io.input import InputAudio
+from ._io.tasks import stream_then_finish
 from .errors import (
     ConcurrencyError,
     ConfigurationError,

@@ -24,12 +24,11 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from ._buffer import EventBuffer, positive_number
-from ._input import InputAudio
-from ._link import ConnectionLoop
-from ._resume import OutputLedger
-from ._tasks import stream_then_finish
-from ._transport import TransportOptions, close_error, close_quietly
+from ._io.input import InputAudio
+from ._io.queue import EventBuffer, positive_number
+from ._io.supervisor import ConnectionLoop
+from ._io.tasks import stream_then_finish
+from ._io.transport import TransportOptions, close_error, close_quietly
 from .config import TranslationConfig
 from .errors import (
     ConcurrencyError,
@@ -42,6 +41,7 @@ from .events import (
 )
 from .metrics import LatencyTracker, SessionMetrics
 from .protocol import ClientProtocol, ConnectionState, SentMessage
+from .protocol.ledger import OutputLedger
 from .reconnect import ReconnectPolicy
 from .stats import SessionStats
 

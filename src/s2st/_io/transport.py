@@ -25,10 +25,10 @@ from websockets.exceptions import (
     InvalidURI,
 )
 
-from ._logging import redacted_logger
-from ._version import __version__
-from .endpoints import is_loopback_url
-from .errors import (
+from s2st._logging import redacted_logger
+from s2st._version import __version__
+from s2st.endpoints import is_loopback_url
+from s2st.errors import (
     AbnormalClosureError,
     ConfigurationError,
     ConnectionClosedError,

@@ -16,11 +16,8 @@ from typing import TYPE_CHECKING
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from ._buffer import EventBuffer
-from ._resume import OutputLedger
-from ._transport import TransportOptions, abort, close_error, close_quietly, open_websocket
-from .config import TranslationConfig
-from .errors import (
+from s2st.config import TranslationConfig
+from s2st.errors import (
     AbnormalClosureError,
     InvalidArgumentError,
     ProtocolError,
@@ -31,7 +28,7 @@ from .errors import (
     UnknownSetupFieldError,
     UnsupportedModelError,
 )
-from .events import (
+from s2st.events import (
     AudioChunk,
     Event,
     GenerationComplete,
@@ -45,13 +42,17 @@ from .events import (
     TurnComplete,
     chunk_voiced,
 )
-from .metrics import LatencyTracker
-from .protocol import ClientProtocol, ConnectionState, SentMessage
-from .reconnect import ReconnectPolicy
-from .stats import SessionStats
+from s2st.metrics import LatencyTracker
+from s2st.protocol import ClientProtocol, ConnectionState, SentMessage
+from s2st.protocol.ledger import OutputLedger
+from s2st.reconnect import ReconnectPolicy
+from s2st.stats import SessionStats
+
+from .queue import EventBuffer
+from .transport import TransportOptions, abort, close_error, close_quietly, open_websocket
 
 if TYPE_CHECKING:
-    from .client import ConnectionTarget
+    from s2st.client import ConnectionTarget
 
 __all__ = ["ConnectionLoop"]
 

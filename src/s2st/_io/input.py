@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import AudioFormatError
+from s2st.errors import AudioFormatError
 
 __all__ = ["InputAudio"]
 
@@ -58,7 +58,7 @@ class InputAudio:
             )
         if audio.dtype == np.int16 and rate == self.target_rate and audio.ndim == 1:
             return audio.astype("<i2", copy=False).tobytes()
-        from .audio import AudioConverter
+        from s2st.audio import AudioConverter
 
         n_channels = 1 if audio.ndim == 1 else int(audio.shape[1])
         key = (rate, n_channels, audio.dtype.str)

@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from ._wire import AUDIO_ONLY, ServerContent, ServerMessage, TranscriptionWire
-from .errors import ProtocolError
-from .events import (
+from s2st.errors import ProtocolError
+from s2st.events import (
     DEFAULT_OUTPUT_SAMPLE_RATE,
     AudioChunk,
     Event,
@@ -35,7 +34,9 @@ from .events import (
     UsageMetadata,
 )
 
-__all__ = ["parse_duration", "parse_server_frame", "sample_rate_from_mime"]
+from .wire import AUDIO_ONLY, ServerContent, ServerMessage, TranscriptionWire
+
+__all__ = ["parse_audio_only", "parse_duration", "parse_server_frame", "sample_rate_from_mime"]
 
 logger = logging.getLogger("s2st.protocol")
 
@@ -204,7 +205,7 @@ def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> list[Even
     else:
         hot = frame.find(b'"inlineData"', 0, 96) >= 0
     if hot:
-        fast = _parse_audio_only(frame)
+        fast = parse_audio_only(frame)
         if fast is not None:
             return fast
     try:
@@ -261,7 +262,7 @@ def _audio_chunk(data: bytes, mime: str) -> AudioChunk:
     return chunk
 
 
-def _parse_audio_only(frame: str | bytes | bytearray) -> list[Event] | None:
+def parse_audio_only(frame: str | bytes | bytearray) -> list[Event] | None:
     """The hot path: a frame holding nothing but modelTurn audio parts. ``None`` if the frame
     has any other shape (the general parser then handles it, including its errors)."""
     try:

@@ -6,8 +6,8 @@ import asyncio
 import time
 from collections import deque
 
-from .events import Event
-from .stats import SessionStats
+from s2st.events import Event
+from s2st.stats import SessionStats
 
 __all__ = ["EventBuffer", "positive_number"]
 

@@ -29,7 +29,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 
-from .events import (
+from s2st.events import (
     AudioChunk,
     Event,
     GenerationComplete,

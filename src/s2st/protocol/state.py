@@ -1,180 +1,42 @@
-"""The sans-I/O protocol core: client messages out, typed events in. No sockets, no asyncio.
+"""The connection state of a translation session across its connections (sans-I/O).
 
-Three layers, each usable on its own:
-
-* [`parse_server_frame()`][s2st.protocol.parse_server_frame] turns one server frame (text or binary, UTF-8 JSON) into a list of
-  events. Every field of every message becomes an event; fields we do not model become
-  [`UnknownEvent`][s2st.events.UnknownEvent]. Anything that is not a JSON object of the documented
-  shapes raises [`ProtocolError`][s2st.errors.ProtocolError] and nothing else.
-* Encoders ([`encode_setup()`][s2st.protocol.encode_setup], [`AudioEncoder`][s2st.protocol.AudioEncoder], [`encode_audio_stream_end()`][s2st.protocol.encode_audio_stream_end],
-  [`encode_activity_start()`][s2st.protocol.encode_activity_start], [`encode_activity_end()`][s2st.protocol.encode_activity_end]) build the UTF-8 JSON payload of
-  each client message. They are meant to be sent as *text* frames, as every SDK does (§3).
-* [`ClientProtocol`][s2st.protocol.ClientProtocol] keeps the connection state (a small transition table), numbers the
-  client messages of the current connection and keeps the replay buffer of messages the
-  server has not yet confirmed (``lastConsumedClientMessageIndex``, §5.5), ready for a
-  resumed connection.
-
-Message numbering (PROTOCOL.md §5.5 marks the base as unconfirmed ❓): on each connection the
-``setup`` message has index 0 and each later client message the next integer.
-``lastConsumedClientMessageIndex == n`` means messages ``0..n`` of the current connection are
-in the server's state. This is the convention of the bundled emulator.
+[`ClientProtocol`][s2st.protocol.ClientProtocol] keeps the connection state (a small transition
+table), numbers the client messages of the current connection and keeps the replay buffer of
+messages the server has not yet confirmed (``lastConsumedClientMessageIndex``, §5.5), ready for
+a resumed connection.
 """
 
 from __future__ import annotations
 
-import binascii
 import enum
-import json
-import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np
+from s2st.errors import AudioFormatError, ConfigurationError, ProtocolError, SessionClosedError
+from s2st.events import AudioChunk, Event, SessionResumptionUpdate, SetupComplete
 
-from ._parse import (  # re-exported: the parsing half of the protocol core
-    _parse_audio_only,
-    parse_duration,
-    parse_server_frame,
-    sample_rate_from_mime,
+from .encode import (
+    AudioEncoder,
+    Casing,
+    encode_activity_end,
+    encode_activity_start,
+    encode_audio_stream_end,
+    encode_setup,
 )
-from .errors import AudioFormatError, ConfigurationError, ProtocolError, SessionClosedError
-from .events import (
-    AudioChunk,
-    Event,
-    SessionResumptionUpdate,
-    SetupComplete,
+from .parse import parse_audio_only, parse_server_frame
+from .replay import (
+    DEFAULT_REPLAY_WINDOW_S,
+    MAX_UNINDEXED_OVERLAP_MS,
+    UNSENT,
+    ReplayBuffer,
+    SentMessage,
 )
 
-__all__ = [
-    "DEFAULT_REPLAY_WINDOW_S",
-    "MAX_UNINDEXED_OVERLAP_MS",
-    "AudioEncoder",
-    "Casing",
-    "ClientProtocol",
-    "ConnectionState",
-    "ReplayBuffer",
-    "SentMessage",
-    "encode_activity_end",
-    "encode_activity_start",
-    "encode_audio",
-    "encode_audio_stream_end",
-    "encode_setup",
-    "parse_duration",
-    "parse_server_frame",
-    "sample_rate_from_mime",
-]
-
-logger = logging.getLogger("s2st.protocol")
-
-Casing = Literal["snake", "camel"]
-"""Key casing of client messages: ``"snake"`` as Google's S2ST sample, ``"camel"`` as the docs."""
-
-_INT16 = np.dtype("<i2")
-
-#: Servers that send no ``lastConsumedClientMessageIndex`` (the Gemini API): messages sent
-#: within this many seconds before a resumable handle stay replayable (the window's floor).
-DEFAULT_REPLAY_WINDOW_S = 2.0
-
-#: The cap of that window, in milliseconds: the most input a resume on such a server can replay
-#: that the server had already consumed (the honest price of an index the server does not give).
-MAX_UNINDEXED_OVERLAP_MS = 30_000
+__all__ = ["ClientProtocol", "ConnectionState"]
 
 _LAG_MEMORY_S = 30.0  # observed delays widen the window for this long
-
-# --------------------------------------------------------------------------------------------
-# Encoding
-# --------------------------------------------------------------------------------------------
-
-
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def encode_setup(message: dict[str, Any]) -> bytes:
-    """Encode a complete ``{"setup": {...}}`` message (see ``TranslationConfig.build_setup``).
-
-    Raises:
-        ConfigurationError: not a dict with exactly the key ``"setup"`` holding a dict, or a
-            value that JSON cannot represent.
-    """
-    if (
-        not isinstance(message, dict)
-        or set(message) != {"setup"}
-        or not isinstance(message["setup"], dict)
-    ):
-        raise ConfigurationError("a setup message must be a dict with exactly one key, 'setup'")
-    try:
-        # allow_nan=False: NaN/Infinity are not JSON and the server would reject the setup.
-        return json.dumps(
-            message, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"the setup message is not JSON-serialisable: {exc}") from None
-
-
-_REALTIME_KEY: dict[Casing, str] = {"snake": "realtime_input", "camel": "realtimeInput"}
-_MIME_KEY: dict[Casing, str] = {"snake": "mime_type", "camel": "mimeType"}
-
-
-class AudioEncoder:
-    """Build ``realtimeInput.audio`` messages from 16-bit PCM bytes with a prebuilt template.
-
-    The JSON around the base64 text never changes for a given rate and casing, so each message
-    is ``prefix + base64 + suffix``: several times cheaper than ``json.dumps`` of a dict.
-    """
-
-    __slots__ = ("_prefix", "_suffix", "casing", "mime_type", "sample_rate")
-
-    def __init__(self, *, sample_rate: int = 16_000, casing: Casing = "snake") -> None:
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-            raise ConfigurationError(f"sample_rate must be a positive int, got {sample_rate!r}")
-        if casing not in _REALTIME_KEY:
-            raise ConfigurationError(f"casing must be 'snake' or 'camel', got {casing!r}")
-        self.sample_rate = sample_rate
-        self.casing: Casing = casing
-        self.mime_type = f"audio/pcm;rate={sample_rate}"
-        self._prefix = (
-            f'{{"{_REALTIME_KEY[casing]}":{{"audio":{{"{_MIME_KEY[casing]}":"{self.mime_type}",'
-            '"data":"'
-        ).encode("ascii")
-        self._suffix = b'"}}}'
-
-    def encode(self, pcm: bytes | bytearray | memoryview) -> bytes:
-        """Return the UTF-8 JSON payload for one chunk of little-endian int16 mono PCM."""
-        return b"".join((self._prefix, binascii.b2a_base64(pcm, newline=False), self._suffix))
-
-    def decode(self, frame: bytes) -> bytes:
-        """The PCM inside a payload made by [`encode()`][s2st.protocol.AudioEncoder.encode] (the inverse)."""
-        return binascii.a2b_base64(frame[len(self._prefix) : len(frame) - len(self._suffix)])
-
-
-def encode_audio(
-    pcm: bytes | bytearray | memoryview, *, sample_rate: int = 16_000, casing: Casing = "snake"
-) -> bytes:
-    """One-off form of [`AudioEncoder.encode()`][s2st.protocol.AudioEncoder.encode]."""
-    return AudioEncoder(sample_rate=sample_rate, casing=casing).encode(pcm)
-
-
-def encode_audio_stream_end(*, casing: Casing = "snake") -> bytes:
-    """``realtimeInput.audioStreamEnd``: the microphone paused; flush cached audio (§4.2)."""
-    key = "audio_stream_end" if casing == "snake" else "audioStreamEnd"
-    return _dumps({_REALTIME_KEY[casing]: {key: True}})
-
-
-def encode_activity_start(*, casing: Casing = "snake") -> bytes:
-    """``realtimeInput.activityStart`` (only with automatic activity detection disabled)."""
-    key = "activity_start" if casing == "snake" else "activityStart"
-    return _dumps({_REALTIME_KEY[casing]: {key: {}}})
-
-
-def encode_activity_end(*, casing: Casing = "snake") -> bytes:
-    """``realtimeInput.activityEnd`` (only with automatic activity detection disabled)."""
-    key = "activity_end" if casing == "snake" else "activityEnd"
-    return _dumps({_REALTIME_KEY[casing]: {key: {}}})
-
 
 # --------------------------------------------------------------------------------------------
 # State and resumption bookkeeping
@@ -202,135 +64,6 @@ _TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
     (ConnectionState.CLOSED, "close"): ConnectionState.CLOSED,
     (ConnectionState.CLOSED, "lost"): ConnectionState.CLOSED,
 }
-
-
-_UNSENT = 2**62  # index of a message held while no connection is active
-
-
-@dataclass(slots=True)
-class SentMessage:
-    """A client message kept until the server confirms it consumed it.
-
-    Attributes:
-        index: its index on the current connection; a placeholder larger than any real index
-            while it waits to be sent (held between connections, or unconfirmed when the last
-            connection was lost), so that no ``lastConsumedClientMessageIndex`` confirms it.
-        frame: the exact payload sent.
-        kind: ``"audio"``, ``"audio_stream_end"``, ``"activity_start"`` or ``"activity_end"``.
-        audio_ms: milliseconds of audio it carries (0 for control messages).
-        sent_at: the protocol clock when it was last handed out to be written (its replay
-            included); used to confirm messages on servers that send no index.
-        user: ``False`` for audio the client added itself (``end_audio()``'s trailing
-            silence): never reported as the user's unconfirmed audio.
-    """
-
-    index: int
-    frame: bytes
-    kind: str
-    audio_ms: float = 0.0
-    sent_at: float = 0.0
-    user: bool = True
-
-
-class ReplayBuffer:
-    """Client messages sent but not yet confirmed by ``lastConsumedClientMessageIndex``.
-
-    Bounded by ``max_bytes``: when full, the oldest messages are dropped and counted in
-    `dropped_messages` / `dropped_audio_ms` (reported, never silent).
-    """
-
-    def __init__(self, *, max_bytes: int | None = 16 * 1024 * 1024) -> None:
-        if max_bytes is not None and max_bytes <= 0:
-            raise ConfigurationError("max_replay_bytes must be positive or None")
-        self.max_bytes = max_bytes
-        self._items: deque[SentMessage] = deque()
-        self._bytes = 0
-        self.dropped_messages = 0
-        self.dropped_audio_ms = 0.0
-        self._overflowing = False
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[SentMessage]:
-        return iter(self._items)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of payload held."""
-        return self._bytes
-
-    @property
-    def audio_ms(self) -> float:
-        """Milliseconds of audio held."""
-        return sum(m.audio_ms for m in self._items)
-
-    def append(self, message: SentMessage) -> None:
-        """Keep ``message``; drop the oldest ones if over ``max_bytes``."""
-        self._items.append(message)
-        self._bytes += len(message.frame)
-        if self.max_bytes is not None and self._bytes > self.max_bytes:
-            while self._bytes > self.max_bytes and len(self._items) > 1:
-                old = self._items.popleft()
-                self._bytes -= len(old.frame)
-                self.dropped_messages += 1
-                self.dropped_audio_ms += old.audio_ms
-            if not self._overflowing:
-                # Once per overflow (until the server confirms again), not once per send: a
-                # server that never confirms would otherwise log on every message.
-                self._overflowing = True
-                logger.warning(
-                    "replay buffer full (%d bytes): dropping the oldest unconfirmed audio "
-                    "(%.0f ms so far); it can no longer be replayed after a reconnection",
-                    self.max_bytes,
-                    self.dropped_audio_ms,
-                )
-
-    def last(self) -> SentMessage | None:
-        """The newest message held, or ``None``."""
-        return self._items[-1] if self._items else None
-
-    def confirm(self, last_consumed_index: int) -> int:
-        """Forget messages with ``index <= last_consumed_index``; return how many."""
-        n = 0
-        while self._items and self._items[0].index <= last_consumed_index:
-            old = self._items.popleft()
-            self._bytes -= len(old.frame)
-            n += 1
-        if n:
-            self._overflowing = False
-        return n
-
-    def confirm_all(self) -> int:
-        """Forget every message sent on the current connection (used when the server state is
-        known to include them all); messages still waiting to be sent are kept."""
-        return self.confirm(_UNSENT - 1)
-
-    def confirm_sent_before(self, cutoff: float) -> int:
-        """Forget the messages sent on the current connection at or before ``cutoff`` (protocol
-        clock); return how many. Messages held for the next connection are kept."""
-        n = 0
-        items = self._items
-        while items and items[0].index != _UNSENT and items[0].sent_at <= cutoff:
-            old = items.popleft()
-            self._bytes -= len(old.frame)
-            n += 1
-        if n:
-            self._overflowing = False
-        return n
-
-    def mark_unsent(self) -> None:
-        """The connection was lost: every held message must be sent again on the next one."""
-        for message in self._items:
-            message.index = _UNSENT
-
-    def renumber(self, first_index: int, sent_at: float = 0.0) -> list[SentMessage]:
-        """Give the held messages consecutive indices from ``first_index`` (for a replay on a
-        new connection), stamp them ``sent_at``, and return them in order."""
-        for offset, message in enumerate(self._items):
-            message.index = first_index + offset
-            message.sent_at = sent_at
-        return list(self._items)
 
 
 class ClientProtocol:
@@ -457,7 +190,7 @@ class ClientProtocol:
             self.next_index += 1
             return frame
         # Between connections, or before replay(): keep it; replay() sends it in order.
-        self.replay_buffer.append(SentMessage(_UNSENT, frame, kind, audio_ms, 0.0, user))
+        self.replay_buffer.append(SentMessage(UNSENT, frame, kind, audio_ms, 0.0, user))
         # Held during SETUP_SENT of a first connection too: later messages must queue behind it.
         self._replay_pending = True
         return None
@@ -490,7 +223,7 @@ class ClientProtocol:
         for message in self.replay_buffer:
             if message.kind != "audio" or not message.user:
                 continue
-            if not sent and message.index != _UNSENT:
+            if not sent and message.index != UNSENT:
                 continue
             chunks.append(self._encoder.decode(message.frame))
             total += message.audio_ms
@@ -570,7 +303,7 @@ class ClientProtocol:
         """Parse a server frame and update the state; return its events."""
         if type(frame) is bytes and frame.find(b'"inlineData"', 0, 96) >= 0:
             # The hot path: an audio-only frame changes no state, so skip the loop below.
-            fast = _parse_audio_only(frame)
+            fast = parse_audio_only(frame)
             if fast is not None:
                 return fast
         events = parse_server_frame(frame)
@@ -618,8 +351,3 @@ def _with_handle(message: dict[str, Any], handle: str) -> dict[str, Any]:
     resumption["handle"] = handle
     setup[key] = resumption
     return {"setup": setup}
-
-
-def frames_of(messages: Iterable[SentMessage]) -> list[bytes]:
-    """The payloads of ``messages``, in order."""
-    return [m.frame for m in messages]
