@@ -212,7 +212,7 @@ def bench_concurrency(sessions: int, seconds: float) -> bool:
         proc.terminate()
         proc.wait(10)
     expected = int(seconds / 1.5)
-    delays = sorted(d for s in stats for d in s._delays)
+    delays = sorted(d for s in stats for d in s.delivery_delays)
     p99 = delays[int(0.99 * (len(delays) - 1))] if delays else 0.0
     lost = sum(1 for t in turns if t != expected)
     events = sum(s.events_delivered for s in stats)

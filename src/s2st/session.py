@@ -25,7 +25,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from ._io.input import InputAudio
-from ._io.queue import EventBuffer, positive_number
+from ._io.queue import BoundedQueue
+from ._validate import is_number
 from ._io.supervisor import ConnectionLoop
 from ._io.tasks import stream_then_finish
 from ._io.transport import TransportOptions, close_error, close_quietly
@@ -84,7 +85,7 @@ class S2STSession(ConnectionLoop):
         trailing_silence_ms: int = 1000,
         silence_warning_s: float | None = 6.0,
     ) -> None:
-        if not positive_number(setup_timeout_s):
+        if not (is_number(setup_timeout_s) and setup_timeout_s > 0):
             raise ConfigurationError(
                 f"setup_timeout_s must be a positive number, got {setup_timeout_s!r}"
             )
@@ -112,7 +113,7 @@ class S2STSession(ConnectionLoop):
             raise ConfigurationError(
                 f"max_replay_bytes must be a positive int or None, got {max_replay_bytes!r}"
             )
-        if silence_warning_s is not None and not positive_number(silence_warning_s):
+        if silence_warning_s is not None and not (is_number(silence_warning_s) and silence_warning_s > 0):
             raise ConfigurationError(
                 f"silence_warning_s must be a positive number or None, got {silence_warning_s!r}"
             )
@@ -132,7 +133,7 @@ class S2STSession(ConnectionLoop):
             else f"models/{config.model}"
         )
         self._max_pending = max_pending_events
-        self._events: EventBuffer | None = None
+        self._events: BoundedQueue[Event] | None = None
         self._ws: ClientConnection | None = None
         self._send_lock: asyncio.Lock | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -226,7 +227,7 @@ class S2STSession(ConnectionLoop):
                 "a session can be opened only once; call client.connect() again"
             )
         self._opened = True
-        self._events = EventBuffer(self._max_pending, self.stats)
+        self._events = BoundedQueue(self._max_pending, on_take=self.stats.record_delivery)
         self._send_lock = asyncio.Lock()
         self._done_after_input = asyncio.Event()
         try:
@@ -302,8 +303,8 @@ class S2STSession(ConnectionLoop):
             )
         if self._reading:
             raise ConcurrencyError("another task is already iterating this session")
-        if buf._items:  # fast path: no suspension when events are waiting
-            return buf.pop()
+        if len(buf):  # fast path: no suspension when events are waiting
+            return buf.take()
         self._reading = True
         try:
             return await buf.get()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -41,6 +42,20 @@ class SessionStats:
     max_delivery_delay_s: float = 0.0
     unconfirmed_audio_ms_at_close: float = 0.0
     _delays: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
+
+    def record_delivery(self, arrived: float) -> None:
+        """Count one event handed to the consumer, which arrived at ``arrived``
+        (``time.perf_counter``)."""
+        delay = time.perf_counter() - arrived
+        self.events_delivered += 1
+        self._delays.append(delay)
+        if delay > self.max_delivery_delay_s:
+            self.max_delivery_delay_s = delay
+
+    @property
+    def delivery_delays(self) -> tuple[float, ...]:
+        """The delivery delays (seconds) of the last 10,000 events, oldest first."""
+        return tuple(self._delays)
 
     def delivery_delay_quantile(self, q: float) -> float:
         """The ``q`` quantile (0..1) of the delivery delays of the last 10,000 events."""

@@ -1,29 +1,38 @@
-"""The session's bounded event buffer (private)."""
+"""The one bounded event queue of sessions, fan-outs and conversations (private).
+
+A FIFO with an end marker and backpressure: a producer that finds it full waits (``put``),
+the consumer takes what is ready without suspending (``take``) and waits only when nothing is
+(``get``). Producers that hand over several items at once (all events of one socket read) use
+``put_nowait`` in a loop and wake the consumer once.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
-from s2st.events import Event
-from s2st.stats import SessionStats
+__all__ = ["BoundedQueue"]
 
-__all__ = ["EventBuffer", "positive_number"]
-
-
-def positive_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+T = TypeVar("T")
 
 
-class EventBuffer:
-    """A bounded FIFO of (arrival time, event) with an end marker; the producer waits while it
-    is full. Delivery delays are recorded in ``stats``."""
+class BoundedQueue(Generic[T]):
+    """A bounded FIFO of ``T`` with an end marker (and an optional error to raise at the end).
 
-    def __init__(self, maxsize: int, stats: SessionStats) -> None:
-        self._items: deque[tuple[float, Event]] = deque()
+    Args:
+        maxsize: items held before producers wait.
+        on_take: called with each item's ``arrived`` stamp when the consumer takes it (the
+            session's delivery-delay accounting).
+    """
+
+    __slots__ = ("_items", "_maxsize", "_not_empty", "_not_full", "_on_take", "ended", "error")
+
+    def __init__(self, maxsize: int, *, on_take: Callable[[float], None] | None = None) -> None:
+        self._items: deque[tuple[float, T]] = deque()
         self._maxsize = maxsize
-        self._stats = stats
+        self._on_take = on_take
         self._not_empty = asyncio.Event()
         self._not_full = asyncio.Event()
         self._not_full.set()
@@ -33,22 +42,53 @@ class EventBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    async def put(self, event: Event, arrived: float) -> None:
-        while len(self._items) >= self._maxsize and not self.ended:
-            self._not_full.clear()
-            await self._not_full.wait()
-        self._items.append((arrived, event))
+    @property
+    def full(self) -> bool:
+        """True when a producer would have to wait."""
+        return len(self._items) >= self._maxsize
+
+    def put_nowait(self, item: T, arrived: float = 0.0) -> None:
+        """Append ``item`` now, even beyond the bound (a producer checks `full` first, or has a
+        few markers to add that must not wait), and wake the consumer."""
+        self._items.append((arrived, item))
         if not self._not_empty.is_set():
             self._not_empty.set()
 
+    async def put(self, item: T, arrived: float = 0.0) -> None:
+        """Append ``item``, waiting while the queue is full (backpressure). After `end()`
+        nothing waits: the item is still kept, so none is lost."""
+        while len(self._items) >= self._maxsize and not self.ended:
+            self._not_full.clear()
+            await self._not_full.wait()
+        self.put_nowait(item, arrived)
+
+    async def wait_for_room(self) -> None:
+        """Return once a producer may add an item without exceeding the bound (or at the end)."""
+        while len(self._items) >= self._maxsize and not self.ended:
+            self._not_full.clear()
+            await self._not_full.wait()
+
     def end(self, error: BaseException | None = None) -> None:
+        """No more items will come; the consumer gets the held ones, then ``error`` (if any)
+        or ``StopAsyncIteration``. The first end wins."""
         if not self.ended:
             self.ended = True
             self.error = error
         self._not_empty.set()
         self._not_full.set()
 
-    async def get(self) -> Event:
+    def take(self) -> T:
+        """The oldest item, without waiting (the queue must not be empty)."""
+        arrived, item = self._items.popleft()
+        if not self._not_full.is_set() and len(self._items) < self._maxsize:
+            self._not_full.set()
+        if self._on_take is not None:
+            self._on_take(arrived)
+        return item
+
+    async def get(self) -> T:
+        """The oldest item, waiting for one; at the end raise the end's error (once) or
+        ``StopAsyncIteration``."""
         items = self._items
         while not items:
             if self.ended:
@@ -58,18 +98,4 @@ class EventBuffer:
                 raise StopAsyncIteration
             self._not_empty.clear()
             await self._not_empty.wait()
-        return self.pop()
-
-    def pop(self) -> Event:
-        """Take the oldest event (the buffer must not be empty)."""
-        arrived, event = self._items.popleft()
-        if not self._not_full.is_set():
-            self._not_full.set()
-        # Delivery accounting (SessionStats), here because this runs once per event.
-        delay = time.perf_counter() - arrived
-        stats = self._stats
-        stats.events_delivered += 1
-        stats._delays.append(delay)
-        if delay > stats.max_delivery_delay_s:
-            stats.max_delivery_delay_s = delay
-        return event
+        return self.take()

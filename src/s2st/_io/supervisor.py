@@ -48,7 +48,7 @@ from s2st.protocol.ledger import OutputLedger
 from s2st.reconnect import ReconnectPolicy
 from s2st.stats import SessionStats
 
-from .queue import EventBuffer
+from .queue import BoundedQueue
 from .transport import TransportOptions, abort, close_error, close_quietly, open_websocket
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class ConnectionLoop:
     _transport: TransportOptions
     _setup_timeout_s: float
     _proto: ClientProtocol
-    _events: EventBuffer | None
+    _events: BoundedQueue[Event] | None
     _ws: ClientConnection | None
     _send_lock: asyncio.Lock | None
     _ledger: OutputLedger
@@ -257,7 +257,7 @@ class ConnectionLoop:
         stats, receive, buf, ledger = self.stats, self._proto.receive, self._events, self._ledger
         track, track_audio = self._tracker.on_event, self._tracker.on_audio
         assert buf is not None
-        items, maxsize, not_empty = buf._items, buf._maxsize, buf._not_empty
+        put_nowait = buf.put_nowait
         clock = time.perf_counter
         recv = ws.recv
         voiced_of = chunk_voiced
@@ -305,10 +305,8 @@ class ConnectionLoop:
                             event = kept
                             leave |= self._watch(event, arrived)
                         measured = track(event, t=arrived)
-                    if len(items) < maxsize:  # inline put(): no coroutine per event
-                        items.append((arrived, event))
-                        if not not_empty.is_set():
-                            not_empty.set()
+                    if not buf.full:  # no coroutine per event
+                        put_nowait(event, arrived)
                     else:
                         await buf.put(event, arrived)
                     if measured is not None:
