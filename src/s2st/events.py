@@ -102,6 +102,8 @@ class AudioChunk:
     data: npt.NDArray[np.int16]
     sample_rate: int = DEFAULT_OUTPUT_SAMPLE_RATE
     mime_type: str = "audio/pcm;rate=24000"
+    # `voiced`, computed once: the ledger, the finish clock and the metrics all ask.
+    _voiced: bool | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def duration_s(self) -> float:
@@ -118,10 +120,15 @@ class AudioChunk:
         """True if any sample's magnitude exceeds `SILENCE_PEAK` (128, about -48 dBFS).
 
         The server streams PCM silence when it has nothing to say (EVIDENCE.md row 7); such
-        chunks are not translation. Computed on demand (two reductions over the samples, no
-        copy), so it costs nothing for code that does not ask.
+        chunks are not translation. Computed on the first call (one ``memcmp`` for digital
+        silence, else two reductions over the samples, no copy) and remembered, so it costs
+        nothing for code that does not ask and nothing more for a second caller.
         """
-        return chunk_voiced(self.data)
+        voiced = self._voiced
+        if voiced is None:
+            voiced = chunk_voiced(self.data)
+            object.__setattr__(self, "_voiced", voiced)
+        return voiced
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AudioChunk):

@@ -219,7 +219,9 @@ class LatencyTracker:
             self._last_activity = now
         return now
 
-    def on_audio_sent(self, pcm: bytes, *, sample_rate: int, t: float | None = None) -> None:
+    def on_audio_sent(
+        self, pcm: bytes | bytearray | memoryview, *, sample_rate: int, t: float | None = None
+    ) -> None:
         """Record mono int16 little-endian ``pcm`` at ``sample_rate`` sent at ``t``.
 
         Raises:

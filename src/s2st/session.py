@@ -15,34 +15,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from ._io.input import InputAudio
 from ._io.queue import BoundedQueue
-from ._validate import is_number
-from ._io.supervisor import ConnectionLoop
+from ._io.supervisor import Supervisor
 from ._io.tasks import stream_then_finish
-from ._io.transport import TransportOptions, close_error, close_quietly
+from ._io.transport import TransportOptions
+from ._validate import check_int, check_number
+from ._watch import OutputWatch
 from .config import TranslationConfig
 from .errors import (
     ConcurrencyError,
     ConfigurationError,
+    S2STError,
     SessionClosedError,
     TranslationIncompleteError,
+    UnconfirmedAudio,
 )
-from .events import (
-    Event,
-)
+from .events import Event
 from .metrics import LatencyTracker, SessionMetrics
 from .protocol import ClientProtocol, ConnectionState, SentMessage
-from .protocol.ledger import OutputLedger
 from .reconnect import ReconnectPolicy
 from .stats import SessionStats
 
@@ -56,7 +53,7 @@ logger = logging.getLogger("s2st.session")
 _MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
 
 
-class S2STSession(ConnectionLoop):
+class S2STSession:
     """A live translation session. Create it with [`s2st.S2STClient.connect()`][s2st.client.S2STClient.connect].
 
     Use it as an async context manager and iterate it for events::
@@ -85,92 +82,46 @@ class S2STSession(ConnectionLoop):
         trailing_silence_ms: int = 1000,
         silence_warning_s: float | None = 6.0,
     ) -> None:
-        if not (is_number(setup_timeout_s) and setup_timeout_s > 0):
-            raise ConfigurationError(
-                f"setup_timeout_s must be a positive number, got {setup_timeout_s!r}"
-            )
-        if (
-            isinstance(max_pending_events, bool)
-            or not isinstance(max_pending_events, int)
-            or max_pending_events < 1
-        ):
-            raise ConfigurationError(
-                f"max_pending_events must be an int >= 1, got {max_pending_events!r}"
-            )
-        if (
-            isinstance(trailing_silence_ms, bool)
-            or not isinstance(trailing_silence_ms, int)
-            or not 0 <= trailing_silence_ms <= 10_000
-        ):
-            raise ConfigurationError(
-                f"trailing_silence_ms must be an int from 0 to 10000, got {trailing_silence_ms!r}"
-            )
-        if max_replay_bytes is not None and (
-            isinstance(max_replay_bytes, bool)
-            or not isinstance(max_replay_bytes, int)
-            or max_replay_bytes <= 0
-        ):
-            raise ConfigurationError(
-                f"max_replay_bytes must be a positive int or None, got {max_replay_bytes!r}"
-            )
-        if silence_warning_s is not None and not (is_number(silence_warning_s) and silence_warning_s > 0):
-            raise ConfigurationError(
-                f"silence_warning_s must be a positive number or None, got {silence_warning_s!r}"
-            )
+        self._setup_timeout_s = check_number("setup_timeout_s", setup_timeout_s, positive=True)
+        self._max_pending = check_int("max_pending_events", max_pending_events, low=1)
+        self._trailing_silence_ms = check_int(
+            "trailing_silence_ms", trailing_silence_ms, low=0, high=10_000
+        )
+        self._max_replay_bytes = check_int(
+            "max_replay_bytes", max_replay_bytes, positive=True, allow_none=True
+        )
+        silence_warning_s = check_number(
+            "silence_warning_s", silence_warning_s, positive=True, allow_none=True
+        )
         if transport is not None and not isinstance(transport, TransportOptions):
             raise ConfigurationError("transport must be a s2st.TransportOptions")
         self._target = target
         self.config = config
-        self._setup_timeout_s = setup_timeout_s
         self.reconnect_policy = reconnect or ReconnectPolicy()
         self._transport = transport or TransportOptions()
-        self._trailing_silence_ms = trailing_silence_ms
-        self._max_replay_bytes = max_replay_bytes
-        # Validate the setup now (the model resource is final only once credentials load).
+        self.stats = SessionStats()
+        self._tracker = LatencyTracker(clock=time.perf_counter)
+        self._watch = OutputWatch(self._tracker, silence_warning_s=silence_warning_s)
+        self._input = InputAudio(config.input_sample_rate)
+        # The protocol core validates the setup now; open() gives it the final model resource
+        # (known only once credentials load, on Vertex AI).
         self._proto = self._protocol(
             f"projects/p/locations/l/publishers/google/models/{config.model}"
             if target.backend == "vertex"
             else f"models/{config.model}"
         )
-        self._max_pending = max_pending_events
+        # Made by open(), which has the running loop: the queue and the supervisor.
         self._events: BoundedQueue[Event] | None = None
-        self._ws: ClientConnection | None = None
-        self._send_lock: asyncio.Lock | None = None
-        self._supervisor: asyncio.Task[None] | None = None
+        self._link: Supervisor | None = None
         self._user_tasks: set[asyncio.Task[Any]] = set()
         self._reading = False
         self._opened = False
         self._closed = False
         self._closing = False
-        self._input_ended = False
-        self._last_voiced_t = 0.0  # arrival of the last voiced output (see _output_activity)
-        self._last_translation_t = 0.0  # ... of voiced audio or translated text only
-        self._quiet_from = 0.0  # end of the input, or the latest reconnection (for finish())
-        self._heard_voice = False
-        self._silence_warning_s = silence_warning_s
-        self._done_after_input: asyncio.Event | None = None  # created by open()
-        self._input = InputAudio(config.input_sample_rate)
-        self._rng = random.Random()
-        self.session_id: str | None = None
-        self.reconnects = 0
-        self._reconnecting = False
-        self._failures_in_a_row = 0
-        self._failing_since: float | None = None
         self._finishing = False  # finish() is closing the session
-        self._ended_with_audio = False  # _end() already reported the unconfirmed audio
-        self._closed_cleanly = False  # the last connection the supervisor dropped closed cleanly
+        self._ended_with_audio = False  # the ending error already returned the unconfirmed audio
         self._finish_error: TranslationIncompleteError | None = None
-        self._last_frame_t = 0.0  # arrival of the last frame (the dead-link watchdog reads it)
-        self._audio_on_link = False  # something was sent on the current connection
         self._last_user_message: SentMessage | None = None
-        self.stats = SessionStats()
-        self._tracker = LatencyTracker(clock=time.perf_counter)
-        # Without a consumed index (the Gemini API) the ledger keeps a history as long as the
-        # largest replay window.
-        unindexed = not config.session_resumption.resolve_transparent(target.backend)
-        self._ledger = OutputLedger(
-            history_s=self.reconnect_policy.max_replay_window_s + 1.0 if unindexed else None
-        )
 
     def _protocol(self, model_resource: str) -> ClientProtocol:
         config, backend = self.config, self._target.backend
@@ -214,6 +165,17 @@ class S2STSession(ConnectionLoop):
         """True once the session has ended (for any reason)."""
         return self._closed or (self._events is not None and self._events.ended)
 
+    @property
+    def session_id(self) -> str | None:
+        """The server's session id (Vertex AI sends one in ``setupComplete``), else ``None``."""
+        return self._proto.session_id
+
+    @property
+    def reconnects(self) -> int:
+        """Reconnections so far (each announced by a [`Reconnected`][s2st.events.Reconnected]
+        event)."""
+        return self._link.reconnects if self._link is not None else 0
+
     async def open(self) -> None:
         """Connect, send ``setup`` and wait for ``setupComplete``. Called by ``async with``.
 
@@ -228,21 +190,28 @@ class S2STSession(ConnectionLoop):
             )
         self._opened = True
         self._events = BoundedQueue(self._max_pending, on_take=self.stats.record_delivery)
-        self._send_lock = asyncio.Lock()
-        self._done_after_input = asyncio.Event()
+        self._link = Supervisor(
+            target=self._target,
+            transport=self._transport,
+            setup_timeout_s=self._setup_timeout_s,
+            policy=self.reconnect_policy,
+            proto=self._proto,
+            watch=self._watch,
+            queue=self._events,
+            stats=self.stats,
+            on_end=self._end,
+        )
         try:
-            self._proto = self._protocol(await self._target.model_resource())
-            ws, events = await self._handshake(resume_handle=None)
+            resource = await self._target.model_resource()
+            self._proto.replace_setup(
+                self.config.build_setup(model_resource=resource, backend=self._target.backend)
+            )
+            await self._link.connect()
         except BaseException:
             self._closed = True
             self._proto.close()
             self._events.end()
             raise
-        self._ws = ws
-        self._proto.replay()  # nothing held yet; opens the way for audio
-        for event in events:
-            await self._deliver(event)
-        self._supervisor = asyncio.create_task(self._supervise(), name="s2st-session-supervisor")
 
     async def aclose(self) -> None:
         """Close the session: stop streaming tasks, close the connection (bounded by
@@ -250,12 +219,9 @@ class S2STSession(ConnectionLoop):
         Events already received stay readable. Idempotent."""
         if self._closed:
             return
-        self._closed = True
-        self._closing = True
+        self._closed = self._closing = True
         current = asyncio.current_task()
         tasks = [t for t in self._user_tasks if t is not current]
-        if self._supervisor is not None and self._supervisor is not current:
-            tasks.append(self._supervisor)
         for task in tasks:
             task.cancel()
         if tasks:
@@ -263,31 +229,70 @@ class S2STSession(ConnectionLoop):
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 logger.debug("task %s ended with %r", task.get_name(), task.exception())
-        ws, self._ws = self._ws, None
-        # No connection left: the supervisor closed the last one (say how it went).
-        clean = self._closed_cleanly
-        if ws is not None:
-            clean = await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
-        error: TranslationIncompleteError | None = None
-        if self._proto.state is not ConnectionState.CLOSED and not self._ended_with_audio:
-            # After a clean closing handshake the server has read all that was sent (only audio
-            # held for a next connection is unheard); otherwise any of it may be unheard, and
-            # finish() then ends with an error that returns it.
-            unconfirmed = self._proto.unconfirmed_audio(sent=not clean)[1]
-            self.stats.unconfirmed_audio_ms_at_close = unconfirmed
-            if unconfirmed > 0:
-                if self._finishing and self._finish_error is None:
-                    error = self._incomplete("the session closed with audio the server never read")
-                logger.warning(
-                    "closing with %.0f ms of audio the server may not have heard%s",
-                    unconfirmed,
-                    "" if clean else " (the connection did not close cleanly)",
-                )
+        clean = False
+        if self._link is not None:
+            closed = await self._link.aclose()
+            # No connection left: the supervisor closed the last one (say how it went).
+            clean = self._link.closed_cleanly if closed is None else closed
+        error = self._unheard_at_close(clean)
         if self._proto.state is not ConnectionState.CLOSED:
             self._proto.close()
         if self._events is not None:
             self._events.end(error)
         logger.debug("session closed")
+
+    def _unheard_at_close(self, clean: bool) -> TranslationIncompleteError | None:
+        """Account for audio the server may not have heard as the session closes; the error
+        finish() ends with when there is some."""
+        if self._proto.state is ConnectionState.CLOSED or self._ended_with_audio:
+            return None
+        # After a clean closing handshake the server has read all that was sent (only audio
+        # held for a next connection is unheard); otherwise any of it may be unheard, and
+        # finish() then ends with an error that returns it.
+        unconfirmed = self._proto.unconfirmed_audio(sent=not clean)[1]
+        self.stats.unconfirmed_audio_ms_at_close = unconfirmed
+        if unconfirmed <= 0:
+            return None
+        logger.warning(
+            "closing with %.0f ms of audio the server may not have heard%s",
+            unconfirmed,
+            "" if clean else " (the connection did not close cleanly)",
+        )
+        if self._finishing and self._finish_error is None:
+            return self._incomplete("the session closed with audio the server never read")
+        return None
+
+    def running_tasks(self) -> list[asyncio.Task[Any]]:
+        """The background tasks this session started that have not ended yet: its connection
+        supervisor and the streaming tasks of `start_stream()`. Empty once `aclose()` has
+        returned (a leak check for tests)."""
+        tasks = [t for t in self._user_tasks if not t.done()]
+        if self._link is not None:
+            tasks.extend(self._link.running_tasks())
+        return tasks
+
+    def unconfirmed_audio(self) -> UnconfirmedAudio | None:
+        """The user's audio that no server confirmation covers yet, in order (see
+        [`UnconfirmedAudio`][s2st.errors.UnconfirmedAudio]), or ``None`` when there is none. On a server
+        that never confirms (no resumption) that is everything still held for replay."""
+        pcm, ms = self._proto.unconfirmed_audio()
+        if not pcm:
+            return None
+        return UnconfirmedAudio(pcm, self.config.input_sample_rate, ms)
+
+    def _end(self, error: BaseException | None) -> None:
+        """The supervisor ended the session (``None``: the server ended it normally)."""
+        if error is None:
+            logger.info("the server ended the session")
+        else:
+            logger.info("session ended: %s", error)
+            if isinstance(error, S2STError):
+                # What the server never confirmed goes back to the application with the error.
+                error.unconfirmed_audio = audio = self.unconfirmed_audio()
+                self.stats.unconfirmed_audio_ms_at_close = audio.duration_ms if audio else 0.0
+                self._ended_with_audio = True
+        assert self._events is not None
+        self._events.end(error)
 
     def __aiter__(self) -> AsyncIterator[Event]:
         """``async for event in session``: every event until the session ends."""
@@ -303,7 +308,7 @@ class S2STSession(ConnectionLoop):
             )
         if self._reading:
             raise ConcurrencyError("another task is already iterating this session")
-        if len(buf):  # fast path: no suspension when events are waiting
+        if len(buf):  # no suspension when events are waiting
             return buf.take()
         self._reading = True
         try:
@@ -354,9 +359,9 @@ class S2STSession(ConnectionLoop):
         tail = self._input.flush()  # the resampler's last samples belong to the input
         if tail:
             await self._send_audio_frame(tail)
-        self._input_ended = True
+        self._watch.input_ended = True
         # finish()'s quiet is measured from the later of this and the last voiced output.
-        self._quiet_from = time.perf_counter()
+        self._watch.quiet_from = time.perf_counter()
         # The last message carrying the user's audio: finish() waits until the server has
         # confirmed it (when the server confirms at all), so nothing is closed away unheard.
         self._last_user_message = self._proto.last_message()
@@ -474,23 +479,9 @@ class S2STSession(ConnectionLoop):
         """
         if self._closed:
             return
-        if not self._input_ended:
+        if not self._watch.input_ended:
             await self.end_audio()
-        clock = time.perf_counter
-        deadline = clock() + timeout_s
-        settled_at: float | None = None
-        while not self.closed:
-            now = clock()
-            if now >= deadline:
-                break
-            if self._reconnecting or not self._arrived(now, idle_s, max_lag_s):
-                settled_at = None
-            else:
-                settled_at = settled_at or now
-                # Servers confirm periodically: give the last confirmation a bounded moment.
-                if self._input_confirmed() or now - settled_at >= confirm_timeout_s:
-                    break
-            await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
+        await self._settle(timeout_s, idle_s, confirm_timeout_s, max_lag_s)
         # Never a normal end while audio the user gave may not have been heard: mid-reconnect,
         # or when the closing handshake fails with audio unconfirmed (see aclose()).
         self._finishing = True
@@ -501,6 +492,31 @@ class S2STSession(ConnectionLoop):
         await self.aclose()
         if self._finish_error is not None:
             raise self._finish_error
+
+    async def _settle(
+        self, timeout_s: float, idle_s: float, confirm_timeout_s: float, max_lag_s: float
+    ) -> None:
+        """Wait (polling every 50 ms: the tests are on clocks, not on events) until the
+        translation has arrived and the server has confirmed the input, within ``timeout_s``."""
+        clock = time.perf_counter
+        deadline = clock() + timeout_s
+        settled_at: float | None = None
+        while not self.closed:
+            now = clock()
+            if now >= deadline:
+                return
+            if self._reconnecting or not self._arrived(now, idle_s, max_lag_s):
+                settled_at = None
+            else:
+                settled_at = settled_at or now
+                # Servers confirm periodically: give the last confirmation a bounded moment.
+                if self._input_confirmed() or now - settled_at >= confirm_timeout_s:
+                    return
+            await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
+
+    @property
+    def _reconnecting(self) -> bool:
+        return self._link is not None and self._link.reconnecting
 
     def _incomplete(self, what: str) -> TranslationIncompleteError:
         unconfirmed = self.unconfirmed_audio()
@@ -518,22 +534,15 @@ class S2STSession(ConnectionLoop):
 
     def _arrived(self, now: float, idle_s: float, max_lag_s: float) -> bool:
         """finish()'s test: has the translation of the input arrived? (see its docstring)"""
-        quiet = now - max(self._last_voiced_t, self._quiet_from)
-        assert self._done_after_input is not None
-        # A turn marker after the input ended is weak evidence (it may close an earlier
-        # utterance when the server lags): it shortens the wait only once the server has
-        # also confirmed all of the user's audio.
-        if (
-            self._done_after_input.is_set()
-            and self._proto.checkpoints > 0
-            and self._input_confirmed()
-            and quiet >= 0.5
-        ):
-            return True
-        if quiet < idle_s:
-            return False
-        speech = self._tracker.last_speech_sent_t
-        return speech is None or self._last_translation_t > speech or now - speech >= max_lag_s
+        proto = self._proto
+        return self._watch.arrived(
+            now,
+            idle_s=idle_s,
+            max_lag_s=max_lag_s,
+            confirmed=self._input_confirmed(),
+            confirms=proto.checkpoints > 0,
+            hidden_t=proto.hidden_output_t,
+        )
 
     def _input_confirmed(self) -> bool:
         if self._proto.checkpoints == 0:  # this server never confirms: nothing to wait for
@@ -558,26 +567,16 @@ class S2STSession(ConnectionLoop):
         self.stats.audio_messages_sent += 1
         self.stats.audio_ms_sent += len(pcm) * 500 / rate
         if user:  # end_audio()'s trailing silence is not the user's speech
-            self._tracker.on_audio_sent(bytes(pcm), sample_rate=rate, t=time.perf_counter())
+            self._tracker.on_audio_sent(pcm, sample_rate=rate, t=time.perf_counter())
 
     async def _send(self, build: Callable[[], bytes | None]) -> None:
-        if self._closed or self._send_lock is None:
+        link, events = self._link, self._events
+        if self._closed or link is None:
             raise SessionClosedError("the session is closed; no more audio can be sent")
-        if self._events is not None and self._events.ended:
+        if events is not None and events.ended:
             raise SessionClosedError("the session has ended; no more audio can be sent")
-        async with self._send_lock:
-            frame = build()  # numbered and kept for replay even if the send below fails
-            ws = self._ws
-            if frame is None or ws is None:
-                return
-            try:
-                await ws.send(frame, text=True)
-            except ConnectionClosed as exc:
-                # The supervisor sees the same closure and reconnects (the message is replayed)
-                # or ends the session with the typed error.
-                error = close_error(exc) or SessionClosedError("the connection closed")
-            else:
-                self._audio_on_link = True
-                return
-        if not self.reconnect_policy.enabled:
-            raise error  # outside the except block: no websockets exception in the chain
+        error = await link.send(build)  # numbered and held for replay even if it fails
+        # The supervisor sees the same closure and reconnects (the message is replayed) or
+        # ends the session with the typed error.
+        if error is not None and not self.reconnect_policy.enabled:
+            raise error

@@ -134,8 +134,7 @@ async def run_once(seed: int, *, utterances: int = 6, speed: float = 40.0) -> Ru
         except s2st.S2STError as exc:
             result.error = f"{type(exc).__name__}: {exc}"
         # This run's own tasks only (other runs may be going on concurrently).
-        owned = [session._supervisor, *session._user_tasks]
-        result.leaked = [t.get_name() for t in owned if t is not None and not t.done()]
+        result.leaked = [t.get_name() for t in session.running_tasks()]
         # Faults that actually fired (a plan's later connections may never exist).
         result.faults_injected = sum(len(c.faults_fired) for c in emu.connections)
         sent = [hashlib.sha1(f).hexdigest() for f in frames]

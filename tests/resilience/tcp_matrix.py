@@ -364,8 +364,7 @@ async def _session(result: TcpRunResult, frames: list[bytes], proxy: TcpFaultPro
         f"{result.close_s if result.close_s is None else round(result.close_s, 1)} s after "
         f"finish, unconfirmed at close {session.stats.unconfirmed_audio_ms_at_close:.0f} ms;"
     )
-    owned = [session._supervisor, *session._user_tasks]
-    result.leaked_tasks = [t.get_name() for t in owned if t is not None and not t.done()]
+    result.leaked_tasks = [t.get_name() for t in session.running_tasks()]
     result.stats_unconfirmed_ms = session.stats.unconfirmed_audio_ms_at_close
     if error is not None:
         result.gave_up_after_s = ended

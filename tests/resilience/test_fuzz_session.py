@@ -344,7 +344,8 @@ def test_fuzz_connect_options(language: str, options: dict[str, Any]) -> None:
         return
     assert isinstance(session, s2st.S2STSession)
     assert session.config.target_language in SUPPORTED_LANGUAGES
-    assert not session.closed and session._ws is None and session._supervisor is None
+    assert not session.closed and session.stats.frames_received == 0
+    assert session.running_tasks() == []
 
 
 @fuzz(60)
@@ -506,8 +507,7 @@ async def _run_script(server: ScriptedServer, script: Script) -> None:
     outcome = "ended" if error is None else type(error).__name__
     server.outcomes[outcome] = server.outcomes.get(outcome, 0) + 1
     assert session.closed
-    assert session._supervisor is not None and session._supervisor.done()
-    assert not session._user_tasks
+    assert session.running_tasks() == []
     assert isinstance(events[0], s2st.SetupComplete)
     if script.ending in (1007, 1008, 1011) and error is None:
         # A close with an error code ends the iteration with the typed error, unless the
@@ -574,8 +574,7 @@ async def test_reconnection_against_a_broken_server_gives_up(failure: str) -> No
         async with session:
             with pytest.raises(s2st.S2STError) as info:
                 await asyncio.wait_for(read(), 10)
-        assert session._supervisor is not None and session._supervisor.done()
-        assert not session._user_tasks
+        assert session.running_tasks() == []
     assert [type(e) for e in events[:2]] == [s2st.SetupComplete, s2st.InputTranscription]
     assert not any(isinstance(e, s2st.Reconnected) for e in events)
     if failure == "garbage":

@@ -95,8 +95,7 @@ async def _run(seed: int, policy: s2st.ReconnectPolicy, cap_close: str = "overst
 
             await asyncio.wait_for(read(), 40)
             await asyncio.wait_for(sender, 5)
-        owned = [session._supervisor, *session._user_tasks]
-        run.leaked = [t.get_name() for t in owned if t is not None and not t.done()]
+        run.leaked = [t.get_name() for t in session.running_tasks()]
         run.consumed = emu.consumed_audio_digests()
         run.connections = len(emu.connections)
         run.close_codes = [c.close_code for c in emu.connections]

@@ -27,12 +27,22 @@ class BoundedQueue(Generic[T]):
             session's delivery-delay accounting).
     """
 
-    __slots__ = ("_items", "_maxsize", "_not_empty", "_not_full", "_on_take", "ended", "error")
+    __slots__ = (
+        "_items",
+        "_maxsize",
+        "_not_empty",
+        "_not_full",
+        "_on_room",
+        "_on_take",
+        "ended",
+        "error",
+    )
 
     def __init__(self, maxsize: int, *, on_take: Callable[[float], None] | None = None) -> None:
         self._items: deque[tuple[float, T]] = deque()
         self._maxsize = maxsize
         self._on_take = on_take
+        self._on_room: Callable[[], None] | None = None
         self._not_empty = asyncio.Event()
         self._not_full = asyncio.Event()
         self._not_full.set()
@@ -68,6 +78,16 @@ class BoundedQueue(Generic[T]):
             self._not_full.clear()
             await self._not_full.wait()
 
+    def on_room(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, when the consumer has taken the queue down to half its
+        bound (or at the end): a producer that stopped (a socket not read) starts again."""
+        self._on_room = callback
+
+    def _room(self) -> None:
+        callback, self._on_room = self._on_room, None
+        if callback is not None:
+            callback()
+
     def end(self, error: BaseException | None = None) -> None:
         """No more items will come; the consumer gets the held ones, then ``error`` (if any)
         or ``StopAsyncIteration``. The first end wins."""
@@ -76,12 +96,15 @@ class BoundedQueue(Generic[T]):
             self.error = error
         self._not_empty.set()
         self._not_full.set()
+        self._room()
 
     def take(self) -> T:
         """The oldest item, without waiting (the queue must not be empty)."""
         arrived, item = self._items.popleft()
         if not self._not_full.is_set() and len(self._items) < self._maxsize:
             self._not_full.set()
+        if self._on_room is not None and len(self._items) <= self._maxsize // 2:
+            self._room()
         if self._on_take is not None:
             self._on_take(arrived)
         return item

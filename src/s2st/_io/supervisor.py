@@ -1,8 +1,24 @@
-"""The connection half of ``S2STSession``: reading frames, reconnecting (private).
+"""The connection supervisor: one owner for the socket, sending, reading and reconnecting.
 
-`ConnectionLoop` holds the supervisor's logic: the hot read loop (``_pump``), the
-handshake, and reconnection with resumption, replay and hiding of regenerated output. It is a
-mixin of [`s2st.session.S2STSession`][s2st.session.S2STSession], which owns the state declared below.
+[`S2STSession`][s2st.session.S2STSession] *holds* a `Supervisor` (composition): the session
+keeps the user's surface (open/close, sending, iteration, ``finish()``), the supervisor owns the
+current connection, the send lock, the reconnection loop and its counters, and the dead-link
+watchdog. The protocol state (wire state, replay buffer, resumption, output ledger) is owned by
+the sans-I/O [`ClientProtocol`][s2st.protocol.ClientProtocol] and driven only by its
+``receive()``: the supervisor never re-derives it.
+
+Reading: the connection hands every complete message of one socket read to `on_frames` from
+the event loop's read callback (see [`LiveConnection`][s2st._io.transport.LiveConnection]).
+There the messages are parsed by the core, noted by the session's
+[`OutputWatch`][s2st._watch.OutputWatch] and appended to the session's queue in one step: no
+reader task and no wake-up per message; the consumer wakes once per read. When the queue is
+full the socket is not read until the consumer has made room (TCP flow control then slows the
+server; no event is ever dropped).
+
+Connecting: the setup goes out and ``on_frames`` sees ``setupComplete``; right then, in the same
+callback, the held messages are replayed (written without a coroutine, so nothing can come
+between them and the new connection), the connection becomes current and, on a reconnection,
+a [`Reconnected`][s2st.events.Reconnected] event follows the ``SetupComplete``.
 """
 
 from __future__ import annotations
@@ -11,12 +27,11 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
-
-from s2st.config import TranslationConfig
+from s2st._watch import OutputWatch
 from s2st.errors import (
     AbnormalClosureError,
     InvalidArgumentError,
@@ -24,399 +39,343 @@ from s2st.errors import (
     S2STError,
     SetupTimeoutError,
     TransportError,
-    UnconfirmedAudio,
     UnknownSetupFieldError,
     UnsupportedModelError,
 )
-from s2st.events import (
-    AudioChunk,
-    Event,
-    GenerationComplete,
-    GoAway,
-    InputTranscription,
-    OutputTranscription,
-    Reconnected,
-    SessionResumptionUpdate,
-    SetupComplete,
-    SilentOutputWarning,
-    TurnComplete,
-    chunk_voiced,
-)
-from s2st.metrics import LatencyTracker
-from s2st.protocol import ClientProtocol, ConnectionState, SentMessage
-from s2st.protocol.ledger import OutputLedger
+from s2st.events import Event, Reconnected
+from s2st.protocol import ClientProtocol, ConnectionState
 from s2st.reconnect import ReconnectPolicy
 from s2st.stats import SessionStats
 
 from .queue import BoundedQueue
-from .transport import TransportOptions, abort, close_error, close_quietly, open_websocket
+from .transport import LiveConnection, TransportOptions, abort, close_quietly, open_websocket
 
 if TYPE_CHECKING:
     from s2st.client import ConnectionTarget
 
-__all__ = ["ConnectionLoop"]
+__all__ = ["Supervisor"]
 
 logger = logging.getLogger("s2st.session")
 
-_CONTENT_EVENTS = (InputTranscription, OutputTranscription, AudioChunk)
-_CONTENT = frozenset(_CONTENT_EVENTS)
-# Event types the session itself reacts to (a set lookup keeps the hot path cheap).
-_WATCHED = frozenset(
-    {
-        InputTranscription,
-        OutputTranscription,
-        AudioChunk,
-        SetupComplete,
-        TurnComplete,
-        GenerationComplete,
-        GoAway,
-        SessionResumptionUpdate,
-    }
-)
+
+@dataclass(slots=True)
+class _Attempt:
+    """The connection being set up: what its ``Reconnected`` event will say."""
+
+    ws: LiveConnection
+    ready: asyncio.Future[None]
+    reason: str = ""
+    resumed: bool = False
+    number: int = 0
+    lost_at: float = 0.0
 
 
-class ConnectionLoop:
-    """Mixin: the supervisor task's work for [`s2st.session.S2STSession`][s2st.session.S2STSession]."""
+class Supervisor:
+    """Owns the connection of one session (see the module docstring).
 
-    # State owned by S2STSession (set in its __init__ / open()).
-    config: TranslationConfig
-    reconnect_policy: ReconnectPolicy
-    stats: SessionStats
-    session_id: str | None
-    reconnects: int
-    _target: ConnectionTarget
-    _transport: TransportOptions
-    _setup_timeout_s: float
-    _proto: ClientProtocol
-    _events: BoundedQueue[Event] | None
-    _ws: ClientConnection | None
-    _send_lock: asyncio.Lock | None
-    _ledger: OutputLedger
-    _tracker: LatencyTracker
-    _closing: bool
-    _input_ended: bool
-    _last_voiced_t: float
-    _last_translation_t: float
-    _quiet_from: float
-    _heard_voice: bool
-    _silence_warning_s: float | None
-    _done_after_input: asyncio.Event | None
-    _reconnecting: bool
-    _failures_in_a_row: int
-    _failing_since: float | None
-    _rng: random.Random
-    _last_frame_t: float
-    _audio_on_link: bool
-    _ended_with_audio: bool
-    _closed_cleanly: bool
+    It holds, without owning them, the session's protocol core, output watch, event queue and
+    stats; ``on_end`` is how it ends the session (with the error, or ``None`` when the server
+    ended it normally)."""
 
-    def unconfirmed_audio(self) -> UnconfirmedAudio | None:
-        """The user's audio that no server confirmation covers yet, in order (see
-        [`UnconfirmedAudio`][s2st.errors.UnconfirmedAudio]), or ``None`` when there is none. On a server
-        that never confirms (no resumption) that is everything still held for replay."""
-        pcm, ms = self._proto.unconfirmed_audio()
-        if not pcm:
-            return None
-        return UnconfirmedAudio(pcm, self.config.input_sample_rate, ms)
-
-    def _output_activity(self, event: Event, arrived: float) -> SilentOutputWarning | None:
-        """Note voiced output (transcript text, or audio above ``SILENCE_PEAK``): the clock of
-        `finish()`. Server silence does not count (EVIDENCE.md row 7). Returns the one
-        [`SilentOutputWarning`][s2st.events.SilentOutputWarning] when it is due."""
-        cls = type(event)
-        if cls is AudioChunk:
-            if chunk_voiced(event.data):  # type: ignore[union-attr]
-                self._last_voiced_t = self._last_translation_t = arrived
-                self._heard_voice = True
-                return None
-            return None if self._heard_voice else self._silence_check()
-        if event.text:  # type: ignore[union-attr]
-            self._last_voiced_t = arrived
-            self._heard_voice = True
-            if cls is OutputTranscription:
-                self._last_translation_t = arrived
-        return None
-
-    def _silence_check(self) -> SilentOutputWarning | None:
-        """Only silence came back so far: warn once if the user has sent enough speech."""
-        limit = self._silence_warning_s
-        if limit is None:
-            return None
-        speech = self._tracker.speech_sent_s
-        if speech < limit:
-            return None
-        self._silence_warning_s = None  # once per session
-        output = self._tracker.snapshot().output_audio_s
-        message = (
-            f"{speech:.1f} s of speech sent, but the server returned only silence "
-            f"({output:.1f} s) and no transcript. Usually a setup field was lost on the way "
-            "(a proxy that drops translationConfig or the S2ST switch), or the wrong target "
-            "language or input sample rate; check the setup your server receives."
-        )
-        logger.warning("%s", message)
-        return SilentOutputWarning(speech_sent_s=speech, output_audio_s=output, message=message)
-
-    def _watch(self, event: Event, arrived: float) -> bool:
-        """Note what the session itself needs from an event; True if the connection must be
-        left (``goAway`` with reconnection on)."""
-        if isinstance(event, _CONTENT_EVENTS):
-            pass  # output activity is noted by the caller (_output_activity)
-        elif isinstance(event, SetupComplete):
-            self.session_id = event.session_id or self.session_id
-        elif isinstance(event, (TurnComplete, GenerationComplete)):
-            if self._input_ended:
-                assert self._done_after_input is not None
-                self._done_after_input.set()
-        elif isinstance(event, GoAway):
-            return self.reconnect_policy.on_go_away
-        elif isinstance(event, SessionResumptionUpdate):
-            if event.resumable and event.new_handle:
-                latency = self._ws.latency if self._ws is not None else 0.0
-                if latency:
-                    self._proto.observe_lag(latency)  # the last keepalive round trip
-                if self._proto.track_consumption:
-                    self._ledger.checkpoint()
-                else:  # no index: output of the replay window will come again
-                    window = self._proto.replay_window_s
-                    self._ledger.checkpoint(now=arrived, keep_after=arrived - window)
-        return False
-
-    async def _deliver(
-        self, event: Event, arrived: float | None = None, *, generated: bool = False
+    def __init__(
+        self,
+        *,
+        target: ConnectionTarget,
+        transport: TransportOptions,
+        setup_timeout_s: float,
+        policy: ReconnectPolicy,
+        proto: ClientProtocol,
+        watch: OutputWatch,
+        queue: BoundedQueue[Event],
+        stats: SessionStats,
+        on_end: Callable[[BaseException | None], None],
     ) -> None:
-        assert self._events is not None
-        arrived = time.perf_counter() if arrived is None else arrived
-        if generated:
-            self.stats.events_generated += 1
-        warning = (
-            self._output_activity(event, arrived) if isinstance(event, _CONTENT_EVENTS) else None
-        )
-        kept = self._ledger.filter(event, arrived)
-        if kept is None:
-            self.stats.events_hidden += 1
-            return
-        event = kept
-        self._watch(event, arrived)
-        await self._events.put(event, arrived)
-        measured = self._tracker.on_event(event, t=arrived)
-        for extra in (measured, warning):
-            if extra is not None:
-                self.stats.events_generated += 1
-                await self._events.put(extra, arrived)
+        self._target, self._options, self._setup_timeout_s = target, transport, setup_timeout_s
+        self._policy, self._proto, self._watch = policy, proto, watch
+        self._queue, self._stats, self._on_end = queue, stats, on_end
+        self._send_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._rng = random.Random()
+        self._task: asyncio.Task[None] | None = None
+        self._ws: LiveConnection | None = None  # the current connection (None between two)
+        self._attempt: _Attempt | None = None  # the connection being set up
+        self._failure: ProtocolError | None = None  # garbage from the current connection
+        self._crash: Exception | None = None  # an unexpected error while reading
+        self._paused: LiveConnection | None = None  # a connection not read until there is room
+        self._latency = 0.0  # the keepalive round trip last reported to the core
+        self._last_frame_t = 0.0  # arrival of the last frame (the watchdog reads it)
+        self._frames_on_link = 0  # frames read on the current connection after its setup
+        self._audio_on_link = False  # something was sent on the current connection
+        self._closing = False
+        #: the last connection dropped ended with a completed closing handshake
+        self.closed_cleanly = False
+        self.reconnects = 0
+        self.reconnecting = False
+        self._failures_in_a_row = 0
+        self._failing_since: float | None = None
+
+    # ------------------------------------------------------------------ connecting
+    async def connect(self) -> None:
+        """Open the first connection (``setup`` .. ``setupComplete``) and start supervising."""
+        await self._handshake(resume_handle=None)
+        self._task = asyncio.create_task(self._supervise(), name="s2st-session-supervisor")
 
     async def _handshake(
-        self, *, resume_handle: str | None
-    ) -> tuple[ClientConnection, list[Event]]:
-        url = self._target.url
+        self, *, resume_handle: str | None, reason: str = "", number: int = 0, lost_at: float = 0.0
+    ) -> None:
+        """Connect, send ``setup`` and wait until `on_frames` has seen ``setupComplete`` (and
+        replayed the held messages); raise the typed error otherwise."""
         headers = await self._target.headers()
-        ws = await open_websocket(url, headers, self._transport, secrets=self._target.secrets())
-        events: list[Event] = []
+        ws = await open_websocket(
+            self._target.url, headers, self._options, secrets=self._target.secrets()
+        )
+        ready = asyncio.get_running_loop().create_future()
+        attempt = _Attempt(ws, ready, reason, resume_handle is not None, number, lost_at)
+        self._attempt, self._failure = attempt, None
+        error: S2STError | None = None
         try:
-            await ws.send(self._proto.start(resume_handle=resume_handle), text=True)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self._setup_timeout_s
-            while self._proto.state is not ConnectionState.ACTIVE:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise asyncio.TimeoutError
-                frame = await asyncio.wait_for(ws.recv(), remaining)
-                parsed = self._proto.receive(frame)
-                self.stats.frames_received += 1
-                self.stats.events_received += len(parsed)
-                events.extend(parsed)
+            ws.attach(self)
+            error = await ws.write(self._proto.start(resume_handle=resume_handle))
+            if error is None:
+                await asyncio.wait_for(ready, self._setup_timeout_s)
         except asyncio.TimeoutError:
-            error: S2STError = SetupTimeoutError(
+            error = SetupTimeoutError(
                 f"no setupComplete within {self._setup_timeout_s} s; the server may be "
                 "overloaded or the endpoint is not a Live API server"
             )
-        except ConnectionClosed as exc:
-            error = close_error(exc) or TransportError(
-                "the server closed the connection during setup (1000)"
-            )
+        except _SetupFailed as exc:
+            error = exc.error or ws.closed_error()
+            if error is None:
+                error = TransportError("the server closed the connection during setup (1000)")
         except BaseException:
+            self._attempt = None
             await self._drop(ws)
             raise
         else:
-            logger.info("connected (%s)", "resumed" if resume_handle else "new session")
-            self._last_frame_t = time.perf_counter()
-            self._audio_on_link = False
-            return ws, events
+            if error is None:
+                logger.info("connected (%s)", "resumed" if resume_handle else "new session")
+                return
+        self._attempt = None
         await self._drop(ws)
         raise error  # outside the except block: no foreign exception in the chain
 
-    async def _drop(self, ws: ClientConnection) -> None:
-        if self._proto.state in (ConnectionState.SETUP_SENT, ConnectionState.ACTIVE):
-            self._proto.connection_lost()
-        # A completed closing handshake: the server read all that was sent on this connection.
-        self._closed_cleanly = await close_quietly(ws, timeout_s=self._transport.close_timeout_s)
+    def _activate(self, attempt: _Attempt) -> None:
+        """``setupComplete`` arrived on the connection being set up: replay the held
+        messages on it, make it current and (on a reconnection) announce it. Synchronous: no
+        message the user sends can come between the replay and the new connection."""
+        ws = attempt.ws
+        replayed = self._proto.replay()
+        stats = self._stats
+        for message in replayed:
+            if not ws.send_now(message.frame, force=True):
+                # Closing: what was not written stays held (the core marks everything
+                # unconfirmed again when the connection is lost).
+                self._attempt = None
+                if not attempt.ready.done():
+                    failed = TransportError(
+                        "the server closed the new connection during the replay"
+                    )
+                    failed.retryable = True  # like any failed attempt: try again
+                    attempt.ready.set_exception(_SetupFailed(failed))
+                return
+            if message.kind == "audio":
+                stats.audio_messages_sent += 1
+                stats.audio_ms_sent += message.audio_ms
+        self._attempt = None
+        self._ws = ws
+        self._audio_on_link = bool(replayed)
+        self._last_frame_t = time.perf_counter()
+        self._frames_on_link = 0
+        if attempt.number:
+            self.reconnects += 1
+            # finish() measures quiet from the new connection, not from before the outage.
+            self._watch.quiet_from = max(self._watch.quiet_from, time.perf_counter())
+            stats.events_generated += 1
+            event = Reconnected(
+                reason=attempt.reason,
+                resumed=attempt.resumed,
+                attempt=attempt.number,
+                downtime_s=time.monotonic() - attempt.lost_at,
+                replayed_messages=len(replayed),
+                replayed_audio_ms=sum(m.audio_ms for m in replayed),
+            )
+            self._queue.put_nowait(event, time.perf_counter())
+            self._watch.tracker.on_event(event, t=time.perf_counter())
+        attempt.ready.set_result(None)
 
-    async def _pump(self, ws: ClientConnection) -> tuple[str, BaseException | None]:
-        """Read frames until the connection ends or must be left; return (reason, error).
+    # ------------------------------------------------------------------ reading (hot path)
+    def on_frames(self, ws: LiveConnection, frames: list[bytes]) -> None:
+        """The messages of one socket read (see the module docstring)."""
+        attempt = self._attempt
+        if ws is not self._ws and (attempt is None or ws is not attempt.ws):
+            return  # a connection being dropped: nothing it says counts any more
+        arrived = time.perf_counter()
+        proto, stats, watch = self._proto, self._stats, self._watch
+        if arrived - self._last_frame_t > self._policy.replay_window_s / 4 and (
+            not proto.track_consumption
+        ):
+            proto.observe_lag(arrived - self._last_frame_t)  # the server held frames back
+        latency = ws.latency
+        if latency != self._latency and latency:
+            self._latency = latency
+            proto.observe_lag(latency)  # the last keepalive round trip
+        self._last_frame_t = arrived
+        out: list[Event] = []
+        for frame in frames:
+            try:
+                events = proto.receive(frame, arrived)
+            except ProtocolError as exc:
+                self._fail_connection(ws, exc)
+                break
+            except Exception as exc:  # a bug of ours: end the session with it, visibly
+                self._crash = exc
+                self._wake.set()
+                break
+            stats.frames_received += 1
+            stats.events_generated += watch.see(events, arrived, out)
+            if ws is self._ws:
+                self._frames_on_link += 1
+            elif proto.state is ConnectionState.ACTIVE and attempt is not None:
+                self._emit(out, arrived)
+                out = []
+                self._activate(attempt)
+            if watch.go_away and self._policy.on_go_away and ws is self._ws:
+                self._wake.set()  # leave this connection: frames after the goAway wait
+                break
+        stats.events_received = proto.events_received
+        stats.events_hidden = proto.events_hidden
+        self._emit(out, arrived)
+        if proto.ping_wanted:
+            self._wake.set()
+        if self._queue.full and ws is self._ws:
+            ws.pause_reading()
+            self._paused = ws
+            self._queue.on_room(self._resume_reading)
 
-        This is the hot path: events go straight into the buffer unless it is full."""
-        stats, receive, buf, ledger = self.stats, self._proto.receive, self._events, self._ledger
-        track, track_audio = self._tracker.on_event, self._tracker.on_audio
-        assert buf is not None
-        put_nowait = buf.put_nowait
-        clock = time.perf_counter
-        recv = ws.recv
-        voiced_of = chunk_voiced
-        leave = False
-        history = ledger.history
-        proto = self._proto
-        unindexed = not proto.track_consumption
-        gap_floor = self.reconnect_policy.replay_window_s / 4
-        watchdog = self._watchdog(ws)
+    def _emit(self, events: list[Event], arrived: float) -> None:
+        put = self._queue.put_nowait
+        for event in events:
+            put(event, arrived)
+
+    def _resume_reading(self) -> None:
+        ws, self._paused = self._paused, None
+        if ws is not None:
+            ws.resume_reading()
+
+    def _fail_connection(self, ws: LiveConnection, error: ProtocolError) -> None:
+        attempt = self._attempt
+        if attempt is not None and ws is attempt.ws:
+            self._attempt = None
+            if not attempt.ready.done():
+                attempt.ready.set_exception(_SetupFailed(error))
+            return
+        self._failure = error
+        self._wake.set()
+
+    def on_lost(self, ws: LiveConnection) -> None:
+        """The connection closed (any side, any reason)."""
+        attempt = self._attempt
+        if attempt is not None and ws is attempt.ws:
+            self._attempt = None
+            if not attempt.ready.done():
+                attempt.ready.set_exception(_SetupFailed(None))
+        self._wake.set()
+
+    # ------------------------------------------------------------------ sending
+    async def send(self, build: Callable[[], bytes | None]) -> S2STError | None:
+        """Build a message with the core (numbered and held for replay) and write it on the
+        current connection. Returns the typed error when the connection closed meanwhile
+        (the supervisor sees the same closure and reconnects, or ends the session)."""
+        async with self._send_lock:
+            frame = build()
+            ws = self._ws
+            if frame is None or ws is None:
+                return None  # held: replayed on the next connection
+            error = await ws.write(frame)
+            if error is None:
+                self._audio_on_link = True
+            return error
+
+    # ------------------------------------------------------------------ supervising
+    async def _serve(self, ws: LiveConnection) -> tuple[str, BaseException | None]:
+        """Wait until the current connection ends or must be left; return (reason, error).
+        Wakes for pings the core wants and for the end (not per message)."""
+        watchdog = _Watchdog(self, ws, self._options.receive_timeout_s)
         try:
             while True:
-                frame = await recv()
-                arrived = clock()
-                if arrived - self._last_frame_t > gap_floor and unindexed:
-                    # The server held its frames back: an update in them may be that late.
-                    proto.observe_lag(arrived - self._last_frame_t)
-                self._last_frame_t = arrived
-                events = receive(frame)
-                stats.frames_received += 1
-                stats.events_received += len(events)
-                for event in events:
-                    cls = type(event)
-                    warning = None
-                    if cls is AudioChunk and not ledger.active:  # the hot path, inlined
-                        data = event.data  # type: ignore[union-attr]
-                        samples = len(data)
-                        voiced = voiced_of(data)
-                        if voiced:  # the ledger counts voiced audio only (_resume.py)
-                            ledger.since.samples += samples
-                            if history is not None:
-                                history.append((arrived, samples))
-                            self._last_voiced_t = self._last_translation_t = arrived
-                            self._heard_voice = True
-                        elif not self._heard_voice:
-                            warning = self._silence_check()
-                        measured = track_audio(samples, event.sample_rate, arrived, voiced)  # type: ignore[union-attr]
-                    else:
-                        if cls in _CONTENT:
-                            warning = self._output_activity(event, arrived)
-                        if cls in _WATCHED:
-                            kept = ledger.filter(event, arrived)
-                            if kept is None:
-                                stats.events_hidden += 1
-                                continue  # already delivered before the reconnection
-                            event = kept
-                            leave |= self._watch(event, arrived)
-                        measured = track(event, t=arrived)
-                    if not buf.full:  # no coroutine per event
-                        put_nowait(event, arrived)
-                    else:
-                        await buf.put(event, arrived)
-                    if measured is not None:
-                        stats.events_generated += 1
-                        await buf.put(measured, arrived)
-                    if warning is not None:
-                        stats.events_generated += 1
-                        await buf.put(warning, arrived)
-                if proto.ping_wanted:
-                    await self._probe(ws)
-                if leave:
+                if self._crash is not None:
+                    raise self._crash
+                if self._failure is not None:
+                    return "protocol error", self._failure
+                if self._watch.go_away and self._policy.on_go_away:
+                    self._watch.go_away = False
                     return "go_away", None
-        except ConnectionClosed as exc:
-            if watchdog is not None and watchdog.fired:
-                idle = self._transport.receive_timeout_s
-                return "dead link", AbnormalClosureError(
-                    1006, "", f"no frame from the server for {idle} s while streaming (dead link)"
-                )
-            error = close_error(exc)
-            code = exc.rcvd.code if exc.rcvd is not None else 1006
-            return f"closed {code}", error
-        except ProtocolError as exc:
-            return "protocol error", exc
+                if ws.closed:
+                    if watchdog.fired:
+                        idle = self._options.receive_timeout_s
+                        return "dead link", AbnormalClosureError(
+                            1006,
+                            "",
+                            f"no frame from the server for {idle} s while streaming (dead link)",
+                        )
+                    return f"closed {ws.received_code}", ws.closed_error()
+                if self._proto.ping_wanted:
+                    await self._probe(ws)
+                    continue
+                self._wake.clear()
+                await self._wake.wait()
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            watchdog.cancel()
 
-    async def _probe(self, ws: ClientConnection) -> None:
+    async def _probe(self, ws: LiveConnection) -> None:
         """Send a ping whose pong proves the server read what was sent before it (servers
         without a consumed index: see ClientProtocol.pong_received)."""
         proto = self._proto
         token = proto.ping_sent()
-        try:
-            waiter = await ws.ping()
-        except ConnectionClosed:
-            return  # the pump sees the same closure
-
-        def answered(future: asyncio.Future[float]) -> None:
-            if not future.cancelled() and future.exception() is None:
-                proto.pong_received(token)
-
-        waiter.add_done_callback(answered)  # type: ignore[attr-defined]
-
-    def _watchdog(self, ws: ClientConnection) -> _Watchdog | None:
-        timeout = self._transport.receive_timeout_s
-        if timeout is None:
-            return None
-        return _Watchdog(self, ws, timeout)
+        await ws.probe(lambda: proto.pong_received(token))
 
     async def _supervise(self) -> None:
         try:
             while True:
                 ws = self._ws
                 assert ws is not None
-                frames_before = self.stats.frames_received
-                reason, error = await self._pump(ws)
+                reason, error = await self._serve(ws)
                 if self._closing:
                     return
                 lost_at = time.monotonic()
-                async with self._lock():
+                async with self._send_lock:
                     self._ws = None
                     await self._drop(ws)
-                # A connection that failed before a single frame parsed is a failed attempt:
-                # counted across reconnections, so a server that accepts setup and then always
-                # fails cannot keep the session reconnecting forever.
-                if self.stats.frames_received > frames_before:
+                # A connection that failed before a single frame after its setup is a failed
+                # attempt: counted across reconnections, so a server that accepts setup and
+                # then always fails cannot keep the session reconnecting forever.
+                if self._frames_on_link:
                     self._failures_in_a_row, self._failing_since = 0, None
                 else:
                     self._failures_in_a_row += 1
                     self._failing_since = self._failing_since or lost_at
-                policy = self.reconnect_policy
                 since = self._failing_since or lost_at
-                if not policy.should_retry(error) or policy.exhausted(
+                if not self._policy.should_retry(error) or self._policy.exhausted(
                     self._failures_in_a_row, lost_at - since
                 ):
-                    self._end(error)
+                    self._on_end(error)
                     return
                 logger.info("connection ended (%s); reconnecting", reason)
-                self._reconnecting = True
+                self.reconnecting = True
                 try:
                     await self._reconnect(reason, error, lost_at)
                 finally:
-                    self._reconnecting = False
+                    self.reconnecting = False
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            self._end(exc)
-
-    def _lock(self) -> asyncio.Lock:
-        assert self._send_lock is not None
-        return self._send_lock
-
-    def _end(self, error: BaseException | None) -> None:
-        if error is None:
-            logger.info("the server ended the session")
-        else:
-            logger.info("session ended: %s", error)
-            if isinstance(error, S2STError):
-                # What the server never confirmed goes back to the application with the error.
-                error.unconfirmed_audio = audio = self.unconfirmed_audio()
-                self.stats.unconfirmed_audio_ms_at_close = audio.duration_ms if audio else 0.0
-                self._ended_with_audio = True
-        assert self._events is not None
-        self._events.end(error)
+            self._on_end(exc)
 
     async def _reconnect(self, reason: str, error: BaseException | None, lost_at: float) -> None:
         """Connect again, resume and replay; every failure of an attempt (refused, garbage,
-        closed during the replay) is one more attempt, within the policy's budget. Raises the
-        last typed error when the budget is spent."""
-        policy = self.reconnect_policy
+        closed before the replay was written) is one more attempt, within the policy's
+        budget. Raises the last typed error when the budget is spent."""
+        policy = self._policy
         handle = self._proto.resumption_handle if policy.resume else None
         last_error: BaseException | None = error
         started = self._failing_since or lost_at
@@ -430,7 +389,9 @@ class ConnectionLoop:
                 )
             await asyncio.sleep(policy.backoff_s(failures + 1, self._rng, last_error))
             try:
-                ws, events = await self._handshake(resume_handle=handle)
+                await self._handshake(
+                    resume_handle=handle, reason=reason, number=attempt, lost_at=lost_at
+                )
             except InvalidArgumentError as exc:
                 if handle is None or isinstance(
                     exc, (UnsupportedModelError, UnknownSetupFieldError)
@@ -446,73 +407,78 @@ class ConnectionLoop:
                 last_error = exc  # ProtocolError: garbage instead of setupComplete; try again
                 logger.info("reconnect attempt %d failed: %s", attempt, exc)
                 continue
-            replayed, failed = await self._replay(ws)
-            if failed is not None:
-                last_error = failed
-                logger.info("reconnect attempt %d failed during the replay: %s", attempt, failed)
-                continue
-            self.reconnects += 1
-            # finish() measures quiet from the new connection, not from before the outage.
-            self._quiet_from = max(self._quiet_from, time.perf_counter())
-            self._ledger.resume()
-            for event in events:
-                await self._deliver(event)
-            await self._deliver(
-                Reconnected(
-                    reason=reason,
-                    resumed=handle is not None,
-                    attempt=attempt,
-                    downtime_s=time.monotonic() - lost_at,
-                    replayed_messages=len(replayed),
-                    replayed_audio_ms=sum(m.audio_ms for m in replayed),
-                ),
-                generated=True,
-            )
             return
 
-    async def _replay(self, ws: ClientConnection) -> tuple[list[SentMessage], S2STError | None]:
-        """Send the unconfirmed messages on the new connection and make it current; on a
-        closure meanwhile, drop it (the messages stay held) and return the typed error."""
-        async with self._lock():
-            replayed = self._proto.replay()
-            try:
-                for message in replayed:
-                    await ws.send(message.frame, text=True)
-                    if message.kind == "audio":
-                        self.stats.audio_messages_sent += 1
-                        self.stats.audio_ms_sent += message.audio_ms
-            except ConnectionClosed as exc:
-                failed: S2STError = close_error(exc) or TransportError(
-                    "the server closed the new connection during the replay"
-                )
-            else:
-                self._ws = ws
-                self._audio_on_link = bool(replayed)
-                return replayed, None
-            await self._drop(ws)
-        return replayed, failed
+    async def _drop(self, ws: LiveConnection) -> None:
+        if self._proto.state in (ConnectionState.SETUP_SENT, ConnectionState.ACTIVE):
+            self._proto.connection_lost()
+        if self._paused is ws:
+            self._paused = None
+        # A completed closing handshake: the server read all that was sent on this connection.
+        self.closed_cleanly = await close_quietly(ws, timeout_s=self._options.close_timeout_s)
+
+    async def aclose(self) -> bool | None:
+        """Stop supervising and close the connection, bounded in time. Returns whether the
+        closing handshake completed (``None`` when there was no connection left: see
+        `closed_cleanly`)."""
+        self._closing = True
+        task = self._task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait([task], timeout=self._options.close_timeout_s + 1)
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                logger.debug("supervisor ended with %r", task.exception())
+        ws, self._ws = self._ws, None
+        if ws is None:
+            return None
+        return await close_quietly(ws, timeout_s=self._options.close_timeout_s)
+
+    def idle_s(self, ws: LiveConnection) -> float:
+        """How long ``ws`` has been silent while it should not be (audio was sent on it and
+        it is being read); 0 otherwise. The later of the last frame read and the last bytes
+        received counts: a reader that is behind is not a dead link."""
+        if not self._audio_on_link or self._paused is ws:
+            return 0.0
+        return time.perf_counter() - max(self._last_frame_t, ws.last_data_t)
+
+    def running_tasks(self) -> list[asyncio.Task[None]]:
+        """The supervising task, while it runs."""
+        task = self._task
+        return [task] if task is not None and not task.done() else []
+
+    @property
+    def connected(self) -> bool:
+        """True while a connection is current."""
+        return self._ws is not None
+
+
+class _SetupFailed(Exception):
+    """The connection being set up failed before it became current (``error``: garbage the
+    server sent; ``None``: it closed)."""
+
+    def __init__(self, error: S2STError | None) -> None:
+        super().__init__("setup failed")
+        self.error = error
 
 
 class _Watchdog:
     """Drops a connection on which audio was sent but from which no frame came for
-    ``timeout_s`` (``TransportOptions.receive_timeout_s``). A timer handle on the loop, re-armed
-    for the time left: no task, no wake-up per frame."""
+    ``timeout_s`` (``TransportOptions.receive_timeout_s``; ``None``: never). A timer handle on
+    the loop, re-armed for the time left: no task, no wake-up per frame."""
 
     __slots__ = ("_handle", "_link", "_loop", "_timeout", "_ws", "fired")
 
-    def __init__(self, link: ConnectionLoop, ws: ClientConnection, timeout_s: float) -> None:
+    def __init__(self, link: Supervisor, ws: LiveConnection, timeout_s: float | None) -> None:
         self._link, self._ws, self._timeout = link, ws, timeout_s
         self._loop = asyncio.get_running_loop()
         self.fired = False
-        self._handle = self._loop.call_later(timeout_s, self._check)
+        self._handle = None if timeout_s is None else self._loop.call_later(timeout_s, self._check)
 
     def _check(self) -> None:
-        link = self._link
-        # The later of the last frame read and the last bytes received: a reader that is
-        # behind (bytes arrived, frames not read yet) is not a dead link.
-        arrived = max(link._last_frame_t, getattr(self._ws, "last_data_t", 0.0))
-        idle = time.perf_counter() - arrived
-        if idle >= self._timeout and link._audio_on_link:
+        timeout = self._timeout
+        assert timeout is not None
+        idle = self._link.idle_s(self._ws)
+        if idle >= timeout:
             self.fired = True
             logger.warning(
                 "no frame from the server for %.1f s while streaming: dropping the connection",
@@ -520,7 +486,8 @@ class _Watchdog:
             )
             abort(self._ws)
             return
-        self._handle = self._loop.call_later(max(0.05, self._timeout - idle), self._check)
+        self._handle = self._loop.call_later(max(0.05, timeout - idle), self._check)
 
     def cancel(self) -> None:
-        self._handle.cancel()
+        if self._handle is not None:
+            self._handle.cancel()

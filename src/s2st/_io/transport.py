@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -24,6 +24,8 @@ from websockets.exceptions import (
     InvalidStatus,
     InvalidURI,
 )
+from websockets.frames import DATA_OPCODES, Frame
+from websockets.protocol import CLOSED, OPEN
 
 from s2st._logging import redacted_logger
 from s2st._version import __version__
@@ -33,6 +35,7 @@ from s2st.errors import (
     ConfigurationError,
     ConnectionClosedError,
     S2STError,
+    SessionClosedError,
     TransportError,
     error_from_close,
     error_from_handshake,
@@ -40,6 +43,7 @@ from s2st.errors import (
 )
 
 __all__ = [
+    "FrameSink",
     "LiveConnection",
     "TransportOptions",
     "abort",
@@ -103,18 +107,143 @@ class TransportOptions:
                 raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
 
 
-class LiveConnection(ClientConnection):
-    """websockets' client connection, noting when bytes last arrived from the server.
+class FrameSink(Protocol):
+    """Where a [`LiveConnection`][s2st._io.transport.LiveConnection] hands its data frames."""
 
-    ``last_data_t`` (``time.perf_counter``) is stamped where the bytes come in, before any
-    frame is parsed or read: the dead-link watchdog judges the link by it, so a reader that is
-    behind (an overloaded process) is not mistaken for a silent server."""
+    def on_frames(self, ws: LiveConnection, frames: list[bytes]) -> None:
+        """The complete messages of one socket read, in order (called from the event loop's
+        read callback: it must not block)."""
+
+    def on_lost(self, ws: LiveConnection) -> None:
+        """The connection is closed (``ws.close_exc`` says how)."""
+
+
+class LiveConnection(ClientConnection):
+    """websockets' client connection, handing data frames to a sink in batches.
+
+    websockets stays the protocol implementation (framing, masking, pings, the closing
+    handshake); what changes is the hand-off. Instead of queueing each message for a reader
+    task to ``recv()``, every complete message of one socket read goes to the sink in one call,
+    from the read callback itself: one wake-up per socket read, not one per message, and no
+    reader task. ``last_data_t`` (``time.perf_counter``) is stamped where the bytes come in, so
+    the dead-link watchdog can tell a silent server from a reader that is behind. Messages that
+    arrive before a sink is attached wait for it (none is lost)."""
 
     last_data_t: float = 0.0
+    _sink: FrameSink | None = None
+    _batch: list[bytes] | None = None
+    _fragments: list[bytes] | None = None
+
+    def attach(self, sink: FrameSink) -> None:
+        """Hand data frames to ``sink`` from now on (and those that came before, first)."""
+        self._sink = sink
+        early, self._batch = self._batch, None
+        if early:
+            sink.on_frames(self, early)
+        if self.protocol.state is CLOSED and self.connection_lost_waiter.done():
+            sink.on_lost(self)
 
     def data_received(self, data: bytes) -> None:
         self.last_data_t = time.perf_counter()
-        super().data_received(data)
+        super().data_received(data)  # process_event() below collects the messages
+        batch, sink = self._batch, self._sink
+        if batch and sink is not None:
+            self._batch = None
+            sink.on_frames(self, batch)
+
+    def process_event(self, event: Any) -> None:
+        if self.response is None or type(event) is not Frame or event.opcode not in DATA_OPCODES:
+            super().process_event(event)  # the handshake response, pings, pongs, closes
+            return
+        data = event.data if type(event.data) is bytes else bytes(event.data)
+        if not event.fin or self._fragments is not None:  # a fragmented message
+            if self._fragments is None:
+                self._fragments = []
+            self._fragments.append(data)
+            if not event.fin:
+                return
+            data, self._fragments = b"".join(self._fragments), None
+        if self._batch is None:
+            self._batch = [data]
+        else:
+            self._batch.append(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._sink is not None:
+            self._sink.on_lost(self)
+
+    def send_now(self, frame: bytes, *, force: bool = False) -> bool:
+        """Write ``frame`` as a text message at once, without a coroutine; False when that is
+        not possible: not open, or (unless ``force``) the transport asked us to stop writing,
+        in which case `write()` waits for it."""
+        if self.protocol.state is not OPEN or (not force and getattr(self, "paused", True)):
+            return False
+        self.protocol.send_text(frame)
+        self.send_data()
+        return True
+
+    async def write(self, frame: bytes) -> S2STError | None:
+        """Write ``frame`` as a text message, waiting while the transport is full; return the
+        typed error if the connection closed instead."""
+        if self.send_now(frame):
+            return None
+        if self.protocol.state is OPEN:
+            try:
+                await self.send(frame, text=True)
+            except ConnectionClosed:
+                pass  # mapped below, outside the except block
+            else:
+                return None
+        return self.closed_error() or SessionClosedError("the connection closed")
+
+    async def probe(self, answered: Callable[[], None]) -> None:
+        """Send a ping; call ``answered()`` when its pong arrives (never if it closes first)."""
+        try:
+            waiter = await self.ping()
+        except ConnectionClosed:
+            return  # the supervisor sees the same closure
+
+        def done(future: asyncio.Future[float]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                answered()
+
+        waiter.add_done_callback(done)  # type: ignore[attr-defined]
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closed (`closed_error()` then says how)."""
+        return self.protocol.state is CLOSED
+
+    def closed_error(self) -> ConnectionClosedError | None:
+        """The typed error for how the connection closed; ``None`` for a normal close or while
+        it is not closed."""
+        if self.protocol.state is not CLOSED:
+            return None
+        return close_error(self.protocol.close_exc)
+
+    @property
+    def received_code(self) -> int:
+        """The close code received (1006 when none, or while open)."""
+        if self.protocol.state is not CLOSED:
+            return 1006
+        rcvd = self.protocol.close_exc.rcvd
+        return rcvd.code if rcvd is not None else 1006
+
+    @property
+    def is_open(self) -> bool:
+        """True while messages can be sent."""
+        return self.protocol.state is OPEN
+
+    def pause_reading(self) -> None:
+        """Stop reading the socket (the consumer is behind): TCP flow control slows the server."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read the socket again."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
 
 def close_error(exc: ConnectionClosed) -> ConnectionClosedError | None:
@@ -131,13 +260,13 @@ async def open_websocket(
     options: TransportOptions,
     *,
     secrets: tuple[str, ...] = (),
-) -> ClientConnection:
+) -> LiveConnection:
     """Open the WebSocket; raise [`TransportError`][s2st.errors.TransportError] subclasses on failure."""
     extra: dict[str, Any] = {}
     if is_loopback_url(url):
         extra["proxy"] = None  # never send loopback traffic through an environment proxy
     try:
-        return await websockets.connect(
+        ws = await websockets.connect(
             url,
             additional_headers=dict(headers),
             user_agent_header=USER_AGENT,
@@ -151,6 +280,8 @@ async def open_websocket(
             create_connection=LiveConnection,
             **extra,
         )
+        assert isinstance(ws, LiveConnection)
+        return ws
     except (InvalidHandshake, InvalidURI, asyncio.TimeoutError, OSError) as exc:
         error = _open_error(exc, url, options, secrets)
     # Raised here, outside the except block, so that neither __cause__ nor __context__ holds

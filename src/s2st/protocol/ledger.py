@@ -38,12 +38,16 @@ from s2st.events import (
     TurnComplete,
 )
 
-__all__ = ["OutputLedger"]
+__all__ = ["LEDGER_KINDS", "OutputLedger"]
 
 logger = logging.getLogger("s2st.session")
 
 _KEPT = frozenset(
     {AudioChunk, InputTranscription, OutputTranscription, TurnComplete, GenerationComplete}
+)
+#: Event types other than audio whose repeats the ledger hides.
+LEDGER_KINDS = frozenset(
+    {InputTranscription, OutputTranscription, TurnComplete, GenerationComplete}
 )
 #: Shortest regenerated fragment (non-blank characters) that may realign an expectation.
 _ALIGN_CHARS = 4
@@ -87,9 +91,7 @@ class OutputLedger:
     """
 
     def __init__(self, *, history_s: float | None = None) -> None:
-        #: content delivered since the latest checkpoint (the session adds audio samples
-        #: to ``since.samples`` directly on its hot path, and appends ``(t, samples)`` to
-        #: ``history`` when it is not ``None``)
+        #: content delivered since the latest checkpoint
         self.since = _Streams()
         self._history_s = history_s
         self.history: deque[tuple[float, Event | int]] | None = (
@@ -179,6 +181,18 @@ class OutputLedger:
                 since.generations,
             )
         )
+
+    def filter_audio(self, chunk: AudioChunk, t: float = 0.0) -> AudioChunk | None:
+        """`filter()` for one audio chunk (the hot path: outside a resume it only counts the
+        voiced samples)."""
+        if self.active:
+            return self.filter(chunk, t)  # type: ignore[return-value]
+        if chunk.voiced:
+            samples = len(chunk.data)
+            self.since.samples += samples
+            if self.history is not None:
+                self.history.append((t, samples))
+        return chunk
 
     def filter(self, event: Event, t: float = 0.0) -> Event | None:
         """Return the event to deliver (possibly trimmed), or ``None`` to drop it. Delivered

@@ -251,6 +251,7 @@ _new_chunk = object.__new__
 _set_data = vars(AudioChunk)["data"].__set__
 _set_rate = vars(AudioChunk)["sample_rate"].__set__
 _set_mime = vars(AudioChunk)["mime_type"].__set__
+_set_voiced = vars(AudioChunk)["_voiced"].__set__
 
 
 def _audio_chunk(data: bytes, mime: str) -> AudioChunk:
@@ -259,6 +260,7 @@ def _audio_chunk(data: bytes, mime: str) -> AudioChunk:
     _set_data(chunk, np.frombuffer(data, dtype=_INT16))
     _set_rate(chunk, _RATE_CACHE.get(mime) or sample_rate_from_mime(mime))
     _set_mime(chunk, mime)
+    _set_voiced(chunk, None)
     return chunk
 
 

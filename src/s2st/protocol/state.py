@@ -25,6 +25,8 @@ from .encode import (
     encode_audio_stream_end,
     encode_setup,
 )
+from .ledger import LEDGER_KINDS as _LEDGER_KINDS
+from .ledger import OutputLedger
 from .parse import parse_audio_only, parse_server_frame
 from .replay import (
     DEFAULT_REPLAY_WINDOW_S,
@@ -135,7 +137,23 @@ class ClientProtocol:
         self.session_id: str | None = None
         self.replay_buffer = ReplayBuffer(max_bytes=max_replay_bytes)
         self.checkpoints = 0  # resumable updates received so far
+        self.events_received = 0  # events parsed from server frames
+        self.events_hidden = 0  # ... left out by the ledger (output repeated after a resume)
+        self.hidden_output_t = 0.0  # arrival of the latest of those
+        #: output delivered since the latest checkpoint, and what to hide after a resume; on
+        #: servers without an index it remembers the longest replay window's output too
+        self.ledger = OutputLedger(
+            history_s=None if track_consumption else max_replay_window_s + 1.0
+        )
         self._replay_pending = False
+
+    def replace_setup(self, setup_message: dict[str, Any]) -> None:
+        """Use ``setup_message`` instead of the constructor's, before the first connection
+        (the model resource of Vertex AI is final only once credentials have loaded)."""
+        if self.connections:
+            raise ProtocolError("the setup can be replaced only before the first connection")
+        encode_setup(setup_message)
+        self._setup = setup_message
 
     # -- transitions ----------------------------------------------------------------------
     def _go(self, action: str) -> None:
@@ -299,25 +317,67 @@ class ClientProtocol:
         return messages
 
     # -- server frames --------------------------------------------------------------------
-    def receive(self, frame: str | bytes | bytearray | memoryview) -> list[Event]:
-        """Parse a server frame and update the state; return its events."""
+    def receive(
+        self, frame: str | bytes | bytearray | memoryview, t: float | None = None
+    ) -> list[Event]:
+        """Parse a server frame that arrived at ``t`` (the protocol clock; now by default),
+        update the state and return the events to deliver.
+
+        The state is the connection's (``setupComplete``), the resumption's (handle, consumed
+        index, confirmed messages, checkpoints) and the output ledger's: after a resume, output
+        the server generates again for replayed input is left out or trimmed (see
+        [`OutputLedger`][s2st.protocol.ledger.OutputLedger]) and counted in `events_hidden`.
+        `events_received` counts every event parsed.
+        """
+        now = self._clock() if t is None else t
         if type(frame) is bytes and frame.find(b'"inlineData"', 0, 96) >= 0:
-            # The hot path: an audio-only frame changes no state, so skip the loop below.
+            # The hot path: an audio-only frame changes no connection or resumption state.
             fast = parse_audio_only(frame)
             if fast is not None:
-                return fast
+                self.events_received += len(fast)
+                return self._output(fast, now)
         events = parse_server_frame(frame)
+        self.events_received += len(events)
         for event in events:
             if type(event) is AudioChunk:  # the common case, checked first
                 continue
             if isinstance(event, SetupComplete):
                 self._go("setup_complete")
                 self.session_id = event.session_id or self.session_id
-            elif isinstance(event, SessionResumptionUpdate):
-                self._on_resumption_update(event)
-        return events
+        return self._output(events, now)
 
-    def _on_resumption_update(self, update: SessionResumptionUpdate) -> bool:
+    def _output(self, events: list[Event], now: float) -> list[Event]:
+        """The ledger's pass over one frame's events, in order (a checkpoint splits output
+        delivered before it from output after it)."""
+        ledger = self.ledger
+        out: list[Event] = []
+        for event in events:
+            cls = type(event)
+            kept: Event | None
+            if cls is AudioChunk:
+                kept = ledger.filter_audio(event, now)  # type: ignore[arg-type]
+            elif cls in _LEDGER_KINDS:
+                kept = ledger.filter(event, now)
+            else:
+                kept = event
+                if cls is SetupComplete and self.connections > 1:
+                    ledger.resume()  # a later connection replays: expect output again
+                elif cls is SessionResumptionUpdate and self._on_resumption_update(event, now):  # type: ignore[arg-type]
+                    self._checkpoint(now)
+            if kept is None:
+                self.events_hidden += 1
+                self.hidden_output_t = now  # regenerated output still counts as activity
+            else:
+                out.append(kept)
+        return out
+
+    def _checkpoint(self, now: float) -> None:
+        if self.track_consumption:
+            self.ledger.checkpoint()
+        else:  # no index: output of the replay window will come again after a resume
+            self.ledger.checkpoint(now=now, keep_after=now - self.replay_window_s)
+
+    def _on_resumption_update(self, update: SessionResumptionUpdate, now: float) -> bool:
         """Apply an update; True when it is a new checkpoint (a resumable handle).
 
         Only resumable updates confirm messages: a resumed connection starts from the latest
@@ -337,9 +397,7 @@ class ClientProtocol:
             self._ping_wanted = True
             ack = self._ping_ack
             if ack is not None:
-                self.replay_buffer.confirm_sent_before(
-                    min(ack, self._clock() - self.replay_window_s)
-                )
+                self.replay_buffer.confirm_sent_before(min(ack, now - self.replay_window_s))
         self.checkpoints += 1
         return True
 
