@@ -219,3 +219,63 @@ def test_server_silence_is_not_translated_audio() -> None:
     assert m.output_audio_s == pytest.approx(3.4)
     assert tr.speech_sent_s == pytest.approx(0.2)
     assert tr.last_speech_sent_t == 3.0
+
+
+def _reference_onsets(
+    chunks: list[tuple[float, bytes]], rate: int, min_pause_s: float = 0.5
+) -> tuple[list[float], float, float | None]:
+    """The per-message analysis the tracker used before it batched (the oracle): 20 ms frames,
+    loud at -40 dBFS RMS, onset after ``min_pause_s`` of quiet, stamped with the message that
+    carried the frame's first sample."""
+    threshold = (32768.0 * 10 ** (-40 / 20)) ** 2
+    frame = round(rate * 0.02)
+    rest, rest_t, quiet = np.zeros(0, np.int16), 0.0, 1 << 40
+    onsets: list[float] = []
+    speech, last = 0.0, None
+    for now, pcm in chunks:
+        samples = np.frombuffer(pcm, "<i2")
+        first_t = rest_t if rest.size else now
+        data = np.concatenate([rest, samples])
+        whole = data.size - data.size % frame
+        if whole == 0:
+            rest, rest_t = data.copy(), first_t
+            continue
+        rest, rest_t = data[whole:].copy(), now
+        frames = data[:whole].astype(np.float64).reshape(-1, frame)
+        for i, is_loud in enumerate((frames * frames).mean(axis=1) >= threshold):
+            if is_loud:
+                speech += frame / rate
+                last = now
+                if quiet * frame / rate >= min_pause_s:
+                    onsets.append(first_t if i == 0 else now)
+                quiet = 0
+            else:
+                quiet += 1
+    return onsets, speech, last
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_batched_speech_analysis_matches_the_per_message_analysis(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rate = int(rng.choice([8000, 16000, 24000]))
+    chunks: list[tuple[float, bytes]] = []
+    t = 0.0
+    for _ in range(int(rng.integers(5, 60))):
+        n = int(rng.integers(1, rate // 4))  # any size: frames straddle messages
+        loud = rng.random() < 0.4
+        amplitude = 8000 if loud else 30
+        samples = (rng.standard_normal(n) * amplitude).clip(-32768, 32767).astype("<i2")
+        chunks.append((t, samples.tobytes()))
+        t += n / rate + float(rng.random()) * 0.01
+    onsets, speech, last = _reference_onsets(chunks, rate)
+    tracker = LatencyTracker(clock=lambda: 0.0)
+    for at, pcm in chunks:
+        tracker.on_audio_sent(pcm, sample_rate=rate, t=at)
+    assert tracker.speech_sent_s == pytest.approx(speech)
+    assert tracker.last_speech_sent_t == last
+    assert tracker.snapshot().speech_onsets == len(onsets)
+    # Each onset pairs with the next output segment: their lags give the onset times back.
+    for onset in onsets:
+        measured = tracker.on_audio(2400, 24000, t + 100.0)
+        assert measured is not None and measured.lag_s == pytest.approx(t + 100.0 - onset)
+        tracker.on_event(TurnComplete(), t=t + 100.0)

@@ -36,6 +36,7 @@ from s2st.events import (
 )
 from s2st.protocol import (
     AudioEncoder,
+    ClientProtocol,
     encode_activity_end,
     encode_activity_start,
     encode_audio,
@@ -1079,3 +1080,36 @@ def test_transcripts_round_trip(
     frame = serialize_transcripts(events, ensure_ascii)
     parsed = parse_server_frame(frame.encode("utf-8") if binary else frame)
     assert parsed == events
+
+
+_TRANSCRIPT_FRAMES = [
+    b'{"serverContent":{"outputTranscription":{"text":"Hola"}}}',
+    b'{"serverContent":{"inputTranscription":{"text":"Hello","languageCode":"en"}}}',
+    b'{"serverContent":{"inputTranscription":{"text":"a"},"outputTranscription":{"text":"b"}}}',
+    b'{"serverContent":{"outputTranscription":{"text":"","finished":true}}}',
+    b'{"serverContent":{"outputTranscription":{"text":""}}}',
+    b'{"serverContent":{"outputTranscription":{"finished":null,"languageCode":null}}}',
+    b'{"serverContent":{"outputTranscription":{"text":"x","other":1}}}',  # extra: full path
+    b'{"serverContent":{"outputTranscription":{"text":"x"},"turnComplete":true}}',
+    b'{"serverContent":{"outputTranscription":{"text":"x"}},"usageMetadata":{}}',
+    b'{"serverContent":{"outputTranscription":{"text":5}}}',  # wrong type: full path errors
+    b'{"serverContent":{"outputTranscription":null}}',
+    b'{"serverContent":{}}',
+    '{"serverContent":{"outputTranscription":{"text":"\u4f60\u597d"}}}'.encode(),
+]
+
+
+@pytest.mark.parametrize("frame", _TRANSCRIPT_FRAMES)
+def test_transcript_fast_path_gives_what_the_full_parser_gives(frame: bytes) -> None:
+    fast = _parse.parse_transcripts_only(frame)
+    try:
+        full = protocol.parse_server_frame(frame)
+    except ProtocolError:
+        assert fast is None  # only the full parser reports errors
+        return
+    assert fast is None or fast == full
+    # And what ClientProtocol.receive() returns is the full parser's result either way.
+    proto = ClientProtocol({"setup": {"model": "models/m"}})
+    proto.start()
+    proto.receive(b'{"setupComplete":{}}')
+    assert proto.receive(frame) == full

@@ -34,7 +34,6 @@ listener experiences. Onsets are detected on the client's audio, not on the serv
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -64,6 +63,9 @@ __all__ = [
 ]
 
 _FRAME_S = 0.02
+_BATCH_S = 0.5  # sent audio is analysed for speech in batches of this length
+_LONG_QUIET = 1 << 40  # frames of non-speech "before the first message"
+_NO_SAMPLES = np.zeros(0, dtype=np.int16)
 
 
 def _percentile(values: tuple[float, ...], q: float) -> float | None:
@@ -192,7 +194,10 @@ class LatencyTracker:
         self._output_gap_s = output_gap_s
         self._rest = np.zeros(0, dtype=np.int16)  # samples not yet forming a whole frame
         self._rest_t = 0.0  # send time of the first of them
-        self._quiet_s = math.inf  # non-speech seen since the last speech frame
+        self._quiet_frames = _LONG_QUIET  # non-speech frames since the last speech frame
+        self._pending: list[tuple[float, bytes | bytearray | memoryview]] = []  # not analysed
+        self._pending_bytes = 0
+        self._pending_rate = 0
         self._onsets: deque[float] = deque()  # unpaired onset send times
         self._onset_count = 0
         self._first_send: float | None = None
@@ -236,38 +241,72 @@ class LatencyTracker:
         now = self._now(t)
         if self._first_send is None:
             self._first_send = now
-        samples = np.frombuffer(pcm, dtype="<i2")
-        self._input_s += samples.size / sample_rate
-        frame = max(1, round(sample_rate * _FRAME_S))
-        # A frame straddling two messages was carried first by the earlier one.
-        first_t = self._rest_t if self._rest.size else now
-        data = np.concatenate([self._rest, samples]) if self._rest.size else samples
-        whole = data.size - data.size % frame
-        if whole == 0:
-            self._rest, self._rest_t = data.copy(), first_t
+        if sample_rate != self._pending_rate:
+            self._analyse()
+            self._pending_rate = sample_rate
+        self._input_s += len(pcm) / (2 * sample_rate)
+        # Analysed in batches (numpy's cost is per call, not per sample); every reader of
+        # the results analyses what is pending first.
+        self._pending.append((now, pcm))
+        self._pending_bytes += len(pcm)
+        if self._pending_bytes >= sample_rate * 2 * _BATCH_S:
+            self._analyse()
+
+    def _analyse(self) -> None:
+        """Find speech in the audio sent since the last analysis: 20 ms frames at or above
+        the onset threshold; an onset is speech after at least ``min_pause_s`` of non-speech,
+        stamped with the send time of the message that carried the frame's first sample."""
+        pending, rate = self._pending, self._pending_rate
+        if not pending:
             return
-        self._rest, self._rest_t = data[whole:].copy(), now
+        self._pending, self._pending_bytes = [], 0
+        frame = max(1, round(rate * _FRAME_S))
+        rest = self._rest
+        parts = [np.frombuffer(pcm, dtype="<i2") for _, pcm in pending]
+        times = [t for t, _ in pending]
+        if rest.size:
+            parts.insert(0, rest)
+            times.insert(0, self._rest_t)
+        data = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        whole = data.size - data.size % frame
+        ends = np.cumsum([part.size for part in parts])  # end of each message's samples
+        if whole < data.size:  # the rest waits for the next message
+            at = int(np.searchsorted(ends, whole, side="right"))
+            self._rest, self._rest_t = data[whole:].copy(), times[at]
+        else:
+            self._rest = _NO_SAMPLES
+        if whole == 0:
+            return
         frames = data[:whole].astype(np.float64).reshape(-1, frame)
-        loud = (frames * frames).mean(axis=1) >= self._threshold_ms
-        self._speech_s += int(loud.sum()) * frame / sample_rate
-        for i, is_loud in enumerate(loud):
-            if is_loud:
-                self._last_speech_t = now
-                if self._quiet_s >= self._min_pause_s:
-                    self._onsets.append(first_t if i == 0 else now)
-                    self._onset_count += 1
-                self._quiet_s = 0.0
-            else:
-                self._quiet_s += frame / sample_rate
+        loud = np.flatnonzero((frames * frames).mean(axis=1) >= self._threshold_ms)
+        frame_s = frame / rate
+        count = whole // frame
+        if not loud.size:
+            self._quiet_frames += count
+            return
+        self._speech_s += loud.size * frame_s
+        # Non-speech frames before each speech frame (the first counts what came before).
+        gaps = np.diff(loud, prepend=-1) - 1
+        gaps[0] += self._quiet_frames
+        onsets = loud[gaps * frame_s >= self._min_pause_s]
+        if onsets.size:
+            stamps = np.asarray(times)[np.searchsorted(ends, onsets * frame, side="right")]
+            self._onsets.extend(stamps.tolist())
+            self._onset_count += int(onsets.size)
+        last = int(np.searchsorted(ends, loud[-1] * frame + frame - 1, side="right"))
+        self._last_speech_t = times[last]
+        self._quiet_frames = count - 1 - int(loud[-1])
 
     @property
     def speech_sent_s(self) -> float:
         """Seconds of speech sent so far (20 ms frames at or above the onset threshold)."""
+        self._analyse()
         return self._speech_s
 
     @property
     def last_speech_sent_t(self) -> float | None:
         """Send time of the last message that carried speech (``None`` before any)."""
+        self._analyse()
         return self._last_speech_t
 
     def on_audio(
@@ -317,6 +356,7 @@ class LatencyTracker:
         return None
 
     def _segment_started(self, now: float) -> LatencyMeasurement | None:
+        self._analyse()
         index = self._segments
         self._segments += 1
         if not self._onsets or self._onsets[0] > now:
@@ -330,6 +370,7 @@ class LatencyTracker:
 
     def snapshot(self) -> SessionMetrics:
         """The figures so far (an immutable copy)."""
+        self._analyse()
         elapsed = 0.0
         if self._first_send is not None and self._last_activity is not None:
             elapsed = self._last_activity - self._first_send

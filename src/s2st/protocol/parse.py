@@ -34,9 +34,15 @@ from s2st.events import (
     UsageMetadata,
 )
 
-from .wire import AUDIO_ONLY, ServerContent, ServerMessage, TranscriptionWire
+from .wire import AUDIO_ONLY, TRANSCRIPTS_ONLY, ServerContent, ServerMessage, TranscriptionWire
 
-__all__ = ["parse_audio_only", "parse_duration", "parse_server_frame", "sample_rate_from_mime"]
+__all__ = [
+    "parse_audio_only",
+    "parse_duration",
+    "parse_server_frame",
+    "parse_transcripts_only",
+    "sample_rate_from_mime",
+]
 
 logger = logging.getLogger("s2st.protocol")
 
@@ -247,6 +253,11 @@ def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> list[Even
 
 
 _VALIDATE_AUDIO_ONLY = AUDIO_ONLY.validator.validate_json  # skip TypeAdapter's wrapper
+_VALIDATE_TRANSCRIPTS = TRANSCRIPTS_ONLY.validator.validate_json
+_TRANSCRIPT_KEYS: tuple[tuple[str, type[InputTranscription] | type[OutputTranscription]], ...] = (
+    ("inputTranscription", InputTranscription),
+    ("outputTranscription", OutputTranscription),
+)
 _new_chunk = object.__new__
 _set_data = vars(AudioChunk)["data"].__set__
 _set_rate = vars(AudioChunk)["sample_rate"].__set__
@@ -278,6 +289,24 @@ def parse_audio_only(frame: str | bytes | bytearray) -> list[Event] | None:
         if len(data) & 1 or not mime.startswith("audio/"):
             return None
         out.append(_audio_chunk(data, mime))
+    return out
+
+
+def parse_transcripts_only(frame: str | bytes | bytearray) -> list[Event] | None:
+    """The second hot path: a frame holding nothing but transcript deltas. ``None`` if the
+    frame has any other shape (the general parser then handles it, including its errors).
+    Same events, in the same order, as `parse_server_frame()`."""
+    try:
+        content = _VALIDATE_TRANSCRIPTS(frame)["serverContent"]
+    except ValidationError:
+        return None
+    out: list[Event] = []
+    for key, cls in _TRANSCRIPT_KEYS:
+        wire = content.get(key)
+        if wire is not None:
+            text, finished = wire.get("text", ""), wire.get("finished")
+            if text or finished:
+                out.append(cls(text, bool(finished), wire.get("languageCode")))
     return out
 
 

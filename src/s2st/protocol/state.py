@@ -27,7 +27,7 @@ from .encode import (
 )
 from .ledger import LEDGER_KINDS as _LEDGER_KINDS
 from .ledger import OutputLedger
-from .parse import parse_audio_only, parse_server_frame
+from .parse import parse_audio_only, parse_server_frame, parse_transcripts_only
 from .replay import (
     DEFAULT_REPLAY_WINDOW_S,
     MAX_UNINDEXED_OVERLAP_MS,
@@ -330,9 +330,15 @@ class ClientProtocol:
         `events_received` counts every event parsed.
         """
         now = self._clock() if t is None else t
-        if type(frame) is bytes and frame.find(b'"inlineData"', 0, 96) >= 0:
-            # The hot path: an audio-only frame changes no connection or resumption state.
-            fast = parse_audio_only(frame)
+        if type(frame) is bytes:
+            # The hot paths: audio-only and transcript-only frames change no connection or
+            # resumption state (any other shape fails their strict schemas).
+            if frame.find(b'"inlineData"', 0, 96) >= 0:
+                fast = parse_audio_only(frame)
+            elif frame.find(b'Transcription"', 0, 48) >= 0:
+                fast = parse_transcripts_only(frame)
+            else:
+                fast = None
             if fast is not None:
                 self.events_received += len(fast)
                 return self._output(fast, now)

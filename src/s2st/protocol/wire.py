@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 __all__ = [
     "AUDIO_ONLY",
+    "TRANSCRIPTS_ONLY",
     "GoAwayWire",
     "InlineData",
     "ModelTurn",
@@ -133,3 +134,26 @@ class _FastMessage(TypedDict):
 
 
 AUDIO_ONLY: TypeAdapter[_FastMessage] = TypeAdapter(_FastMessage)
+
+
+# Fast path for the second most common shape: a serverContent holding only transcript deltas
+# (the live model sends them several times a second). Same rule: any other field fails here.
+@with_config(_STRICT)
+class _FastTranscription(TypedDict, total=False):
+    text: str
+    finished: bool | None
+    languageCode: str | None
+
+
+@with_config(_STRICT)
+class _FastTextContent(TypedDict, total=False):
+    inputTranscription: _FastTranscription
+    outputTranscription: _FastTranscription
+
+
+@with_config(_STRICT)
+class _FastTextMessage(TypedDict):
+    serverContent: _FastTextContent
+
+
+TRANSCRIPTS_ONLY: TypeAdapter[_FastTextMessage] = TypeAdapter(_FastTextMessage)
