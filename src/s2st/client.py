@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from typing_extensions import TypedDict, Unpack
 
+from ._io.target import ConnectionTarget
 from ._io.transport import TransportOptions
 from .auth import ApiKey, CredentialsProvider, EphemeralToken, GoogleCredentials, StaticToken
 from .config import (
@@ -17,7 +17,6 @@ from .config import (
     RealtimeInputConfig,
     SessionResumptionConfig,
     TranslationConfig,
-    model_resource,
 )
 from .endpoints import (
     DEFAULT_GEMINI_API_VERSION,
@@ -98,45 +97,6 @@ class ConnectOptions(TypedDict, total=False):
     transport: TransportOptions
     trailing_silence_ms: int
     silence_warning_s: float | None
-
-
-@dataclass(frozen=True)
-class ConnectionTarget:
-    """Where and as whom a session connects: resolved once per ``connect()``."""
-
-    backend: Backend
-    url: str
-    model: str
-    credentials: CredentialsProvider
-    project: str | None = None
-    location: str | None = None
-    extra_headers: tuple[tuple[str, str], ...] = ()
-
-    async def model_resource(self) -> str:
-        """The ``setup.model`` name. On Vertex without a project, the project of the
-        Application Default Credentials is used (loaded off the event loop)."""
-        if self.backend == "gemini":
-            return model_resource(self.model, backend="gemini")
-        project = self.project
-        if project is None and isinstance(self.credentials, GoogleCredentials):
-            await self.credentials.headers()  # loads ADC in a worker thread
-            project = self.credentials.project_id
-        if project is None:
-            return model_resource(self.model, backend="vertex")
-        return model_resource(self.model, backend="vertex", project=project, location=self.location)
-
-    async def headers(self) -> dict[str, str]:
-        """Headers for one connection attempt (credentials fetched fresh each time)."""
-        headers = dict(self.extra_headers)
-        headers.update(await self.credentials.headers())
-        return headers
-
-    def secrets(self) -> tuple[str, ...]:
-        """Secrets to redact from any message."""
-        return self.credentials.secrets()
-
-    def __repr__(self) -> str:
-        return f"ConnectionTarget(backend={self.backend!r}, url={self.url!r})"
 
 
 class S2STClient:

@@ -17,13 +17,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._io.input import InputAudio
 from ._io.queue import BoundedQueue
 from ._io.supervisor import Supervisor
+from ._io.target import ConnectionTarget
 from ._io.tasks import stream_then_finish
 from ._io.transport import TransportOptions
 from ._validate import check_int, check_number
@@ -42,9 +43,6 @@ from .metrics import LatencyTracker, SessionMetrics
 from .protocol import ClientProtocol, ConnectionState, SentMessage
 from .reconnect import ReconnectPolicy
 from .stats import SessionStats
-
-if TYPE_CHECKING:
-    from .client import ConnectionTarget
 
 __all__ = ["S2STSession"]
 

@@ -29,7 +29,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from s2st._watch import OutputWatch
 from s2st.errors import (
@@ -48,10 +47,8 @@ from s2st.reconnect import ReconnectPolicy
 from s2st.stats import SessionStats
 
 from .queue import BoundedQueue
+from .target import ConnectionTarget
 from .transport import LiveConnection, TransportOptions, abort, close_quietly, open_websocket
-
-if TYPE_CHECKING:
-    from s2st.client import ConnectionTarget
 
 __all__ = ["Supervisor"]
 
@@ -211,10 +208,13 @@ class Supervisor:
             return  # a connection being dropped: nothing it says counts any more
         arrived = time.perf_counter()
         proto, stats, watch = self._proto, self._stats, self._watch
-        if arrived - self._last_frame_t > self._policy.replay_window_s / 4 and (
-            not proto.track_consumption
+        gap = arrived - self._last_frame_t
+        if (
+            gap > self._policy.replay_window_s / 4
+            and ws is self._ws
+            and not proto.track_consumption
         ):
-            proto.observe_lag(arrived - self._last_frame_t)  # the server held frames back
+            proto.observe_lag(gap)  # the server held its frames back: an update may be that late
         latency = ws.latency
         if latency != self._latency and latency:
             self._latency = latency
