@@ -137,6 +137,8 @@ def test_bad_participants() -> None:
         Conversation(client, Participant("x", "en"), Participant("x", "es"))
     with pytest.raises(s2st.ConfigurationError):
         Conversation(client, Participant("x", "en"), "bob")  # type: ignore[arg-type]
+    with pytest.raises(s2st.ConfigurationError, match="max_pending_events"):
+        Conversation(client, Participant("x", "en"), Participant("y", "es"), max_pending_events=0)
     conv = Conversation(client, Participant("x", "en"), Participant("y", "es"))
     with pytest.raises(s2st.ConfigurationError):
         conv.start_stream("z", b"")

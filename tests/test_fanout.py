@@ -178,6 +178,13 @@ def test_bad_languages_rejected_before_connecting(languages: Any, error: type[Ex
         FanOut(client, languages)
 
 
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, None])
+def test_bad_max_pending_events_rejected(value: Any) -> None:
+    client = S2STClient.for_emulator("ws://127.0.0.1:9")
+    with pytest.raises(s2st.ConfigurationError, match="max_pending_events must be an int >= 1"):
+        FanOut(client, ["es"], max_pending_events=value)
+
+
 async def test_misuse_is_typed() -> None:
     client = S2STClient.for_emulator("ws://127.0.0.1:9")
     fan = FanOut(client, ["es"])

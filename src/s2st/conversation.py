@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ._io.tasks import stream_then_finish
 from .errors import ConfigurationError, SessionClosedError
-from .fanout import GroupEvent, SessionGroup
+from .group import GroupEvent, GroupFront, SessionGroup
 from .languages import normalize_language
 
 if TYPE_CHECKING:
     from .client import S2STClient
-    from .session import S2STSession
 
 __all__ = ["Conversation", "ConversationEvent", "Participant"]
 
@@ -74,7 +71,7 @@ class ConversationEvent(NamedTuple):
     event: GroupEvent
 
 
-class Conversation:
+class Conversation(GroupFront[ConversationEvent]):
     """Translate a conversation between two participants, one session per direction.
 
     Args:
@@ -124,12 +121,14 @@ class Conversation:
             a.name: client.connect(b.language, **connect_options),
             b.name: client.connect(a.language, **connect_options),
         }
-        self._group: SessionGroup[ConversationEvent] = SessionGroup(
-            sessions,
-            self._tag,
-            fail_fast=fail_fast,
-            max_pending_events=max_pending_events,
-            name="conversation",
+        super().__init__(
+            SessionGroup(
+                sessions,
+                self._tag,
+                fail_fast=fail_fast,
+                max_pending_events=max_pending_events,
+                name="conversation",
+            )
         )
 
     def _tag(self, speaker: str, event: GroupEvent) -> ConversationEvent:
@@ -138,21 +137,6 @@ class Conversation:
     def __repr__(self) -> str:
         people = ", ".join(f"{p.name}:{p.language}" for p in self.participants.values())
         return f"Conversation({people}, state={'closed' if self.closed else 'open'!r})"
-
-    @property
-    def sessions(self) -> dict[str, S2STSession]:
-        """``{speaker_name: S2STSession}`` (the session translating that speaker)."""
-        return self._group.sessions
-
-    @property
-    def failed(self) -> dict[str, BaseException]:
-        """``{speaker_name: error}`` for each direction that ended with an error."""
-        return self._group.failed
-
-    @property
-    def closed(self) -> bool:
-        """True once both directions have ended."""
-        return self._group.closed
 
     def listener_of(self, speaker: str) -> Participant:
         """The participant who hears ``speaker``'s translated speech."""
@@ -168,32 +152,6 @@ class Conversation:
 
     def _speakers(self, speaker: str | None) -> list[str]:
         return list(self._listener) if speaker is None else [self._check(speaker)]
-
-    # ------------------------------------------------------------------ lifecycle
-    async def __aenter__(self) -> Conversation:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def open(self) -> None:
-        """Open both directions concurrently."""
-        await self._group.open()
-
-    async def aclose(self) -> None:
-        """Cancel streaming tasks, close both sessions (bounded), end the iteration. Events
-        already received stay readable. Idempotent."""
-        await self._group.aclose()
-
-    # ------------------------------------------------------------------ iteration
-    def __aiter__(self) -> AsyncIterator[ConversationEvent]:
-        return self._group
-
-    async def receive(self, timeout_s: float | None = None) -> ConversationEvent:
-        """The next tagged event; ``StopAsyncIteration`` at the end, ``asyncio.TimeoutError``
-        if none arrives within ``timeout_s``."""
-        return await asyncio.wait_for(self._group.__anext__(), timeout_s)
 
     # ------------------------------------------------------------------ sending
     async def send_audio(
@@ -269,23 +227,13 @@ class Conversation:
         ``finish=False``) in a task owned by the conversation; if it fails, the conversation
         ends with its error (``fail_fast``) or that direction yields a ``SessionFailed``."""
         self._check(speaker)
-
-        def on_error(exc: BaseException) -> bool:
-            logger.debug("conversation streaming task for %r failed: %r", speaker, exc)
-            if not self._group.fail_fast and speaker in self._group.failed:
-                return False  # that direction's failure already reached the iteration as a marker
-            self._group.fail(exc)
-            return True
-
-        run = stream_then_finish(
+        return self._group.start(
             lambda: self.stream(
                 speaker, source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed
             ),
             (lambda: self.finish(speaker, timeout_s=finish_timeout_s)) if finish else None,
-            on_error,
+            key=speaker,
         )
-        task = asyncio.create_task(run, name="s2st-conversation-stream")
-        return self._group.own(task)
 
     async def finish(
         self, speaker: str | None = None, *, timeout_s: float = 30.0, idle_s: float = 3.0
