@@ -18,10 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._atomic import atomic_write
 from .errors import ConfigurationError
-from .segments import (
-    _atomic_write,
-)
 
 if TYPE_CHECKING:
     from .client import S2STClient
@@ -244,4 +242,4 @@ def _write_outputs(result: TranslationResult, outputs: dict[str, str], digest: s
     summary = result.summary()
     summary["sha256"] = digest
     data = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
-    _atomic_write(outputs["json"], data.encode("utf-8"))
+    atomic_write(outputs["json"], data.encode("utf-8"))

@@ -22,20 +22,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ._atomic import atomic_write
 from .audio.output import DEFAULT_TAIL_MS, SilenceTrimmer, _check_tail
 from .errors import ConfigurationError, S2STError
 from .events import DEFAULT_OUTPUT_SAMPLE_RATE, AudioChunk, Event
 from .metrics import SessionMetrics
-from .segments import (
-    DEFAULT_MIN_DURATION_S,
-    Segment,
-    SegmentAggregator,
-    SubtitleFormat,
-    SubtitleText,
-    _atomic_write,
-    join_texts,
-    write_subtitles,
-)
+from .segments import Segment, SegmentAggregator, join_texts
+from .subtitles import DEFAULT_MIN_DURATION_S, SubtitleFormat, SubtitleText, write_subtitles
 
 if TYPE_CHECKING:
     from .client import S2STClient
@@ -143,7 +136,7 @@ class TranslationResult:
             w.setsampwidth(2)
             w.setframerate(self.sample_rate)
             w.writeframes(self.audio.astype("<i2", copy=False).tobytes())
-        _atomic_write(path, buf.getvalue())
+        atomic_write(path, buf.getvalue())
 
     def write_subtitles(
         self,
@@ -153,7 +146,7 @@ class TranslationResult:
         text: SubtitleText = "translated",
         min_duration_s: float = DEFAULT_MIN_DURATION_S,
     ) -> None:
-        """Write the segments as subtitles; see [`s2st.segments.write_subtitles()`][s2st.segments.write_subtitles]."""
+        """Write the segments as subtitles; see [`s2st.subtitles.write_subtitles()`][s2st.subtitles.write_subtitles]."""
         write_subtitles(
             path, self.segments, format=format, text=text, min_duration_s=min_duration_s
         )
