@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._atomic import atomic_write
+from ._validate import check_int
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -153,8 +154,7 @@ async def translate_files(
     Raises:
         ConfigurationError: ``concurrency < 1``, or two inputs with the same file stem.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigurationError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    check_int("concurrency", concurrency, low=1)
     names, out_dir = await asyncio.to_thread(_prepare, paths, output_dir)
     if client is not None:
         return await _batch(

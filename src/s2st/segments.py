@@ -72,7 +72,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from ._segment import Segment
-from .errors import ConfigurationError
+from ._validate import check_number
 from .events import (
     AudioChunk,
     Event,
@@ -200,8 +200,7 @@ class SegmentAggregator:
         split_sentences: bool = True,
         t0: float | None = None,
     ) -> None:
-        if pause_s is not None and not pause_s > 0:
-            raise ConfigurationError(f"pause_s must be positive or None, got {pause_s!r}")
+        check_number("pause_s", pause_s, positive=True, allow_none=True)
         self.pause_s = pause_s
         self.split_sentences = split_sentences
         self._t0 = t0

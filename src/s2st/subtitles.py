@@ -17,6 +17,7 @@ from typing import Literal
 
 from ._atomic import atomic_write
 from ._segment import Segment
+from ._validate import check_number
 from .errors import ConfigurationError
 
 __all__ = [
@@ -56,8 +57,7 @@ def _cues(
 ) -> list[tuple[float, float, str]]:
     """(start, end, text) per non-empty cue: sorted by start, at least ``min_duration_s``
     long, never overlapping (a cue that would start before the previous one ends waits)."""
-    if not min_duration_s >= 0:
-        raise ConfigurationError(f"min_duration_s must be >= 0, got {min_duration_s!r}")
+    check_number("min_duration_s", min_duration_s, low=0)
     items = [(s, _cue_text(s, text)) for s in sorted(segments, key=lambda s: (s.start_s, s.id))]
     items = [(s, body) for s, body in items if body]
     cues: list[tuple[float, float, str]] = []
