@@ -146,6 +146,7 @@ def _close_1011(reason: str) -> ServerError:
     )
 
 
+# One table of close codes (the docstring lists it); splitting it would hide the table.
 def error_from_close(code: int | None, reason: str = "") -> ConnectionClosedError | None:
     """Map a WebSocket close code and reason to a typed error (PROTOCOL.md §6.2).
 

@@ -205,13 +205,7 @@ async def _batch(
                 result = await translate_file(name, lang, client=client, progress=report, **options)
                 result = _with_emulator_flag(result, used_emulator)
                 await asyncio.to_thread(_write_outputs, result, outputs, digest)
-                line = {
-                    "input": name,
-                    "sha256": digest,
-                    "target_language": lang,
-                    "outputs": outputs,
-                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                }
+                line = _manifest_line(name, digest, lang, outputs)
                 async with manifest_lock:  # whole lines, one writer at a time
                     await asyncio.to_thread(_append_line, manifest_path, line)
                 status[name] = "done"
@@ -226,6 +220,17 @@ async def _batch(
         failed={n: failed[n] for n in names if n in failed},
         output_dir=out_dir,
     )
+
+
+def _manifest_line(name: str, digest: str, lang: str, outputs: dict[str, str]) -> dict[str, Any]:
+    """One manifest record: a finished input, by content hash, with its outputs."""
+    return {
+        "input": name,
+        "sha256": digest,
+        "target_language": lang,
+        "outputs": outputs,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def _with_emulator_flag(result: TranslationResult, used_emulator: bool) -> TranslationResult:

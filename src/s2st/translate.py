@@ -81,6 +81,7 @@ async def _send_file(
                 progress(col.progress(total_s))
 
 
+# One session from connect to metrics; the error paths around the send must stay together.
 async def _translate(
     client: S2STClient,
     name: str,
