@@ -114,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_target_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--to", required=True, metavar="LANG", help="target language code or name")
+
+
+def _add_session_flags(p: argparse.ArgumentParser, *, handler: str) -> None:
+    """The model and connection flags of a subcommand that opens a session, and its handler."""
+    _add_model_flags(p)
+    _add_connection_flags(p)
+    p.set_defaults(handler=handler)
+
+
 def _add_translate(sub: Any, common: argparse.ArgumentParser) -> None:
     """``s2st translate INPUT --to LANG ...``"""
     t = sub.add_parser(
@@ -124,7 +135,7 @@ def _add_translate(sub: Any, common: argparse.ArgumentParser) -> None:
         "with a progress bar on stderr and live captions on stdout.",
     )
     t.add_argument("input", metavar="INPUT", help="audio file to translate")
-    t.add_argument("--to", required=True, metavar="LANG", help="target language code or name")
+    _add_target_flag(t)
     t.add_argument("-o", "--output", metavar="OUT.wav", help="write the translated speech here")
     t.add_argument(
         "--subtitles", metavar="OUT.srt", help="write subtitles (.srt, .vtt or .jsonl by suffix)"
@@ -139,9 +150,7 @@ def _add_translate(sub: Any, common: argparse.ArgumentParser) -> None:
     t.add_argument("--show-source", action="store_true", help="also caption the source text")
     t.add_argument("--json", action="store_true", help="print one JSON result object on stdout")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress, captions or summary")
-    _add_model_flags(t)
-    _add_connection_flags(t)
-    t.set_defaults(handler="translate")
+    _add_session_flags(t, handler="translate")
 
 
 def _add_live(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -153,7 +162,7 @@ def _add_live(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Translate speech from a microphone to a speaker, with captions on stdout. "
         "Needs sounddevice and PortAudio (pip install 's2st[devices]').",
     )
-    live.add_argument("--to", required=True, metavar="LANG", help="target language code or name")
+    _add_target_flag(live)
     live.add_argument("--device", metavar="IN", help="input device index or name")
     live.add_argument("--output-device", metavar="OUT", help="output device index or name")
     live.add_argument(
@@ -167,9 +176,7 @@ def _add_live(sub: Any, common: argparse.ArgumentParser) -> None:
     live.add_argument(
         "--json", action="store_true", help="print the translation as JSON at the end"
     )
-    _add_model_flags(live)
-    _add_connection_flags(live)
-    live.set_defaults(handler="live")
+    _add_session_flags(live, handler="live")
 
 
 def _add_languages(sub: Any, common: argparse.ArgumentParser) -> None:
