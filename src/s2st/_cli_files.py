@@ -111,7 +111,7 @@ def write_file(flag: str, path: str, data: bytes) -> None:
 
 
 def subtitle_bytes(result: Any, fmt: Literal["srt", "vtt", "jsonl"]) -> bytes:
-    from .segments import to_jsonl, to_srt, to_webvtt
+    from .subtitles import to_jsonl, to_srt, to_webvtt
 
     if fmt == "srt":
         return to_srt(result.segments).encode("utf-8")

@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._atomic import atomic_write
+from ._validate import check_int
 from .errors import ConfigurationError
-from .segments import (
-    _atomic_write,
-)
 
 if TYPE_CHECKING:
     from .client import S2STClient
@@ -155,8 +154,7 @@ async def translate_files(
     Raises:
         ConfigurationError: ``concurrency < 1``, or two inputs with the same file stem.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigurationError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    check_int("concurrency", concurrency, low=1)
     names, out_dir = await asyncio.to_thread(_prepare, paths, output_dir)
     if client is not None:
         return await _batch(
@@ -207,13 +205,7 @@ async def _batch(
                 result = await translate_file(name, lang, client=client, progress=report, **options)
                 result = _with_emulator_flag(result, used_emulator)
                 await asyncio.to_thread(_write_outputs, result, outputs, digest)
-                line = {
-                    "input": name,
-                    "sha256": digest,
-                    "target_language": lang,
-                    "outputs": outputs,
-                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                }
+                line = _manifest_line(name, digest, lang, outputs)
                 async with manifest_lock:  # whole lines, one writer at a time
                     await asyncio.to_thread(_append_line, manifest_path, line)
                 status[name] = "done"
@@ -230,6 +222,17 @@ async def _batch(
     )
 
 
+def _manifest_line(name: str, digest: str, lang: str, outputs: dict[str, str]) -> dict[str, Any]:
+    """One manifest record: a finished input, by content hash, with its outputs."""
+    return {
+        "input": name,
+        "sha256": digest,
+        "target_language": lang,
+        "outputs": outputs,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
 def _with_emulator_flag(result: TranslationResult, used_emulator: bool) -> TranslationResult:
     if result.used_emulator == used_emulator:
         return result
@@ -244,4 +247,4 @@ def _write_outputs(result: TranslationResult, outputs: dict[str, str], digest: s
     summary = result.summary()
     summary["sha256"] = digest
     data = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
-    _atomic_write(outputs["json"], data.encode("utf-8"))
+    atomic_write(outputs["json"], data.encode("utf-8"))

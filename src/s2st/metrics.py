@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import check_int, check_number
 from .errors import AudioFormatError, ConfigurationError
 from .events import (
     AudioChunk,
@@ -117,7 +118,7 @@ class SessionMetrics:
         Raises:
             ConfigurationError: ``q`` outside 0..100.
         """
-        if not 0 <= q <= 100:
+        if not 0 <= q <= 100:  # not _validate: the message names the range as "0..100"
             raise ConfigurationError(f"q must be in 0..100, got {q!r}")
         return _percentile(self.ear_to_voice_lag_s, q)
 
@@ -183,10 +184,8 @@ class LatencyTracker:
         min_pause_s: float = 0.5,
         output_gap_s: float | None = 1.0,
     ) -> None:
-        if not min_pause_s > 0:
-            raise ConfigurationError(f"min_pause_s must be positive, got {min_pause_s!r}")
-        if output_gap_s is not None and not output_gap_s > 0:
-            raise ConfigurationError(f"output_gap_s must be positive or None, got {output_gap_s!r}")
+        check_number("min_pause_s", min_pause_s, positive=True)
+        check_number("output_gap_s", output_gap_s, positive=True, allow_none=True)
         self._clock = clock
         # RMS threshold as a mean square of int16 samples.
         self._threshold_ms = (32768.0 * 10 ** (onset_threshold_dbfs / 20)) ** 2
@@ -232,8 +231,7 @@ class LatencyTracker:
         Raises:
             AudioFormatError: an odd byte count or a non-positive sample rate.
         """
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-            raise AudioFormatError(f"sample_rate must be a positive int, got {sample_rate!r}")
+        check_int("sample_rate", sample_rate, positive=True, error=AudioFormatError)
         if len(pcm) % 2:
             raise AudioFormatError(f"{len(pcm)} bytes is not whole int16 samples")
         if not pcm:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from ._validate import check_int, check_number, is_number
 from .errors import ConfigurationError, S2STError, TransportError
 
 __all__ = ["ReconnectPolicy"]
@@ -51,14 +52,10 @@ class ReconnectPolicy:
     max_replay_window_s: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts is not None and (
-            isinstance(self.max_attempts, bool)
-            or not isinstance(self.max_attempts, int)
-            or self.max_attempts < 1
-        ):
-            raise ConfigurationError("ReconnectPolicy.max_attempts must be an int >= 1 or None")
-        if self.give_up_after_s is not None and not _positive(self.give_up_after_s):
-            raise ConfigurationError("ReconnectPolicy.give_up_after_s must be > 0 or None")
+        check_int("ReconnectPolicy.max_attempts", self.max_attempts, low=1, allow_none=True)
+        check_number(
+            "ReconnectPolicy.give_up_after_s", self.give_up_after_s, positive=True, allow_none=True
+        )
         if self.enabled and self.max_attempts is None and self.give_up_after_s is None:
             raise ConfigurationError(
                 "ReconnectPolicy needs a bound: set give_up_after_s or max_attempts"
@@ -115,4 +112,4 @@ class ReconnectPolicy:
 
 
 def _positive(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return is_number(value) and value > 0  # type: ignore[operator]

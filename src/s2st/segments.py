@@ -1,4 +1,4 @@
-"""Aligned bilingual segments from the streamed transcripts, and subtitle export.
+"""Aligned bilingual segments from the streamed transcripts.
 
 The service streams three unaligned outputs (PROTOCOL.md §5.2, §8.1–8.2): source-language
 transcript deltas ([`InputTranscription`][s2st.events.InputTranscription]), translated-text deltas
@@ -57,22 +57,22 @@ need. It is the timeline of the recorded audio ([`s2st.audio.WavWriter`][s2st.au
 chunk and between voiced chunks is on it, because it is kept in the recordings (it is the lag
 and the pauses of the translation); silence after the last voiced chunk is not, until voiced
 audio follows it. So a segment ends with its last voiced chunk, never with the silence after
-it, and the last cue ends with the last translated word. Exports ([`to_srt()`][s2st.segments.to_srt],
-[`to_webvtt()`][s2st.segments.to_webvtt]) add a minimum display duration and never let cues overlap.
+it, and the last cue ends with the last translated word. Exports ([`to_srt()`][s2st.subtitles.to_srt],
+[`to_webvtt()`][s2st.subtitles.to_webvtt]) add a minimum display duration and never let cues overlap.
+
+Subtitle export lives in [`s2st.subtitles`][s2st.subtitles]; its names are re-exported here,
+so ``from s2st.segments import write_subtitles`` keeps working.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
-from .errors import ConfigurationError
+from ._segment import Segment
+from ._validate import check_number
 from .events import (
     AudioChunk,
     Event,
@@ -83,8 +83,19 @@ from .events import (
     Reconnected,
     TurnComplete,
 )
+from .subtitles import (
+    DEFAULT_MIN_DURATION_S,
+    SubtitleFormat,
+    SubtitleText,
+    from_jsonl,
+    to_jsonl,
+    to_srt,
+    to_webvtt,
+    write_subtitles,
+)
 
 __all__ = [
+    "DEFAULT_MIN_DURATION_S",
     "Segment",
     "SegmentAggregator",
     "SubtitleFormat",
@@ -98,52 +109,10 @@ __all__ = [
     "write_subtitles",
 ]
 
-SubtitleText = Literal["translated", "source", "both"]
-SubtitleFormat = Literal["srt", "vtt", "jsonl"]
-
-#: Default shortest time a cue stays on screen, in seconds.
-DEFAULT_MIN_DURATION_S = 0.7
-
 _CJK_TERMINATORS = "。！？؟।"
 _TERMINATORS = ".!?" + _CJK_TERMINATORS
 _CLOSERS = "\"'”’»)]}」』）"
 _SENTENCE_END = re.compile(rf"[{re.escape(_TERMINATORS)}]+[{re.escape(_CLOSERS)}]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """Source text, translated text and translated-audio span of one utterance or sentence.
-
-    Attributes:
-        id: 0-based, in order of creation; an open segment keeps its id when it is updated.
-        source_text: the source-language transcript (whitespace-trimmed).
-        translated_text: the translated text (whitespace-trimmed).
-        start_s: start on the translated-audio timeline: ``audio_start_s`` when the segment
-            has audio, else the end of the translated audio on the timeline when it opened
-            (silence received after the last voiced chunk not included).
-        end_s: end on that timeline (``audio_end_s``, or ``start_s`` without audio).
-        first_received_s: arrival of its first fragment, seconds since the aggregator's start.
-        last_received_s: arrival of its last fragment, same clock.
-        audio_start_s: start of the voiced translated audio attributed to it, ``None`` if none.
-        audio_end_s: end of its last voiced chunk (silence after it excluded), ``None`` if none.
-        stable: ``True`` once closed: the segment will not change any more.
-    """
-
-    id: int
-    source_text: str
-    translated_text: str
-    start_s: float
-    end_s: float
-    first_received_s: float
-    last_received_s: float
-    audio_start_s: float | None = None
-    audio_end_s: float | None = None
-    stable: bool = False
-
-    @property
-    def duration_s(self) -> float:
-        """``end_s - start_s``."""
-        return self.end_s - self.start_s
 
 
 def _sentence_end(text: str) -> int | None:
@@ -231,8 +200,7 @@ class SegmentAggregator:
         split_sentences: bool = True,
         t0: float | None = None,
     ) -> None:
-        if pause_s is not None and not pause_s > 0:
-            raise ConfigurationError(f"pause_s must be positive or None, got {pause_s!r}")
+        check_number("pause_s", pause_s, positive=True, allow_none=True)
         self.pause_s = pause_s
         self.split_sentences = split_sentences
         self._t0 = t0
@@ -424,175 +392,6 @@ def join_texts(texts: Iterable[str]) -> str:
             out += " "
         out += text
     return out
-
-
-def _cue_text(seg: Segment, text: SubtitleText) -> str:
-    if text == "translated":
-        parts = [seg.translated_text]
-    elif text == "source":
-        parts = [seg.source_text]
-    elif text == "both":
-        parts = [seg.translated_text, seg.source_text]
-    else:
-        raise ConfigurationError(f"text must be 'translated', 'source' or 'both', got {text!r}")
-    # A blank line ends a cue and "-->" marks a timing line: neither may appear in the text.
-    lines = [" ".join(p.split()).replace("-->", "->") for p in parts]
-    return "\n".join(line for line in lines if line)
-
-
-def _cues(
-    segments: Sequence[Segment], text: SubtitleText, min_duration_s: float
-) -> list[tuple[float, float, str]]:
-    """(start, end, text) per non-empty cue: sorted by start, at least ``min_duration_s``
-    long, never overlapping (a cue that would start before the previous one ends waits)."""
-    if not min_duration_s >= 0:
-        raise ConfigurationError(f"min_duration_s must be >= 0, got {min_duration_s!r}")
-    items = [(s, _cue_text(s, text)) for s in sorted(segments, key=lambda s: (s.start_s, s.id))]
-    items = [(s, body) for s, body in items if body]
-    cues: list[tuple[float, float, str]] = []
-    prev_end = 0.0
-    for i, (seg, body) in enumerate(items):
-        start = max(seg.start_s, prev_end, 0.0)
-        end = max(seg.end_s, start + min_duration_s)
-        if i + 1 < len(items):
-            end = max(min(end, items[i + 1][0].start_s), start + min_duration_s)
-        cues.append((start, end, body))
-        prev_end = end
-    return cues
-
-
-def _timestamp(seconds: float, sep: str) -> str:
-    ms = round(seconds * 1000)
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
-def to_srt(
-    segments: Sequence[Segment],
-    *,
-    text: SubtitleText = "translated",
-    min_duration_s: float = DEFAULT_MIN_DURATION_S,
-) -> str:
-    """SubRip subtitles: 1-based cue numbers, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, the text
-    (``"both"``: translated line, then source line), a blank line after each cue.
-
-    Segments whose selected text is empty produce no cue. Returns ``""`` for no cues.
-    """
-    blocks = [
-        f"{i}\n{_timestamp(a, ',')} --> {_timestamp(b, ',')}\n{body}\n"
-        for i, (a, b, body) in enumerate(_cues(segments, text, min_duration_s), start=1)
-    ]
-    return "\n".join(blocks)
-
-
-def _vtt_escape(body: str) -> str:
-    return body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def to_webvtt(
-    segments: Sequence[Segment],
-    *,
-    text: SubtitleText = "translated",
-    min_duration_s: float = DEFAULT_MIN_DURATION_S,
-) -> str:
-    """WebVTT subtitles: a ``WEBVTT`` header, then cues numbered like SRT with
-    ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` timings; ``&``, ``<`` and ``>`` are escaped."""
-    out = "WEBVTT\n"
-    for i, (a, b, body) in enumerate(_cues(segments, text, min_duration_s), start=1):
-        out += f"\n{i}\n{_timestamp(a, '.')} --> {_timestamp(b, '.')}\n{_vtt_escape(body)}\n"
-    return out
-
-
-def to_jsonl(segments: Sequence[Segment]) -> str:
-    """One JSON object per segment and line (all [`Segment`][s2st.segments.Segment] fields; text as UTF-8, not
-    escaped). [`from_jsonl()`][s2st.segments.from_jsonl] reads it back."""
-    return "".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in segments)
-
-
-def from_jsonl(data: str) -> list[Segment]:
-    """Parse [`to_jsonl()`][s2st.segments.to_jsonl] output back into segments.
-
-    Raises:
-        ConfigurationError: a line is not a JSON object with the [`Segment`][s2st.segments.Segment] fields.
-    """
-    out: list[Segment] = []
-    for n, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            out.append(Segment(**obj))
-        except (ValueError, TypeError) as exc:
-            raise ConfigurationError(
-                f"line {n} is not a segment written by to_jsonl ({exc}); check the file"
-            ) from exc
-    return out
-
-
-_SUFFIXES: dict[str, SubtitleFormat] = {".srt": "srt", ".vtt": "vtt", ".jsonl": "jsonl"}
-
-
-def write_subtitles(
-    path: str | os.PathLike[str],
-    segments: Sequence[Segment],
-    *,
-    format: SubtitleFormat | None = None,
-    text: SubtitleText = "translated",
-    min_duration_s: float = DEFAULT_MIN_DURATION_S,
-) -> None:
-    """Write ``segments`` as SRT, WebVTT or JSONL (UTF-8), atomically: a temporary file in the
-    same directory is renamed over ``path``, so readers never see a half-written file.
-
-    ``format`` defaults to the suffix of ``path`` (``.srt``, ``.vtt``, ``.jsonl``).
-
-    Raises:
-        ConfigurationError: unknown format or suffix, or a bad ``text``/``min_duration_s``.
-    """
-    name = os.fspath(path)
-    if format is None:
-        suffix = os.path.splitext(name)[1].lower()
-        if suffix not in _SUFFIXES:
-            raise ConfigurationError(
-                f"cannot tell the subtitle format from {suffix or 'no suffix'!r}: use .srt, "
-                ".vtt or .jsonl, or pass format="
-            )
-        format = _SUFFIXES[suffix]
-    if format == "srt":
-        data = to_srt(segments, text=text, min_duration_s=min_duration_s)
-    elif format == "vtt":
-        data = to_webvtt(segments, text=text, min_duration_s=min_duration_s)
-    elif format == "jsonl":
-        data = to_jsonl(segments)
-    else:
-        raise ConfigurationError(f"format must be 'srt', 'vtt' or 'jsonl', got {format!r}")
-    _atomic_write(name, data.encode("utf-8"))
-
-
-def _atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file renamed over it."""
-    name = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(name))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(name))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        # mkstemp creates 0600; a written file gets the mode any new file gets (umask applied).
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, name)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o22)  # read it (os has no getter) and put it back at once
-    os.umask(mask)
-    return mask
 
 
 def renumber(segments: Sequence[Segment]) -> list[Segment]:
