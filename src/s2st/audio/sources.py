@@ -16,6 +16,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from s2st._validate import is_number
 from s2st.errors import AudioFormatError, ConfigurationError
 
 from .convert import TARGET_SAMPLE_RATE, AudioConverter, check_sample_rate
@@ -198,7 +199,7 @@ async def open_source(
             an unsupported source type, and every conversion error.
     """
     check_frame_ms(frame_ms)
-    if speed == 0 and not isinstance(speed, bool):
+    if is_number(speed) and speed == 0:
         speed = None  # 0 = unpaced, as on the command line
     if pacer is None:
         pacer = Pacer(frame_ms=frame_ms, speed=speed)
