@@ -137,8 +137,8 @@ class Cascade:
             for n, f in (
                 ("vad", self._vad_loop),
                 ("asr", self._asr_loop),
-                ("mt", self._mt_loop),
-                ("tts", self._tts_loop),
+                ("mt", self._serve(self._mt_q, self._translate)),
+                ("tts", self._serve(self._tts_q, self._speak)),
             )
         ]
         for t in threads:
@@ -350,54 +350,55 @@ class Cascade:
         for d in deltas:
             self._put(self._out, Reply("input_text", text=d, **extra))
 
-    def _mt_loop(self) -> None:
-        while True:
-            item = self._get(self._mt_q)
-            if item is _STOP:
-                return
-            timing, text, language, english = item
-            t0 = time.monotonic()
-            try:
-                if english is not None:
-                    out = english
-                else:
-                    translator = self.translator_for(language)
-                    out = text if translator is None else translator.translate(text)
-            except Exception as exc:
-                self._failed("mt", timing, exc)
-                continue
-            timing.mt_s = time.monotonic() - t0
-            timing.text = out
-            sentences = split_sentences(out, first_max_words=self.first_chunk_words)
-            if not sentences:
-                self._finish(timing)
-                continue
-            for i, sentence in enumerate(sentences):
-                self._put(self._tts_q, (timing, sentence, i == len(sentences) - 1, i == 0))
+    def _serve(self, q: queue.Queue[Any], handle: Callable[[Any], None]) -> Callable[[], None]:
+        """A worker loop: ``handle`` each item of ``q`` until the cascade stops."""
 
-    def _tts_loop(self) -> None:
-        while True:
-            item = self._get(self._tts_q)
-            if item is _STOP:
-                return
-            timing, sentence, last, first = item
-            t0 = time.monotonic()
-            try:
-                pcm = self.tts.synthesize(sentence)
-            except Exception as exc:
-                pcm = np.zeros(0, dtype=np.int16)  # the text still goes out
-                self._failed("tts", None, exc)
-            timing.tts_s += time.monotonic() - t0
-            words = word_deltas(sentence)
-            if words and (not first or timing.index > 0):
-                words[0] = " " + words[0]
-            for r in interleave(words, pcm, self.part_ms):
-                if r.kind == "audio" and timing.first_audio is None:
-                    timing.first_audio = time.monotonic()
-                self._put(self._out, r)
-            timing.out_audio_s += pcm.size / OUT_RATE
-            if last:
-                self._finish(timing)
+        def loop() -> None:
+            while (item := self._get(q)) is not _STOP:
+                handle(item)
+
+        return loop
+
+    def _translate(self, item: tuple[SegmentTiming, str, str, str | None]) -> None:
+        timing, text, language, english = item
+        t0 = time.monotonic()
+        try:
+            if english is not None:
+                out = english
+            else:
+                translator = self.translator_for(language)
+                out = text if translator is None else translator.translate(text)
+        except Exception as exc:
+            self._failed("mt", timing, exc)
+            return
+        timing.mt_s = time.monotonic() - t0
+        timing.text = out
+        sentences = split_sentences(out, first_max_words=self.first_chunk_words)
+        if not sentences:
+            self._finish(timing)
+            return
+        for i, sentence in enumerate(sentences):
+            self._put(self._tts_q, (timing, sentence, i == len(sentences) - 1, i == 0))
+
+    def _speak(self, item: tuple[SegmentTiming, str, bool, bool]) -> None:
+        timing, sentence, last, first = item
+        t0 = time.monotonic()
+        try:
+            pcm = self.tts.synthesize(sentence)
+        except Exception as exc:
+            pcm = np.zeros(0, dtype=np.int16)  # the text still goes out
+            self._failed("tts", None, exc)
+        timing.tts_s += time.monotonic() - t0
+        words = word_deltas(sentence)
+        if words and (not first or timing.index > 0):
+            words[0] = " " + words[0]
+        for r in interleave(words, pcm, self.part_ms):
+            if r.kind == "audio" and timing.first_audio is None:
+                timing.first_audio = time.monotonic()
+            self._put(self._out, r)
+        timing.out_audio_s += pcm.size / OUT_RATE
+        if last:
+            self._finish(timing)
 
     def _failed(self, stage: str, timing: SegmentTiming | None, exc: Exception) -> None:
         """One segment failed in ``stage``: log it, keep it in ``errors``, go on with the next."""
