@@ -31,6 +31,7 @@ from .helpers import (
     recv_json,
     stream,
     tone,
+    transcripts,
 )
 
 LT_MODEL = "gemini-3.5-live-translate-preview"
@@ -206,16 +207,8 @@ async def test_row_5_transcripts_are_deltas_with_language_code(target: str) -> N
         await stream(ws, pcm, speedup=20)
         msgs = [m for _, m in await gather(ws, 1.0)]
         await ws.close()
-    ins = [
-        m["serverContent"]["inputTranscription"]
-        for m in msgs
-        if "inputTranscription" in m.get("serverContent", {})
-    ]
-    outs = [
-        m["serverContent"]["outputTranscription"]
-        for m in msgs
-        if "outputTranscription" in m.get("serverContent", {})
-    ]
+    ins = transcripts(msgs, "inputTranscription")
+    outs = transcripts(msgs, "outputTranscription")
     assert len(ins) > 5 and len(outs) > 5  # deltas, word by word
     assert "".join(i["text"] for i in ins) == sc.utterances[0].text
     assert {i["languageCode"] for i in ins} == {"en"}  # the scenario's source language
@@ -230,16 +223,8 @@ async def test_row_5_loopback_input_transcript_has_no_language_code() -> None:
         await stream(ws, tone(0.5), speedup=math.inf)
         msgs = [m for _, m in await gather(ws, 0.5)]
         await ws.close()
-    ins = [
-        m["serverContent"]["inputTranscription"]
-        for m in msgs
-        if "inputTranscription" in m.get("serverContent", {})
-    ]
-    outs = [
-        m["serverContent"]["outputTranscription"]
-        for m in msgs
-        if "outputTranscription" in m.get("serverContent", {})
-    ]
+    ins = transcripts(msgs, "inputTranscription")
+    outs = transcripts(msgs, "outputTranscription")
     assert ins == [{"text": "[emulator: speech 0.50 s]"}]  # language unknown: omitted
     assert outs[0]["languageCode"] == "es"
 

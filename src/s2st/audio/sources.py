@@ -65,6 +65,13 @@ class _Framer:
         self._buf.clear()
         return data
 
+    def finish(self, converter: AudioConverter) -> Iterator[bytes]:
+        """The frames of the converter's flushed tail, then the short rest (if any)."""
+        yield from self.feed(converter.flush())
+        rest = self.rest()
+        if rest:
+            yield rest
+
 
 def _need_rate(kind: str, sample_rate: int | None) -> int:
     if sample_rate is None:
@@ -113,11 +120,8 @@ async def _iter_memory(
     for chunk in chunks:
         for frame in framer.feed(converter.convert(chunk)):
             yield frame
-    for frame in framer.feed(converter.flush()):
+    for frame in framer.finish(converter):
         yield frame
-    rest = framer.rest()
-    if rest:
-        yield rest
 
 
 async def _iter_live(
@@ -153,11 +157,8 @@ async def _iter_live(
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
-    for frame in framer.feed(converter.flush()):
+    for frame in framer.finish(converter):
         yield frame
-    rest = framer.rest()
-    if rest:
-        yield rest
 
 
 async def open_source(

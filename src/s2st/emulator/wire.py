@@ -210,38 +210,24 @@ def _check_model(
         raise WireRejection(1007, f"{CLOSE_INVALID} setup.model is required.")
     if endpoint.backend == "vertex":
         m = _VERTEX_MODEL.match(model)
-        if not m:
-            raise WireRejection(
-                1007,
-                f"{CLOSE_INVALID} Model must be projects/P/locations/L/publishers/google/models/M.",
-            )
-        model_id = m.group(3)
-        if model_id in set(unsupported_models):
-            raise WireRejection(1007, unsupported_model_reason(model_id))
-        if model_id not in set(allowed_models):
-            raise WireRejection(
-                1008,
-                truncate_reason(
-                    f"Publisher Model `{model}` was not found or your project does not have "
-                    "access to it."
-                ),
-            )
-        return model_id, model
-    m = _GEMINI_MODEL.match(model)
-    if not m:
-        raise WireRejection(1007, f"{CLOSE_INVALID} Model must be models/M.")
-    model_id = m.group(1)
+        form, model_id = "projects/P/locations/L/publishers/google/models/M", m and m.group(3)
+        not_found = (
+            f"Publisher Model `{model}` was not found or your project does not have access to it."
+        )
+    else:
+        m = _GEMINI_MODEL.match(model)
+        form, model_id = "models/M", m and m.group(1)
+        not_found = (
+            f"models/{model_id} is not found for API version {endpoint.version}, or is not "
+            "supported for bidiGenerateContent. Call ListModels to see the list of available "
+            "models and their supported methods."
+        )
+    if not model_id:
+        raise WireRejection(1007, f"{CLOSE_INVALID} Model must be {form}.")
     if model_id in set(unsupported_models):
         raise WireRejection(1007, unsupported_model_reason(model_id))
     if model_id not in set(allowed_models):
-        raise WireRejection(
-            1008,
-            truncate_reason(
-                f"models/{model_id} is not found for API version {endpoint.version}, or is not "
-                "supported for bidiGenerateContent. Call ListModels to see the list of available "
-                "models and their supported methods."
-            ),
-        )
+        raise WireRejection(1008, truncate_reason(not_found))
     return model_id, model
 
 
