@@ -386,6 +386,7 @@ async def test_row_9_handles_only_when_idle_option() -> None:
     assert {"resumable": False} in ups[1:]
 
 
+# One scenario told in order (issue, resume, compare); split, its steps would lose their order.
 async def test_row_9_mid_utterance_resume_loses_no_output_and_no_audio_twice() -> None:
     """A handle issued while the translation is still queued and the next utterance is still
     being heard (the scripted engine answers an utterance once it has heard it whole): the
