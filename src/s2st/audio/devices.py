@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from s2st.errors import ConfigurationError
 from s2st.events import AudioChunk
@@ -71,32 +71,7 @@ def _open_stream(
     return stream
 
 
-_S = TypeVar("_S", bound="_DeviceStream")
-
-
-class _DeviceStream:
-    """``async with``: `start()` on entry, `close()` on exit."""
-
-    async def start(self) -> None:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self: _S) -> _S:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-class Microphone(_DeviceStream):
+class Microphone:
     """Capture mono int16 audio frames from an input device.
 
     Use as ``async with Microphone() as mic: async for frame in mic: ...``; iterating without
@@ -185,6 +160,18 @@ class Microphone(_DeviceStream):
             stream.close()
             self._queue.put_nowait(None)
 
+    async def __aenter__(self) -> Microphone:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
         # After close() the frames still queued are delivered, then iteration ends.
         owned = self._stream is None and not self._closed
@@ -202,7 +189,7 @@ class Microphone(_DeviceStream):
                 await self.close()
 
 
-class Speaker(_DeviceStream):
+class Speaker:
     """Play mono int16 audio on an output device through a [`JitterBuffer`][s2st.audio.JitterBuffer].
 
     ``async with Speaker() as spk:`` then ``spk.play(chunk)`` for each
@@ -276,3 +263,15 @@ class Speaker(_DeviceStream):
         if stream is not None:
             stream.stop()
             stream.close()
+
+    async def __aenter__(self) -> Speaker:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
