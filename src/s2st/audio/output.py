@@ -9,7 +9,6 @@ plays everything it is given (it lives in `s2st.audio.jitter`; re-exported here)
 
 from __future__ import annotations
 
-import logging
 import os
 import wave
 from collections.abc import AsyncIterable, Awaitable, Iterable
@@ -33,8 +32,6 @@ __all__ = [
     "WavWriter",
     "collect_audio",
 ]
-
-logger = logging.getLogger("s2st.audio.output")
 
 
 #: Silence kept after the last voiced chunk in recorded outputs ([`SilenceTrimmer`][s2st.audio.SilenceTrimmer],
