@@ -46,6 +46,12 @@ def _check_tone(samples: np.ndarray, freq: float = 440, rel: float = 0.01) -> No
     assert tone_amplitude(samples, 16_000, freq) == pytest.approx(AMP * 32768, rel=rel)
 
 
+def _without(monkeypatch: pytest.MonkeyPatch, *decoders: str) -> None:
+    """Let s2st.audio.files find none of ``decoders`` (``"soundfile"``, ``"av"``)."""
+    for name in decoders:
+        monkeypatch.setattr(files_mod, f"_import_{name}", lambda: None)
+
+
 @pytest.mark.parametrize("width", [1, 2, 3, 4])
 @pytest.mark.parametrize(("rate", "channels"), [(16_000, 1), (44_100, 2), (8000, 1)])
 def test_pcm_wav_every_width(tmp_path: Path, width: int, rate: int, channels: int) -> None:
@@ -197,8 +203,7 @@ def test_non_wav_without_decoders_names_the_extra(
 ) -> None:
     path = tmp_path / "a.mp3"
     path.write_bytes(b"ID3" + b"\x00" * 100)
-    monkeypatch.setattr(files_mod, "_import_soundfile", lambda: None)
-    monkeypatch.setattr(files_mod, "_import_av", lambda: None)
+    _without(monkeypatch, "soundfile", "av")
     with pytest.raises(ConfigurationError, match=r"s2st\[files\]"):
         audio_file_info(path)
     with pytest.raises(ConfigurationError, match=r"s2st\[av\]"):
@@ -210,7 +215,7 @@ def test_garbage_file_with_soundfile_but_no_av(
 ) -> None:
     path = tmp_path / "a.bin"
     path.write_bytes(b"not audio at all" * 10)
-    monkeypatch.setattr(files_mod, "_import_av", lambda: None)
+    _without(monkeypatch, "av")
     with pytest.raises(AudioFormatError, match=r"a\.bin: is not a recognised audio file"):
         audio_file_info(path)
     with pytest.raises(AudioFormatError, match="not a recognised audio file"):
@@ -222,7 +227,7 @@ def test_damaged_flac_with_soundfile_names_the_decoder(
 ) -> None:
     path = tmp_path / "a.flac"
     path.write_bytes(b"fLaC" + b"\x00" * 200)
-    monkeypatch.setattr(files_mod, "_import_av", lambda: None)
+    _without(monkeypatch, "av")
     with pytest.raises(AudioFormatError, match=r"soundfile cannot decode it .*damaged"):
         audio_file_info(path)
 
@@ -249,8 +254,7 @@ def test_non_wav_garbage_without_decoders_is_not_a_missing_extra(
 ) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(b"shopping list: eggs, milk\n" * 4)
-    monkeypatch.setattr(files_mod, "_import_soundfile", lambda: None)
-    monkeypatch.setattr(files_mod, "_import_av", lambda: None)
+    _without(monkeypatch, "soundfile", "av")
     with pytest.raises(AudioFormatError, match=r"notes\.txt: is not a recognised audio file"):
         audio_file_info(path)
     flac = tmp_path / "a.flac"
@@ -358,7 +362,7 @@ def test_pyav_path_when_soundfile_is_missing(
     path = tmp_path / "video.mp4"
     path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     fake = _FakeAv(sine(440, 48_000, amp=AMP).astype(np.float32), 48_000)
-    monkeypatch.setattr(files_mod, "_import_soundfile", lambda: None)
+    _without(monkeypatch, "soundfile")
     monkeypatch.setattr(files_mod, "_import_av", lambda: fake)
     info = audio_file_info(path)
     assert (info.sample_rate, info.container) == (48_000, "av")

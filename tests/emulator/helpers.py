@@ -109,6 +109,11 @@ def texts(msgs: list[dict[str, Any]], field: str) -> str:
     return "".join(m.get("serverContent", {}).get(field, {}).get("text", "") for m in msgs)
 
 
+def transcripts(msgs: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """The ``serverContent.<field>`` objects (``inputTranscription``, ...) of ``msgs``."""
+    return [m["serverContent"][field] for m in msgs if field in m.get("serverContent", {})]
+
+
 def audio_bytes(msgs: list[dict[str, Any]]) -> bytes:
     out = b""
     for m in msgs:

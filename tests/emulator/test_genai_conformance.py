@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import ssl
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from cryptography import x509
@@ -57,6 +58,38 @@ def _self_signed(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     return server, client
 
 
+def _genai_client(emu: Emulator, client_ctx: ssl.SSLContext) -> genai.Client:
+    """A google-genai client of the emulator's Gemini API endpoint, over TLS."""
+    return genai.Client(
+        api_key="emulator-key",
+        http_options=types.HttpOptions(
+            base_url=emu.http_base_url + "/",
+            api_version="v1beta",
+            async_client_args={"ssl": client_ctx},
+        ),
+    )
+
+
+def _translate_config(**extra: Any) -> types.LiveConnectConfig:
+    """A translation to Spanish with both transcriptions (and ``extra`` fields)."""
+    return types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        translation_config=types.TranslationConfig(target_language_code="es"),
+        input_audio_transcription=types.AudioTranscriptionConfig(),
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+        **extra,
+    )
+
+
+async def _send_audio(session: Any, pcm: np.ndarray, *, step: int = 1600) -> None:
+    """Send ``pcm`` (16 kHz int16) in messages of ``step`` samples."""
+    for i in range(0, pcm.size, step):
+        blob = types.Blob(
+            data=pcm[i : i + step].astype("<i2").tobytes(), mime_type="audio/pcm;rate=16000"
+        )
+        await session.send_realtime_input(audio=blob)
+
+
 async def test_google_genai_live_client(tmp_path: Path) -> None:
     sc = load_scenario("hello")
     pcm = np.concatenate([sc.source_audio, np.zeros(12000, np.int16)])
@@ -65,30 +98,13 @@ async def test_google_genai_live_client(tmp_path: Path) -> None:
     # (EVIDENCE.md row 6): this test needs the optimistic preset's turn markers.
     optimistic = EmulatorConfig.optimistic(speed=float("inf"))
     async with Emulator(ssl=server_ctx, config=optimistic) as emu:
-        client = genai.Client(
-            api_key="emulator-key",
-            http_options=types.HttpOptions(
-                base_url=emu.http_base_url + "/",
-                api_version="v1beta",
-                async_client_args={"ssl": client_ctx},
-            ),
-        )
-        config = types.LiveConnectConfig(
-            response_modalities=[types.Modality.AUDIO],
-            translation_config=types.TranslationConfig(target_language_code="es"),
-            input_audio_transcription=types.AudioTranscriptionConfig(),
-            output_audio_transcription=types.AudioTranscriptionConfig(),
-        )
+        client = _genai_client(emu, client_ctx)
+        config = _translate_config()
         inputs, outputs, audio = [], [], b""
         async with client.aio.live.connect(
             model="gemini-3.5-live-translate-preview", config=config
         ) as session:
-            step = 1600
-            for i in range(0, pcm.size, step):
-                blob = types.Blob(
-                    data=pcm[i : i + step].astype("<i2").tobytes(), mime_type="audio/pcm;rate=16000"
-                )
-                await session.send_realtime_input(audio=blob)
+            await _send_audio(session, pcm)
             async for msg in session.receive():
                 content = msg.server_content
                 if content is None:
@@ -126,31 +142,14 @@ async def test_google_genai_live_client_default_behaviour(tmp_path: Path) -> Non
     voiced_bytes = sum(2 * p.size for p in parts if np.max(np.abs(p.astype(np.int32))) > 128)
     server_ctx, client_ctx = _self_signed(tmp_path)
     async with Emulator(ssl=server_ctx, speed=4.0, usage_every_s=0.5) as emu:
-        client = genai.Client(
-            api_key="emulator-key",
-            http_options=types.HttpOptions(
-                base_url=emu.http_base_url + "/",
-                api_version="v1beta",
-                async_client_args={"ssl": client_ctx},
-            ),
-        )
-        config = types.LiveConnectConfig(
-            response_modalities=[types.Modality.AUDIO],
-            translation_config=types.TranslationConfig(target_language_code="es"),
-            input_audio_transcription=types.AudioTranscriptionConfig(),
-            output_audio_transcription=types.AudioTranscriptionConfig(),
-            session_resumption=types.SessionResumptionConfig(),
-        )
+        client = _genai_client(emu, client_ctx)
+        config = _translate_config(session_resumption=types.SessionResumptionConfig())
         outputs: list[str] = []
         voiced, silent, usage, handles = b"", 0, 0, 0
         async with client.aio.live.connect(
             model="gemini-3.5-live-translate-preview", config=config
         ) as session:
-            for i in range(0, pcm.size, 1600):
-                blob = types.Blob(
-                    data=pcm[i : i + 1600].astype("<i2").tobytes(), mime_type="audio/pcm;rate=16000"
-                )
-                await session.send_realtime_input(audio=blob)
+            await _send_audio(session, pcm)
             async for msg in session.receive():
                 usage += msg.usage_metadata is not None
                 handles += msg.session_resumption_update is not None

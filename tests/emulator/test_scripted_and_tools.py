@@ -76,19 +76,16 @@ async def test_scripted_hello_detected(target: str, rate: int) -> None:
 async def test_scripted_two_utterances_and_missing_language() -> None:
     sc = load_scenario("station")
     async with Emulator(config=EmulatorConfig.optimistic(speed=float("inf"))) as emu:
-        async with await open_vertex(emu, legacy_setup(target="de")) as ws:
-            await recv_json(ws)
-            await stream(
-                ws, np.concatenate([sc.source_audio, np.zeros(12000, np.int16)]), speedup=20
-            )
-            msgs = await collect(ws, count=2)
-        assert texts(msgs, "outputTranscription") == "Guten Morgen.Wo ist der Bahnhof?"
-        async with await open_vertex(emu, legacy_setup(target="fr")) as ws:
-            await recv_json(ws)
-            await stream(
-                ws, np.concatenate([sc.source_audio, np.zeros(12000, np.int16)]), speedup=20
-            )
-            msgs = await collect(ws, count=2)
+        heard = {}
+        for target in ("de", "fr"):
+            async with await open_vertex(emu, legacy_setup(target=target)) as ws:
+                await recv_json(ws)
+                await stream(
+                    ws, np.concatenate([sc.source_audio, np.zeros(12000, np.int16)]), speedup=20
+                )
+                heard[target] = await collect(ws, count=2)
+        assert texts(heard["de"], "outputTranscription") == "Guten Morgen.Wo ist der Bahnhof?"
+        msgs = heard["fr"]
         # the source is recognised, but there is no French script: never fake a translation
         assert texts(msgs, "inputTranscription") == "Good morning.Where is the train station?"
         assert (

@@ -124,24 +124,18 @@ def test_bad_model_directories(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_engine_with_a_ctranslate2_model(tiny: Path) -> None:
-    import time
-
     from s2st.local.engine import LocalEngine, load_components
 
     from .conftest import WEATHER, padded, speech
+    from .helpers import drain, feed
 
     mt = CTranslate2Translator(tiny)
     comp = load_components("fr", mt_factory=lambda source, target: mt)
     engine = LocalEngine(target_language="fr", components=comp, partial_interval_ms=None)
     assert f"-> ctranslate2 {tiny.name} -> espeak-ng fr-fr" in engine.label
     try:
-        audio = padded(0.3, speech(WEATHER), 1.0)
-        out = [r for i in range(0, audio.size, 1600) for r in engine.feed(audio[i : i + 1600])]
-        deadline = time.monotonic() + 30
-        while not engine.idle and time.monotonic() < deadline:
-            time.sleep(0.05)
-            out += engine.poll()
-        out += engine.poll()
+        out = feed(engine, padded(0.3, speech(WEATHER), 1.0))
+        out += drain(engine, timeout_s=30)
         assert engine.idle
     finally:
         engine.close()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -15,33 +13,12 @@ import s2st
 from s2st.emulator import Emulator
 from s2st.emulator.engines import Reply
 from s2st.errors import ConfigurationError
-from s2st.local.engine import LocalEngine, load_components, local_engine_factory
+from s2st.local.engine import LocalEngine, load_components
 from s2st.local.pipeline import split_sentences
 from s2st.translate import local_engine_available
 
 from .conftest import STATION, WEATHER, padded, speech, wer
-
-
-def _drain(engine: LocalEngine, *, timeout_s: float = 30.0) -> list[Reply]:
-    out: list[Reply] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        out += engine.poll()
-        if engine.idle:
-            return out + engine.poll()
-        time.sleep(0.05)
-    raise AssertionError("the cascade did not finish in time")
-
-
-def _feed(engine: LocalEngine, audio: np.ndarray, *, step: int = 1600) -> list[Reply]:
-    out: list[Reply] = []
-    for i in range(0, audio.size, step):
-        out += engine.feed(audio[i : i + step])
-    return out
-
-
-def _text(replies: list[Reply], kind: str) -> str:
-    return "".join(r.text for r in replies if r.kind == kind)
+from .helpers import EngineRecorder, drain, feed, text, write_wav
 
 
 def test_engine_translates_two_utterances() -> None:
@@ -52,13 +29,13 @@ def test_engine_translates_two_utterances() -> None:
             "local engine (machine translation): whisper tiny.en -> apertium eng-spa"
             " -> espeak-ng es"
         )
-        out = _feed(engine, padded(0.4, speech(STATION), 1.0, speech(WEATHER), 1.0))
-        out += _drain(engine)
+        out = feed(engine, padded(0.4, speech(STATION), 1.0, speech(WEATHER), 1.0))
+        out += drain(engine)
     finally:
         engine.close()
-    source = _text(out, "input_text")
+    source = text(out, "input_text")
     assert wer(STATION + " " + WEATHER, source) <= 0.2, source
-    translated = _text(out, "output_text")
+    translated = text(out, "output_text")
     assert translated.startswith("Dónde es la canal de tren?"), translated
     for word in ("Necesito", "Madrid. Muchas gracias", "ayuda"):
         assert word in translated, translated
@@ -85,20 +62,20 @@ def test_partial_transcripts_arrive_before_the_segment_ends() -> None:
             early += engine.feed(long[i : i + 1600])
             time.sleep(0.1)  # real time: the ASR worker gets idle moments for partial passes
         early += engine.poll()
-        out = early + _feed(engine, np.zeros(16000, np.int16)) + _drain(engine)
+        out = early + feed(engine, np.zeros(16000, np.int16)) + drain(engine)
     finally:
         engine.close()
-    assert _text(early, "input_text").strip(), "no partial transcript while speech went on"
-    assert wer(STATION + " " + WEATHER, _text(out, "input_text")) <= 0.3
+    assert text(early, "input_text").strip(), "no partial transcript while speech went on"
+    assert wer(STATION + " " + WEATHER, text(out, "input_text")) <= 0.3
 
 
 def test_stream_end_flushes_and_turn_markers_option() -> None:
     engine = LocalEngine(target_language="es", turn_markers=True, partial_interval_ms=None)
     try:
-        out = _feed(engine, padded(0.3, speech(WEATHER)))  # no trailing silence
+        out = feed(engine, padded(0.3, speech(WEATHER)))  # no trailing silence
         out += engine.stream_end()
-        out += _drain(engine)
-        assert "gracias" in _text(out, "output_text")
+        out += drain(engine)
+        assert "gracias" in text(out, "output_text")
         assert [r.kind for r in out[-2:]] == ["generation_complete", "turn_complete"]
         clone = engine.snapshot()
         assert clone.idle and clone.components is engine.components
@@ -110,11 +87,11 @@ def test_manual_activity() -> None:
     engine = LocalEngine(target_language="es", manual_activity=True, partial_interval_ms=None)
     try:
         audio = padded(0.2, speech(WEATHER), 0.2)
-        assert _feed(engine, audio) + _drain(engine) == []  # no activity: nothing is heard
+        assert feed(engine, audio) + drain(engine) == []  # no activity: nothing is heard
         engine.activity_start()
-        _feed(engine, audio)
+        feed(engine, audio)
         engine.activity_end()
-        assert "gracias" in _text(_drain(engine), "output_text")
+        assert "gracias" in text(drain(engine), "output_text")
     finally:
         engine.close()
 
@@ -123,10 +100,10 @@ def test_same_language_speaks_the_transcript() -> None:
     engine = LocalEngine(target_language="en-US", partial_interval_ms=None)
     try:
         assert "no translation (same language)" in engine.label
-        out = _feed(engine, padded(0.2, speech(WEATHER), 1.0)) + _drain(engine)
+        out = feed(engine, padded(0.2, speech(WEATHER), 1.0)) + drain(engine)
     finally:
         engine.close()
-    assert wer(WEATHER, _text(out, "output_text")) <= 0.2
+    assert wer(WEATHER, text(out, "output_text")) <= 0.2
 
 
 def test_configuration_errors() -> None:
@@ -155,11 +132,11 @@ def test_a_failing_stage_costs_one_segment_not_the_session() -> None:
     comp = load_components("es", mt_factory=lambda src, tgt: flaky)
     engine = LocalEngine(target_language="es", components=comp, partial_interval_ms=None)
     try:
-        out = _feed(engine, padded(0.3, speech(WEATHER), 1.0, speech(WEATHER), 1.0))
-        out += _drain(engine)
+        out = feed(engine, padded(0.3, speech(WEATHER), 1.0, speech(WEATHER), 1.0))
+        out += drain(engine)
     finally:
         engine.close()
-    assert _text(out, "output_text").strip() == "THANK YOU VERY MUCH FOR YOUR HELP."
+    assert text(out, "output_text").strip() == "THANK YOU VERY MUCH FOR YOUR HELP."
     assert len(engine.errors) == 1 and engine.idle
 
 
@@ -179,14 +156,6 @@ def test_split_sentences() -> None:
     ]
 
 
-def _write_wav(path: Path, pcm: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm.astype("<i2").tobytes())
-
-
 async def test_end_to_end_through_the_emulator(tmp_path: Path) -> None:
     """The real client, over a real socket, against the emulator serving the local engine.
 
@@ -194,16 +163,9 @@ async def test_end_to_end_through_the_emulator(tmp_path: Path) -> None:
     the background reaches the client with the replies to later audio messages (and through
     ``poll()`` where the emulator's output clock calls it)."""
     wav = tmp_path / "station.wav"
-    _write_wav(wav, padded(0.3, speech(STATION), 5.0))
-    engines: list[LocalEngine] = []
-    factory = local_engine_factory(partial_interval_ms=None)
-
-    def make(info: object) -> LocalEngine:
-        engine = factory(info)
-        assert isinstance(engine, LocalEngine)
-        engines.append(engine)
-        return engine
-
+    write_wav(wav, padded(0.3, speech(STATION), 5.0))
+    make = EngineRecorder(partial_interval_ms=None)
+    engines = make.engines
     try:
         async with Emulator(engine=make) as emu:
             result = await s2st.translate_file(
@@ -215,7 +177,7 @@ async def test_end_to_end_through_the_emulator(tmp_path: Path) -> None:
                 timeout_s=50.0,
             )
     finally:
-        await asyncio.to_thread(lambda: [e.close() for e in engines])
+        await make.close()
     assert engines and engines[0].label.startswith("local engine (machine translation)")
     assert wer(STATION, result.source_text) <= 0.2, result.source_text
     for word in ("tren", "Necesito", "Madrid"):
@@ -226,7 +188,7 @@ async def test_end_to_end_through_the_emulator(tmp_path: Path) -> None:
 def test_quiet_session_releases_its_threads_and_restarts() -> None:
     engine = LocalEngine(target_language="es", partial_interval_ms=None, idle_stop_s=0.5)
     try:
-        out = _feed(engine, padded(0.3, speech(WEATHER), 1.0)) + _drain(engine)
+        out = feed(engine, padded(0.3, speech(WEATHER), 1.0)) + drain(engine)
         first = engine.cascade
         deadline = time.monotonic() + 10
         while not first.stopped and time.monotonic() < deadline:
@@ -235,11 +197,11 @@ def test_quiet_session_releases_its_threads_and_restarts() -> None:
         for t in first._threads:
             t.join(5)  # each notices the stop within its 0.2 s queue wait
         assert not any(t.is_alive() for t in first._threads)
-        out += _feed(engine, padded(0.3, speech(WEATHER), 1.0)) + _drain(engine)
+        out += feed(engine, padded(0.3, speech(WEATHER), 1.0)) + drain(engine)
         assert engine.cascade is not first
     finally:
         engine.close()
-    assert _text(out, "output_text").count("gracias") == 2
+    assert text(out, "output_text").count("gracias") == 2
     assert [t.index for t in engine.timings] == [0, 0]  # each cascade counts its own segments
 
 
@@ -248,16 +210,9 @@ async def test_output_after_the_input_ends_arrives_through_poll(tmp_path: Path) 
     the last audio message, so only the emulator's output clock (``poll()``) can deliver it; the
     emulator closes the engine at the end, and transcripts carry their language."""
     wav = tmp_path / "weather.wav"
-    _write_wav(wav, padded(0.2, speech(WEATHER), 0.2))
-    engines: list[LocalEngine] = []
-    factory = local_engine_factory(partial_interval_ms=None)
-
-    def make(info: object) -> LocalEngine:
-        engine = factory(info)
-        assert isinstance(engine, LocalEngine)
-        engines.append(engine)
-        return engine
-
+    write_wav(wav, padded(0.2, speech(WEATHER), 0.2))
+    make = EngineRecorder(partial_interval_ms=None)
+    engines = make.engines
     events: list[s2st.Event] = []
     async with Emulator(engine=make) as emu:
         result = await s2st.translate_file(
@@ -278,7 +233,7 @@ async def test_output_after_the_input_ends_arrives_through_poll(tmp_path: Path) 
 async def test_emulator_engine_local_by_name(tmp_path: Path) -> None:
     """``Emulator(engine="local")``: the emulator builds the local engine itself (issue 15)."""
     wav = tmp_path / "station.wav"
-    _write_wav(wav, padded(0.3, speech(STATION), 5.0))
+    write_wav(wav, padded(0.3, speech(STATION), 5.0))
     async with Emulator(engine="local") as emu:
         result = await s2st.translate_file(
             wav,
@@ -295,7 +250,7 @@ async def test_translate_file_engine_local_without_a_client(tmp_path: Path) -> N
     """``translate_file(..., engine="local")`` starts the bundled emulator with the local engine
     (whatever credentials the environment has) and really translates."""
     wav = tmp_path / "station.wav"
-    _write_wav(wav, padded(0.3, speech(STATION), 5.0))
+    write_wav(wav, padded(0.3, speech(STATION), 5.0))
     result = await s2st.translate_file(
         wav, "es", engine="local", finish_timeout_s=20.0, timeout_s=50.0
     )

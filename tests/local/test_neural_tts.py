@@ -3,7 +3,6 @@ loading, phonemes, and round trips through Whisper."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from s2st.local.models import KOKORO_MODEL, assemble, sha256_file
 from s2st.local.piper import PiperTTS
 
 from .conftest import STATION, WEATHER, wer
+from .helpers import drain, feed
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +70,8 @@ def test_engine_voices() -> None:
     try:
         from .conftest import padded, speech
 
-        audio = padded(0.3, speech(WEATHER), 1.0)
-        out = [r for i in range(0, audio.size, 1600) for r in engine.feed(audio[i : i + 1600])]
-        deadline = time.monotonic() + 40
-        while not engine.idle and time.monotonic() < deadline:
-            time.sleep(0.05)
-            out += engine.poll()
+        out = feed(engine, padded(0.3, speech(WEATHER), 1.0))
+        out += drain(engine, timeout_s=40)
     finally:
         engine.close()
     assert "gracias" in "".join(r.text for r in out if r.kind == "output_text")

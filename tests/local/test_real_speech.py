@@ -3,7 +3,6 @@ the Debian package pocketsphinx-testdata, translated through the emulator to the
 
 from __future__ import annotations
 
-import asyncio
 import wave
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import numpy as np
 import s2st
 from s2st.emulator import Emulator
 from s2st.local.asr import WhisperASR
-from s2st.local.engine import LocalEngine, local_engine_factory
 
 from .conftest import wer
+from .helpers import EngineRecorder, write_wav
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 INSTALL = "apt-get install pocketsphinx-testdata"
@@ -49,27 +48,15 @@ async def test_librivox_to_spanish_through_the_emulator(tmp_path: Path) -> None:
     reference = _reference()[name]
     pcm = np.concatenate([_read(name), np.zeros(5 * 16000, np.int16)])  # trailing silence
     wav = tmp_path / "recording.wav"
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm.tobytes())
-    engines: list[LocalEngine] = []
-    factory = local_engine_factory(partial_interval_ms=None)
-
-    def make(info: object) -> LocalEngine:
-        engine = factory(info)
-        assert isinstance(engine, LocalEngine)
-        engines.append(engine)
-        return engine
-
+    write_wav(wav, pcm)
+    make = EngineRecorder(partial_interval_ms=None)
     try:
         async with Emulator(engine=make) as emu:
             result = await s2st.translate_file(
                 wav, "es", client=s2st.S2STClient.for_emulator(emu), finish_timeout_s=20.0
             )
     finally:
-        await asyncio.to_thread(lambda: [e.close() for e in engines])
+        await make.close()
     assert wer(reference, result.source_text) <= 0.15, result.source_text
     for word in ("casó", "mujer más amable", "más respetable"):
         assert word in result.translated_text, result.translated_text

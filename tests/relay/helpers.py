@@ -142,6 +142,16 @@ async def stream_pcm(ws: ClientConnection, pcm: bytes, *, speed: float = 3.0, ch
         await asyncio.sleep(chunk_ms / 1000 / speed)
 
 
+async def stop_and_read_translation(ws: ClientConnection) -> str:
+    """Send ``stop`` and read to the close; the text of the ``translation`` messages."""
+    await ws.send(json.dumps({"type": "stop"}))
+    translation = ""
+    async for frame in ws:
+        if isinstance(frame, str) and (msg := json.loads(frame))["type"] == "translation":
+            translation += msg["text"]
+    return translation
+
+
 async def translate_once(
     rs: RelayServer,
     *,

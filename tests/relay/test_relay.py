@@ -21,7 +21,16 @@ from websockets.exceptions import ConnectionClosed
 from s2st.emulator import Fault, FaultPlan, load_scenario
 from s2st.relay import issue_token
 
-from .helpers import SECRET, UNIT_S, running_relay, sample_pcm, silence, stream_pcm, translate_once
+from .helpers import (
+    SECRET,
+    UNIT_S,
+    running_relay,
+    sample_pcm,
+    silence,
+    stop_and_read_translation,
+    stream_pcm,
+    translate_once,
+)
 
 
 async def test_an_upstream_reconnection_is_only_an_informational_event() -> None:
@@ -138,11 +147,7 @@ async def test_s2st_relay_emulator_serves_and_drains_on_sigterm() -> None:
                         pass
                 assert refused.close_code == 4503
             await stream_pcm(ws, sample_pcm() + silence(1500), speed=3)
-            await ws.send(json.dumps({"type": "stop"}))
-            translation = ""
-            async for frame in ws:
-                if isinstance(frame, str) and (msg := json.loads(frame))["type"] == "translation":
-                    translation += msg["text"]
+            translation = await stop_and_read_translation(ws)
             assert ws.close_code == 1000
             assert "tiempo" in translation
         code = await asyncio.to_thread(proc.wait, 30)
@@ -188,11 +193,7 @@ async def test_a_48khz_browser_is_resampled_and_its_rate_limit_scaled() -> None:
         for i in range(0, len(pcm48k), step):
             await ws.send(pcm48k[i : i + step])
             await asyncio.sleep(0.1 / 1.5)
-        await ws.send(json.dumps({"type": "stop"}))
-        translation = ""
-        async for frame in ws:
-            if isinstance(frame, str) and (msg := json.loads(frame))["type"] == "translation":
-                translation += msg["text"]
+        translation = await stop_and_read_translation(ws)
         assert ws.close_code == 1000
     assert translation.endswith("tiempo.")
 

@@ -75,6 +75,8 @@ def assert_refused(out: Received, code: CloseCode) -> None:
     assert not out.audio
 
 
+# One relay, a good session and every kind of refusal beside it: long, because the point is
+# that they run at the same time.
 async def test_refusals_leave_other_sessions_working(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     async with running_relay(**LIMITS) as rs:

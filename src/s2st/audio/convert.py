@@ -5,6 +5,8 @@ channels) -> streaming resample -> int16 (scale 32768, round, clip). int16 mono 
 rate is passed through bit-exact.
 
 Arrays are "frames x channels" like soundfile: shape ``(n,)`` or ``(n, channels)``.
+The G.711 codecs (`s2st.audio.g711`) and the declared-rate check (`s2st.audio.ratecheck`) are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from s2st.errors import AudioFormatError, ConfigurationError
+from s2st._validate import check_int
+from s2st.errors import AudioFormatError
 
+from .g711 import ALAW_TO_PCM, MULAW_TO_PCM, alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
+from .ratecheck import check_sample_rate
 from .resample import Backend, Resampler
 
 __all__ = [
@@ -67,61 +72,6 @@ _DTYPE_ENCODING = {
 
 Float32Array = npt.NDArray[np.float32]
 Int16Array = npt.NDArray[np.int16]
-
-
-# --- G.711 (ITU-T G.711, the Sun g711.c bit layout) --------------------------------------------
-
-
-def _mulaw_table() -> Int16Array:
-    u = ~np.arange(256, dtype=np.int32) & 0xFF
-    exponent = (u >> 4) & 0x07
-    magnitude = (((u & 0x0F) << 3) + 0x84) << exponent
-    return np.where(u & 0x80, 0x84 - magnitude, magnitude - 0x84).astype(np.int16)
-
-
-def _alaw_table() -> Int16Array:
-    a = np.arange(256, dtype=np.int32) ^ 0x55
-    exponent = (a >> 4) & 0x07
-    mantissa = (a & 0x0F) << 4
-    magnitude = np.where(exponent == 0, mantissa + 8, (mantissa + 0x108) << (exponent - 1))
-    return np.where(a & 0x80, magnitude, -magnitude).astype(np.int16)
-
-
-_MULAW_TO_PCM = _mulaw_table()
-_ALAW_TO_PCM = _alaw_table()
-
-
-def mulaw_decode(data: bytes | npt.NDArray[np.uint8]) -> Int16Array:
-    """Decode G.711 mu-law bytes to int16 samples (0xFF -> 0, 0x80 -> 32124)."""
-    return _MULAW_TO_PCM[np.frombuffer(bytes(data), dtype=np.uint8)]
-
-
-def alaw_decode(data: bytes | npt.NDArray[np.uint8]) -> Int16Array:
-    """Decode G.711 A-law bytes to int16 samples (0xD5 -> 8, 0xAA -> 32256)."""
-    return _ALAW_TO_PCM[np.frombuffer(bytes(data), dtype=np.uint8)]
-
-
-def mulaw_encode(samples: npt.ArrayLike) -> bytes:
-    """Encode int16 samples to G.711 mu-law bytes (0 -> 0xFF)."""
-    x = np.asarray(samples, dtype=np.int32)
-    sign = np.where(x < 0, 0x80, 0x00)
-    mag = np.minimum(np.abs(x), 32635) + 0x84
-    exponent = np.floor(np.log2(mag)).astype(np.int32) - 7
-    mantissa = (mag >> (exponent + 3)) & 0x0F
-    coded: npt.NDArray[np.uint8] = (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
-    return coded.tobytes()
-
-
-def alaw_encode(samples: npt.ArrayLike) -> bytes:
-    """Encode int16 samples to G.711 A-law bytes (0 -> 0xD5)."""
-    x = np.asarray(samples, dtype=np.int32)
-    sign = np.where(x >= 0, 0x80, 0x00)
-    mag = np.where(x >= 0, x, -x - 1) >> 3  # 13-bit magnitude
-    mag = np.minimum(mag, 0x0FFF)
-    exponent = np.where(mag < 32, 0, np.floor(np.log2(np.maximum(mag, 1))).astype(np.int32) - 4)
-    mantissa = np.where(exponent == 0, mag >> 1, mag >> exponent) & 0x0F
-    coded: npt.NDArray[np.uint8] = ((sign | (exponent << 4) | mantissa) ^ 0x55).astype(np.uint8)
-    return coded.tobytes()
 
 
 # --- decoding to float ---------------------------------------------------------------------------
@@ -175,7 +125,7 @@ def _array_encoding(array: np.ndarray, encoding: str | None) -> str:
 
 def _array_to_float(array: np.ndarray, encoding: str) -> Float32Array:
     if encoding in ("mulaw", "alaw"):
-        table = _MULAW_TO_PCM if encoding == "mulaw" else _ALAW_TO_PCM
+        table = MULAW_TO_PCM if encoding == "mulaw" else ALAW_TO_PCM
         decoded: Int16Array = table[array]
         return decoded.astype(np.float32) / 32768.0
     if encoding == "pcm16":
@@ -247,14 +197,9 @@ class AudioConverter:
         backend: Backend = "auto",
     ) -> None:
         _check_encoding(encoding)
-        if channels is not None and (
-            isinstance(channels, bool)
-            or not isinstance(channels, int)
-            or not 1 <= channels <= MAX_CHANNELS
-        ):
-            raise AudioFormatError(
-                f"channels must be an int in 1..{MAX_CHANNELS}, got {channels!r}"
-            )
+        check_int(
+            "channels", channels, low=1, high=MAX_CHANNELS, allow_none=True, error=AudioFormatError
+        )
         self.sample_rate = sample_rate
         self.target_rate = target_rate
         self.channels = channels
@@ -397,68 +342,3 @@ def to_pcm16(
         backend=backend,
     )
     return converter.convert(audio) + converter.flush()
-
-
-# --- the declared-rate sanity check ---------------------------------------------------------------
-
-#: Speech-like audio whose spectral centroid falls below this looks slowed down.
-_LOW_CENTROID_HZ = 350.0
-#: ... and above this (with a declared rate >= 22050 Hz) looks sped up.
-_HIGH_CENTROID_HZ = 5000.0
-
-
-def check_sample_rate(samples: npt.ArrayLike, sample_rate: int) -> str | None:
-    """Heuristically check that ``sample_rate`` plausibly matches speech ``samples``.
-
-    A wrongly declared rate changes every frequency by the same factor, so it can only be seen
-    against what speech normally looks like. This check computes the power-weighted spectral
-    centroid of the non-silent, non-noise-like (spectral flatness < 0.5) input of at least 0.25 s:
-
-    * centroid < 350 Hz: reported as "too low" (speech recorded at 44.1/48 kHz and declared as
-      16 kHz has its centroid divided by about 3);
-    * centroid > 5 kHz at a declared rate >= 22.05 kHz: reported as "too high" (8 kHz telephony
-      declared as 48 kHz has it multiplied by 6).
-
-    It catches gross mislabels (factor >= ~3) of speech. It does not catch small ones (44.1 vs
-    48 kHz), says nothing for silence, noise, or clips shorter than 0.25 s, and can flag
-    legitimately low-pitched tones or music. Hence it returns a description of the suspected
-    problem (or ``None``) instead of raising; a WAV header that contradicts a declared rate is
-    certain and raises [`AudioFormatError`][s2st.errors.AudioFormatError] in [`s2st.audio.open_source()`][s2st.audio.open_source].
-    """
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-        raise ConfigurationError(f"sample_rate must be a positive int, got {sample_rate!r}")
-    x = np.asarray(samples)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    x = x.astype(np.float64).ravel()
-    if x.size < sample_rate // 4 or not np.isfinite(x).all() or not np.any(x):
-        return None
-    seg = 1 << max(8, int(np.log2(sample_rate / 10)))  # ~100 ms segments, power of two
-    usable = x.size - x.size % seg
-    if usable == 0:
-        return None
-    frames = x[:usable].reshape(-1, seg)
-    power = (np.abs(np.fft.rfft(frames * np.hanning(seg), axis=1)) ** 2).mean(axis=0)
-    freqs = np.fft.rfftfreq(seg, 1.0 / sample_rate)
-    band = freqs >= 20.0
-    p, f = power[band], freqs[band]
-    total = p.sum()
-    if total <= 0:
-        return None
-    flatness = np.exp(np.mean(np.log(p + total * 1e-12))) / np.mean(p)
-    if flatness >= 0.5:
-        return None
-    centroid = float((p * f).sum() / total)
-    if centroid < _LOW_CENTROID_HZ:
-        return (
-            f"the audio's spectral centroid is {centroid:.0f} Hz at the declared {sample_rate} Hz,"
-            " far below speech (~500-2000 Hz): the real sample rate is probably higher than"
-            " declared (e.g. 44100 or 48000 Hz audio declared as 16000)"
-        )
-    if centroid > _HIGH_CENTROID_HZ and sample_rate >= 22_050:
-        return (
-            f"the audio's spectral centroid is {centroid:.0f} Hz at the declared {sample_rate} Hz,"
-            " far above speech (~500-2000 Hz): the real sample rate is probably lower than"
-            " declared (e.g. 8000 Hz telephony declared as 48000)"
-        )
-    return None

@@ -16,8 +16,9 @@ from typing import Any
 from s2st.errors import ConfigurationError
 from s2st.events import AudioChunk
 
+from ._samples import Int16Array
 from .convert import OUTPUT_SAMPLE_RATE, TARGET_SAMPLE_RATE
-from .output import Int16Array, JitterBuffer
+from .jitter import JitterBuffer
 from .pacing import check_frame_ms
 
 __all__ = ["Microphone", "Speaker", "load_sounddevice"]

@@ -22,9 +22,11 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from s2st.errors import AudioFormatError, ConfigurationError
+from s2st.errors import AudioFormatError
 
+from ._diagnose import check_path, no_decoder, not_audio, sniff, soundfile_failed
 from .convert import TARGET_SAMPLE_RATE, AudioConverter, Encoding
+from .pacing import check_frame_ms
 from .resample import Backend
 
 __all__ = ["AudioFileInfo", "audio_file_info", "iter_file_frames", "read_audio"]
@@ -38,18 +40,6 @@ _BLOCK_S = 0.5
 _MIN_FILE_RATE, _MAX_FILE_RATE = 1000, 768_000
 #: A file that decodes to less audio than this holds nothing a recogniser can hear.
 _MIN_AUDIO_S = 0.01
-
-# Leading bytes of formats that need a decoder extra (see _sniff).
-_MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"fLaC", "FLAC"),
-    (0, b"OggS", "Ogg"),
-    (0, b"ID3", "MP3"),
-    (0, b"FORM", "AIFF"),
-    (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
-    (4, b"ftyp", "MP4/M4A"),
-    (0, b"#!AMR", "AMR"),
-    (0, b"caff", "CAF"),
-)
 
 
 @dataclass(frozen=True)
@@ -159,69 +149,6 @@ def _is_wav(path: str) -> bool:
     return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
 
 
-def _sniff(path: str) -> str | None:
-    """The name of a compressed format recognised by its first bytes, else ``None``."""
-    with open(path, "rb") as fh:
-        head = fh.read(16)
-    for offset, magic, kind in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return kind
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        return "MP3"  # an MPEG audio frame sync without an ID3 tag
-    return None
-
-
-def _not_audio(path: str, detail: str = "") -> AudioFormatError:
-    """A file that no decoder recognises: say so, and what is read."""
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    wav_name = os.path.splitext(path)[1].lower() in (".wav", ".wave")
-    what = (
-        "has a .wav name but no RIFF/WAVE header" if wav_name else "is not a recognised audio file"
-    )
-    cause = f" ({detail})" if detail else ""
-    return AudioFormatError(
-        f"{path}: {what} (it starts with {head!r}){cause}; s2st reads WAV, and FLAC/OGG/MP3 with"
-        " s2st[files]. Check the file, or convert it to WAV (e.g. with ffmpeg)"
-    )
-
-
-def _no_decoder(path: str) -> Exception:
-    kind = _sniff(path)
-    if kind is None:
-        return _not_audio(path)
-    return ConfigurationError(
-        f"{path}: looks like {kind}; only WAV is read without extras. Install a decoder with"
-        " pip install 's2st[files]' (FLAC/OGG/MP3 via soundfile) or 's2st[av]' (containers,"
-        " video sound tracks via PyAV)"
-    )
-
-
-def _check_path(path: str | os.PathLike[str]) -> str:
-    """The file name of ``path``, or an AudioFormatError naming it and what is wrong."""
-    name = os.fspath(path)
-    if os.path.isdir(name):
-        raise AudioFormatError(f"{name}: is a directory, not an audio file")
-    if not os.path.exists(name):
-        raise AudioFormatError(f"{name}: no such audio file")
-    if not os.path.isfile(name):
-        raise AudioFormatError(f"{name}: not a regular file (a device or a pipe?)")
-    if not os.access(name, os.R_OK):
-        raise AudioFormatError(f"{name}: permission denied (the file is not readable)")
-    if os.path.getsize(name) == 0:
-        raise AudioFormatError(f"{name}: the file is empty (0 bytes)")
-    return name
-
-
-def _soundfile_failed(name: str, exc: Exception) -> AudioFormatError:
-    if _sniff(name) is None:
-        return _not_audio(name, f"soundfile: {exc}")
-    return AudioFormatError(
-        f"{name}: soundfile cannot decode it ({exc}); the file may be damaged, or for"
-        " containers and video install s2st[av]"
-    )
-
-
 def audio_file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
     """Read only the header of ``path``.
 
@@ -229,7 +156,7 @@ def audio_file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
         AudioFormatError: missing, unreadable or unsupported file.
         ConfigurationError: a non-WAV file and no decoder extra installed.
     """
-    name = _check_path(path)
+    name = check_path(path)
     if _is_wav(name):
         with open(name, "rb") as fh:
             return _parse_wav(fh, name).info
@@ -242,17 +169,17 @@ def audio_file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
             )
         except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
             if _import_av() is None:
-                raise _soundfile_failed(name, exc) from exc
+                raise soundfile_failed(name, exc) from exc
     av = _import_av()
     if av is None:
-        raise _no_decoder(name)
+        raise no_decoder(name)
     try:
         with av.open(name) as container:
             stream = container.streams.audio[0]
             return AudioFileInfo(int(stream.rate), int(stream.channels), "av", None, "av")
     except Exception as exc:
-        if _sniff(name) is None:
-            raise _not_audio(name, f"PyAV: {exc}") from exc
+        if sniff(name) is None:
+            raise not_audio(name, f"PyAV: {exc}") from exc
         raise AudioFormatError(f"{name}: PyAV cannot decode an audio stream ({exc})") from exc
 
 
@@ -300,8 +227,8 @@ def _iter_av(av: Any, name: str) -> Iterator[tuple[npt.NDArray[np.float32], Audi
     try:
         container = av.open(name)
     except Exception as exc:  # PyAV's errors (InvalidDataError ...) are not ours
-        if _sniff(name) is None:
-            raise _not_audio(name, f"PyAV: {exc}") from exc
+        if sniff(name) is None:
+            raise not_audio(name, f"PyAV: {exc}") from exc
         raise AudioFormatError(f"{name}: PyAV cannot decode an audio stream ({exc})") from exc
     with container:
         if not container.streams.audio:
@@ -332,13 +259,13 @@ def _iter_decoded(name: str) -> Iterator[tuple[Any, AudioFileInfo]]:
             sf.info(name)
         except Exception as exc:
             if _import_av() is None:
-                raise _soundfile_failed(name, exc) from exc
+                raise soundfile_failed(name, exc) from exc
         else:
             yield from _iter_soundfile(sf, name)
             return
     av = _import_av()
     if av is None:
-        raise _no_decoder(name)
+        raise no_decoder(name)
     yield from _iter_av(av, name)
 
 
@@ -358,9 +285,8 @@ def iter_file_frames(
         ConfigurationError: ``frame_ms`` outside 20..200, or a non-WAV file without a decoder.
         AudioFormatError: missing, corrupt or unsupported files.
     """
-    if isinstance(frame_ms, bool) or not isinstance(frame_ms, int) or not 20 <= frame_ms <= 200:
-        raise ConfigurationError(f"frame_ms must be an int in 20..200, got {frame_ms!r}")
-    name = _check_path(path)
+    check_frame_ms(frame_ms)
+    name = check_path(path)
     frame_bytes = target_rate * frame_ms // 1000 * 2
     converter: AudioConverter | None = None
     pending = bytearray()

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from s2st.errors import ConfigurationError
+from s2st._validate import check_int, check_number
 
 __all__ = ["Pacer", "check_frame_ms"]
 
@@ -19,16 +19,7 @@ MAX_FRAME_MS = 200
 
 def check_frame_ms(frame_ms: object) -> int:
     """Validate a frame length in milliseconds (an int in 20..200)."""
-    if isinstance(frame_ms, bool) or not isinstance(frame_ms, int):
-        raise ConfigurationError(
-            f"frame_ms must be an int number of milliseconds, got {frame_ms!r}"
-        )
-    if not MIN_FRAME_MS <= frame_ms <= MAX_FRAME_MS:
-        raise ConfigurationError(
-            f"frame_ms={frame_ms} is out of range; use {MIN_FRAME_MS}..{MAX_FRAME_MS} ms"
-            " (100 ms is a good default)"
-        )
-    return frame_ms
+    return check_int("frame_ms", frame_ms, low=MIN_FRAME_MS, high=MAX_FRAME_MS, unit="ms")
 
 
 class Pacer:
@@ -65,10 +56,7 @@ class Pacer:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.frame_ms = check_frame_ms(frame_ms)
-        if speed is not None and (
-            isinstance(speed, bool) or not isinstance(speed, (int, float)) or not speed > 0
-        ):
-            raise ConfigurationError(f"speed must be a positive number or None, got {speed!r}")
+        check_number("speed", speed, positive=True, allow_none=True)
         self.speed = None if speed is None else float(speed)
         self._clock = clock
         self._sleep = sleep

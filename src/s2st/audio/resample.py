@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from s2st._validate import check_int
 from s2st.errors import ConfigurationError
 
 __all__ = ["Backend", "Resampler", "soxr_available"]
@@ -61,11 +62,9 @@ def soxr_available() -> bool:
 
 
 def _check_rate(name: str, rate: object) -> int:
-    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)):
-        raise ConfigurationError(f"{name} must be an int number of Hz, got {rate!r}")
-    if not 1000 <= int(rate) <= 768_000:
-        raise ConfigurationError(f"{name}={rate} Hz is out of range; use 1000..768000 Hz")
-    return int(rate)
+    if isinstance(rate, np.integer):
+        rate = int(rate)
+    return check_int(name, rate, low=1000, high=768_000, unit="Hz")
 
 
 class _NumpyPolyphase:

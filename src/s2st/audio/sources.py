@@ -16,6 +16,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from s2st._validate import is_number
 from s2st.errors import AudioFormatError, ConfigurationError
 
 from .convert import TARGET_SAMPLE_RATE, AudioConverter, check_sample_rate
@@ -63,6 +64,13 @@ class _Framer:
         data = bytes(self._buf)
         self._buf.clear()
         return data
+
+    def finish(self, converter: AudioConverter) -> Iterator[bytes]:
+        """The frames of the converter's flushed tail, then the short rest (if any)."""
+        yield from self.feed(converter.flush())
+        rest = self.rest()
+        if rest:
+            yield rest
 
 
 def _need_rate(kind: str, sample_rate: int | None) -> int:
@@ -112,11 +120,8 @@ async def _iter_memory(
     for chunk in chunks:
         for frame in framer.feed(converter.convert(chunk)):
             yield frame
-    for frame in framer.feed(converter.flush()):
+    for frame in framer.finish(converter):
         yield frame
-    rest = framer.rest()
-    if rest:
-        yield rest
 
 
 async def _iter_live(
@@ -152,11 +157,8 @@ async def _iter_live(
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
-    for frame in framer.feed(converter.flush()):
+    for frame in framer.finish(converter):
         yield frame
-    rest = framer.rest()
-    if rest:
-        yield rest
 
 
 async def open_source(
@@ -198,7 +200,7 @@ async def open_source(
             an unsupported source type, and every conversion error.
     """
     check_frame_ms(frame_ms)
-    if speed == 0 and not isinstance(speed, bool):
+    if is_number(speed) and speed == 0:
         speed = None  # 0 = unpaced, as on the command line
     if pacer is None:
         pacer = Pacer(frame_ms=frame_ms, speed=speed)

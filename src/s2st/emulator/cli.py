@@ -55,6 +55,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+# One flat table of the command's options: splitting it would only scatter them.
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="s2st emulator",

@@ -3,13 +3,12 @@
 One reader task per connection (the ``websockets`` handler), one sender task (the output
 clock: paced audio, the silence stream, engine polling, delay/burst faults; ``_output``) and
 one timer task (usage, resumption updates, goAway, the cap, timed faults; ``_timers``).
+The handling of client messages after setup is in ``_input``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import http
 import logging
 import random
 import ssl as ssl_module
@@ -18,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -27,10 +25,10 @@ from websockets.http11 import Request, Response
 from s2st._logging import redacted_logger
 from s2st.errors import ConfigurationError, redact
 
-from ._audio import IN_RATE, resample
+from ._handshake import check_upgrade, credential
+from ._input import InputMixin
 from ._output import silent_frame
 from ._state import (
-    _ENDING_FAULTS,
     _FROM_START,
     _SECRET_HEADERS,
     _ConnState,
@@ -38,22 +36,16 @@ from ._state import (
     _Item,
     _Session,
 )
-from ._timers import TimerMixin
 from .accounting import ConnectionRecord, ReceivedMessage
 from .config import EmulatorConfig
-from .engines import Engine, LoopbackEngine, Reply, ScriptedEngine, SilentEngine
+from .engines import Engine, LoopbackEngine, ScriptedEngine, SilentEngine
 from .faults import Fault, FaultPlan
 from .wire import (
     CLOSE_INVALID,
     CLOSE_QUOTA,
-    EndpointInfo,
     SetupInfo,
     WireRejection,
-    decode_b64,
-    get_key,
-    get_obj,
     match_path,
-    parse_audio_mime,
     parse_client_frame,
     validate_setup,
 )
@@ -63,7 +55,7 @@ __all__ = ["Emulator", "EmulatorFactory"]
 logger = logging.getLogger("s2st.emulator")
 
 
-class Emulator(TimerMixin):
+class Emulator(InputMixin):
     """A local Live API S2ST emulator bound to ``host:port`` (``port=0``: a free port).
 
     Use it as an async context manager (or call `start()` / `stop()`)::
@@ -241,41 +233,7 @@ class Emulator(TimerMixin):
 
     # -- handshake -------------------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        endpoint, query = match_path(request.path)
-        if endpoint is None:
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
-        cred = self._credential(endpoint, request.headers, query)
-        if cred is None:
-            return connection.respond(
-                http.HTTPStatus.UNAUTHORIZED,
-                "Request is missing required authentication credential.\n",
-            )
-        kind, value = cred
-        if kind == "bearer" and self.config.valid_tokens is not None:
-            if value not in self.config.valid_tokens:
-                return connection.respond(
-                    http.HTTPStatus.UNAUTHORIZED,
-                    "Request had invalid authentication credentials.\n",
-                )
-        return None
-
-    def _credential(
-        self, endpoint: EndpointInfo, headers: Headers, query: dict[str, list[str]]
-    ) -> tuple[str, str] | None:
-        auth = headers.get("Authorization", "")
-        if endpoint.backend == "vertex":
-            if auth[:7].lower() == "bearer " and auth[7:].strip():
-                return "bearer", auth[7:].strip()
-            key = headers.get("x-goog-api-key", "")  # Vertex express mode
-            return ("key", key) if key else None
-        if endpoint.method == "BidiGenerateContentConstrained":
-            if auth[:6].lower() == "token " and auth[6:].strip():
-                return "token", auth[6:].strip()
-            tok = (query.get("access_token") or [""])[0]
-            if tok:
-                return "token", tok
-        key = headers.get("x-goog-api-key", "") or (query.get("key") or [""])[0]
-        return ("key", key) if key else None
+        return check_upgrade(connection, request, self.config.valid_tokens)
 
     # -- connection ------------------------------------------------------------------------
     async def _handler(self, ws: ServerConnection) -> None:
@@ -301,9 +259,7 @@ class Emulator(TimerMixin):
             rng=random.Random(f"{self.config.seed}:{index}"),
         )
         if endpoint.backend == "gemini" and self.config.valid_api_keys is not None:
-            cred = self._credential(
-                endpoint, ws.request.headers if ws.request else Headers(), query
-            )
+            cred = credential(endpoint, ws.request.headers if ws.request else Headers(), query)
             st.api_key_bad = (
                 cred is not None and cred[0] == "key" and cred[1] not in self.config.valid_api_keys
             )
@@ -442,140 +398,6 @@ class Emulator(TimerMixin):
 
             return local_engine_factory(part_ms=cfg.part_ms)(info)
         return ScriptedEngine(scenarios=cfg.scenarios, **common)
-
-    def _t(self, st: _ConnState) -> float:
-        return round(time.monotonic() - st.opened, 6)
-
-    # -- messages --------------------------------------------------------------------------
-    async def _read_loop(self, st: _ConnState) -> None:
-        index = 0
-        while not st.closing:
-            if st.read_pause_s:
-                await asyncio.sleep(st.read_pause_s)
-            if st.stalled:
-                await st.ws.wait_closed()  # reading is paused: the close handshake stalls
-                return
-            raw = await st.ws.recv()
-            if self._is_closing(st):  # also set by stall_close, drop and close faults
-                continue
-            index += 1
-            st.last_index = index
-            fault = next((f for f in st.faults if f.at_message == index), None)
-            if fault is not None:
-                st.faults.remove(fault)
-                if fault.kind in _ENDING_FAULTS:
-                    # The connection ends on this message: it is never processed.
-                    st.record.messages.append(
-                        ReceivedMessage(index, "unprocessed", f"{len(raw)} bytes", self._t(st))
-                    )
-                    await self._fire(st, fault)
-                    continue
-                # Faults that only change timing start here; the message is processed as usual.
-                await self._fire(st, fault)
-            try:
-                self._on_message(st, index, raw)
-            except WireRejection as rej:
-                logger.info(
-                    "connection %d message %d refused: %d", st.record.index, index, rej.code
-                )
-                await self._close(st, rej.code, rej.reason)
-                return
-        # Another task (a timed fault, the lifetime timer) is closing this connection with its
-        # own code: let it finish, or the handler would return and websockets close with 1000.
-        await st.ws.wait_closed()
-
-    @staticmethod
-    def _is_closing(st: _ConnState) -> bool:
-        return st.closing
-
-    def _on_message(self, st: _ConnState, index: int, raw: str | bytes) -> None:
-        obj = parse_client_frame(raw)
-        keys = [
-            k
-            for k in ("setup", "realtimeInput", "clientContent", "toolResponse")
-            if get_key(obj, k) is not None
-        ]
-        if len(keys) != 1 or len(obj) != 1:
-            raise WireRejection(
-                1007,
-                f"{CLOSE_INVALID} A message carries exactly one of setup, realtimeInput, clientContent, toolResponse.",
-            )
-        if keys[0] == "setup":
-            raise WireRejection(1007, f"{CLOSE_INVALID} setup may be sent only once, first.")
-        if keys[0] != "realtimeInput":
-            raise WireRejection(
-                1007,
-                f"{CLOSE_INVALID} Speech-to-speech translation accepts audio input only (realtimeInput).",
-            )
-        ri = get_obj(obj, "realtimeInput") or {}
-        assert st.session is not None and st.setup is not None
-        engine = st.session.engine
-        replies: list[Reply] = []
-        kind = "other"
-        summary = f"{len(raw)} bytes"
-        digest: str | None = None
-        for field_name in ri:
-            fname = field_name.replace("_", "").lower()
-            if fname not in (
-                "audio",
-                "mediachunks",
-                "audiostreamend",
-                "activitystart",
-                "activityend",
-            ):
-                raise WireRejection(
-                    1007,
-                    f"{CLOSE_INVALID} Unsupported realtimeInput field {field_name[:32]!r} (audio only).",
-                )
-        blob = get_obj(ri, "audio")
-        chunks = get_key(ri, "mediaChunks")
-        if blob is None and chunks is not None:
-            if not isinstance(chunks, list) or not chunks or not isinstance(chunks[0], dict):
-                raise WireRejection(1007, f"{CLOSE_INVALID} mediaChunks must be a list of blobs.")
-            blob = chunks[0]  # D-ref: only the first chunk is honoured
-        if blob is not None:
-            rate = parse_audio_mime(get_key(blob, "mimeType"))
-            pcm_bytes = decode_b64(get_key(blob, "data", ""))
-            if len(pcm_bytes) % 2:
-                raise WireRejection(
-                    1007, f"{CLOSE_INVALID} Audio data must be whole int16 samples."
-                )
-            pcm = np.frombuffer(pcm_bytes, dtype="<i2").astype(np.int16)
-            st.session.input_s += pcm.size / rate
-            replies += engine.feed(resample(pcm, rate, IN_RATE))
-            if not st.streaming:
-                st.streaming = True  # from now on output never stops (EVIDENCE.md row 7)
-                st.kick.set()
-            digest = hashlib.sha1(pcm_bytes).hexdigest()
-            st.record.audio.append(pcm_bytes)
-            st.record.audio_message_indices.append(index)
-            st.record.audio_digests.append(digest)
-            kind, summary = "audio", f"{len(pcm_bytes)} bytes pcm @{rate} Hz"
-        if get_key(ri, "audioStreamEnd"):
-            replies += engine.stream_end()
-            kind = "audio_stream_end" if blob is None else kind
-        for name, method, k in (
-            ("activityStart", engine.activity_start, "activity_start"),
-            ("activityEnd", engine.activity_end, "activity_end"),
-        ):
-            if get_key(ri, name) is not None:
-                if not st.setup.manual_activity:
-                    raise WireRejection(
-                        1007,
-                        f"{CLOSE_INVALID} {name} requires automaticActivityDetection.disabled.",
-                    )
-                if name == "activityStart":
-                    self._barge_in(st)
-                replies += method()
-                kind = k if blob is None else kind
-        st.record.messages.append(ReceivedMessage(index, kind, summary, self._t(st), digest))
-        self._emit(st, replies)
-        st.since_update += 1
-        every = self.config.resumption_update_every_messages
-        if st.setup.resumption and every is not None and st.since_update >= every:
-            self._resumption_update(st)
-
-    # -- output ----------------------------------------------------------------------------
 
 
 EmulatorFactory = Callable[..., Awaitable[Emulator]]

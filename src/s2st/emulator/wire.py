@@ -1,19 +1,29 @@
-"""Sans-I/O wire helpers of the emulator: paths, auth, setup validation, key casing, frames.
+"""Sans-I/O wire helpers of the emulator: paths, setup validation and the close reasons.
 
 Nothing here touches sockets or asyncio; the server module feeds strings and dicts in and
-writes out what these functions return. The rules follow PROTOCOL.md §1-§6.
+writes out what these functions return. The rules follow PROTOCOL.md §1-§6. Frame parsing,
+key casing and blobs are in `s2st.emulator.frames` (re-exported here).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
+
+from .frames import (
+    CLOSE_INVALID,
+    WireRejection,
+    decode_b64,
+    encode_frame,
+    get_key,
+    get_obj,
+    parse_audio_mime,
+    parse_client_frame,
+    truncate_reason,
+)
 
 __all__ = [
     "CLOSE_DEADLINE",
@@ -29,6 +39,7 @@ __all__ = [
     "decode_b64",
     "encode_frame",
     "get_key",
+    "get_obj",
     "match_path",
     "parse_audio_mime",
     "parse_client_frame",
@@ -40,16 +51,7 @@ __all__ = [
 
 Backend = Literal["vertex", "gemini"]
 
-CLOSE_INVALID = "Request contains an invalid argument."
 CLOSE_DEADLINE = "Deadline expired before operation could complete."
-
-
-def truncate_reason(reason: str, limit_bytes: int = 123) -> str:
-    """Cut a close reason to ``limit_bytes`` of UTF-8 (RFC 6455) on a character boundary."""
-    raw = reason.encode("utf-8")
-    if len(raw) <= limit_bytes:
-        return reason
-    return raw[:limit_bytes].decode("utf-8", errors="ignore")
 
 
 #: 1008 for a client still connected at the session-duration cap after a ``goAway``
@@ -156,16 +158,6 @@ _VERTEX_MODEL = re.compile(
     r"^(?:projects/([^/]+)/locations/([^/]+)/)?publishers/google/models/([A-Za-z0-9._-]+)$"
 )
 _GEMINI_MODEL = re.compile(r"^models/([A-Za-z0-9._-]+)$")
-_MIME = re.compile(r"^audio/pcm(?:\s*;\s*rate\s*=\s*(\d+))?$", re.IGNORECASE)
-
-
-class WireRejection(Exception):
-    """A client message the real service would refuse: close with ``code`` and ``reason``."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"{code} {reason}")
-        self.code = code
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -208,83 +200,6 @@ def match_path(raw_path: str) -> tuple[EndpointInfo | None, dict[str, list[str]]
     return None, query
 
 
-def _camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
-def get_key(obj: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    """Read field ``name`` (given in camelCase) accepting its snake_case spelling too (proto3 JSON).
-
-    Sending both spellings of one field is refused with 1007, as proto3 parsers do.
-    """
-    snake = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-    camel = _camel(name)
-    has_camel = camel in obj
-    has_snake = snake != camel and snake in obj
-    if has_camel and has_snake:
-        raise WireRejection(1007, f"{CLOSE_INVALID} Duplicate field {camel!r}.")
-    if has_camel:
-        return obj[camel]
-    if has_snake:
-        return obj[snake]
-    return default
-
-
-def get_obj(obj: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    """Like `get_key()` for a message-typed field; a non-object value is a 1007."""
-    value = get_key(obj, name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise WireRejection(1007, f"{CLOSE_INVALID} Field {name!r} must be an object.")
-    return value
-
-
-def decode_b64(data: Any) -> bytes:
-    """Decode proto3 ``bytes``: standard or URL-safe alphabet, with or without padding."""
-    if not isinstance(data, str):
-        raise WireRejection(1007, f"{CLOSE_INVALID} Blob data must be a base64 string.")
-    text = data.strip().replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise WireRejection(1007, f"{CLOSE_INVALID} Invalid base64 in blob data.") from exc
-
-
-def parse_audio_mime(mime: Any) -> int:
-    """Return the sample rate of an ``audio/pcm[;rate=N]`` MIME type (16000 when missing)."""
-    if not isinstance(mime, str):
-        raise WireRejection(1007, f"{CLOSE_INVALID} Blob mimeType is required.")
-    m = _MIME.match(mime.strip())
-    if not m:
-        raise WireRejection(
-            1007, f"{CLOSE_INVALID} Unsupported audio mimeType; use audio/pcm;rate=16000."
-        )
-    rate = int(m.group(1)) if m.group(1) else 16000
-    if not 8000 <= rate <= 48000:
-        raise WireRejection(1007, f"{CLOSE_INVALID} Audio rate {rate} out of range 8000-48000.")
-    return rate
-
-
-def parse_client_frame(frame: str | bytes) -> dict[str, Any]:
-    """Parse one client frame: exactly one JSON object (text or binary frame), else 1007."""
-    try:
-        obj = json.loads(frame)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireRejection(1007, f"{CLOSE_INVALID} Message is not valid JSON.") from exc
-    if not isinstance(obj, dict):
-        raise WireRejection(1007, f"{CLOSE_INVALID} Message must be one JSON object.")
-    return obj
-
-
-def encode_frame(message: Mapping[str, Any], *, binary: bool) -> str | bytes:
-    """Serialise a server message compactly; bytes give a binary frame (opcode 2)."""
-    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8") if binary else text
-
-
 def _check_model(
     model: Any,
     endpoint: EndpointInfo,
@@ -295,38 +210,24 @@ def _check_model(
         raise WireRejection(1007, f"{CLOSE_INVALID} setup.model is required.")
     if endpoint.backend == "vertex":
         m = _VERTEX_MODEL.match(model)
-        if not m:
-            raise WireRejection(
-                1007,
-                f"{CLOSE_INVALID} Model must be projects/P/locations/L/publishers/google/models/M.",
-            )
-        model_id = m.group(3)
-        if model_id in set(unsupported_models):
-            raise WireRejection(1007, unsupported_model_reason(model_id))
-        if model_id not in set(allowed_models):
-            raise WireRejection(
-                1008,
-                truncate_reason(
-                    f"Publisher Model `{model}` was not found or your project does not have "
-                    "access to it."
-                ),
-            )
-        return model_id, model
-    m = _GEMINI_MODEL.match(model)
-    if not m:
-        raise WireRejection(1007, f"{CLOSE_INVALID} Model must be models/M.")
-    model_id = m.group(1)
+        form, model_id = "projects/P/locations/L/publishers/google/models/M", m and m.group(3)
+        not_found = (
+            f"Publisher Model `{model}` was not found or your project does not have access to it."
+        )
+    else:
+        m = _GEMINI_MODEL.match(model)
+        form, model_id = "models/M", m and m.group(1)
+        not_found = (
+            f"models/{model_id} is not found for API version {endpoint.version}, or is not "
+            "supported for bidiGenerateContent. Call ListModels to see the list of available "
+            "models and their supported methods."
+        )
+    if not model_id:
+        raise WireRejection(1007, f"{CLOSE_INVALID} Model must be {form}.")
     if model_id in set(unsupported_models):
         raise WireRejection(1007, unsupported_model_reason(model_id))
     if model_id not in set(allowed_models):
-        raise WireRejection(
-            1008,
-            truncate_reason(
-                f"models/{model_id} is not found for API version {endpoint.version}, or is not "
-                "supported for bidiGenerateContent. Call ListModels to see the list of available "
-                "models and their supported methods."
-            ),
-        )
+        raise WireRejection(1008, truncate_reason(not_found))
     return model_id, model
 
 

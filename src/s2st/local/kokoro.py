@@ -13,9 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ import numpy.typing as npt
 from s2st.errors import ConfigurationError
 
 from .models import KOKORO_MODEL, KOKORO_VOICES, assemble, locate
-from .tts import SynthesisError, espeak_voices, pick_espeak_voice
+from .tts import espeak_ipa, espeak_voices, pick_espeak_voice
 
 __all__ = ["KOKORO_VOICE_NAMES", "KokoroTTS"]
 
@@ -96,19 +94,7 @@ class KokoroTTS:
     def phonemize(self, text: str) -> str:
         """IPA phonemes of ``text`` (espeak-ng), clauses joined by commas, the final
         punctuation kept."""
-        clean = re.sub(r"\s+", " ", text).strip()
-        proc = subprocess.run(
-            [self._exe, "-q", "--ipa", "-v", self.espeak_voice],
-            input=clean.encode("utf-8"),
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise SynthesisError("espeak-ng", proc.stderr.decode("utf-8", "replace")[:200])
-        clauses = [c.strip() for c in proc.stdout.decode("utf-8").splitlines() if c.strip()]
-        end = clean[-1] if clean and clean[-1] in ".!?" else "."
-        return ", ".join(clauses) + end
+        return espeak_ipa(self._exe, self.espeak_voice, text)
 
     def synthesize(self, text: str) -> npt.NDArray[np.int16]:
         """Speak ``text`` as 24 kHz int16; blank text gives an empty array."""

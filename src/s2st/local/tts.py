@@ -30,6 +30,7 @@ __all__ = [
     "SynthesisError",
     "Synthesizer",
     "Voice",
+    "espeak_ipa",
     "espeak_voices",
     "to_24k",
 ]
@@ -74,6 +75,28 @@ def to_24k(samples: npt.NDArray[np.float32], rate: int) -> Int16Array:
         rs = Resampler(rate, OUT_RATE)
         samples = np.concatenate([rs.process(samples), rs.flush()])
     return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def espeak_ipa(exe: str, voice: str, text: str) -> str:
+    """IPA phonemes of ``text`` from espeak-ng (``exe``) in ``voice``, its clauses joined by
+    commas and the final ``.!?`` kept (``.`` otherwise): the input of the neural voices.
+
+    Raises:
+        SynthesisError: espeak-ng failed.
+    """
+    clean = re.sub(r"\s+", " ", text).strip()
+    proc = subprocess.run(
+        [exe, "-q", "--ipa", "-v", voice],
+        input=clean.encode("utf-8"),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SynthesisError("espeak-ng", proc.stderr.decode("utf-8", "replace")[:200])
+    clauses = [c.strip() for c in proc.stdout.decode("utf-8").splitlines() if c.strip()]
+    end = clean[-1] if clean and clean[-1] in ".!?" else "."
+    return ", ".join(clauses) + end
 
 
 def _espeak() -> str | None:

@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import json
 import logging
 import re
-import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,14 +33,14 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from s2st import S2STClient
-from s2st.errors import UnsupportedLanguageError, redact
-from s2st.languages import language_name, normalize_language
+from s2st.errors import redact
+from s2st.languages import language_name
 
+from .admission import Admission, AdmissionPolicy
 from .browser import run_browser
 from .config import RelayConfig
 from .protocol import PROTOCOL_VERSION, CloseCode, ProtocolViolation, valid_room
 from .rooms import RoomHub
-from .tokens import TokenClaims, TokenError, verify_token
 
 __all__ = ["Admission", "Relay"]
 
@@ -58,7 +54,6 @@ _ASSETS = {
     "captions.css": "text/css; charset=utf-8",
 }
 _TOKEN_SHAPE = re.compile(r"s2st1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 _PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; media-src 'self' blob:; worker-src 'self'; base-uri 'none'; "
@@ -80,30 +75,7 @@ class _RedactTokens(logging.Filter):
         return True
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass
-class Admission:
-    """One admitted session: its log label, caption room and audio rates."""
-
-    label: str
-    subject: str
-    room: str | None
-    sample_rate: int
-    output_rate: int = 24000
-    key: str = ""
-
-
-class Relay:
+class Relay(AdmissionPolicy):
     """The relay as an ASGI application. Run it alone with ``s2st relay`` or mount it::
 
         relay = Relay(S2STClient(), RelayConfig(secret=SECRET, allowed_origins=["https://app"]))
@@ -187,119 +159,6 @@ class Relay:
     def count_close(self, code: CloseCode) -> None:
         """Record how a session ended (``closes[code]``, for tests and monitoring)."""
         self.closes[int(code)] += 1
-
-    # ------------------------------------------------------------------ policy
-    def check_origin(self, origin: str | None, host: str | None) -> None:
-        """Raise 4403 unless ``origin`` is the relay's own, allow-listed, or (dev mode)
-        loopback. Clients without an Origin (servers, Twilio) still need a token."""
-        if origin is None:
-            return
-        value = origin.rstrip("/").lower()
-        allowed = self.config.allowed_origins
-        netloc = urlsplit(value).netloc
-        if "*" in allowed or value in allowed or (host is not None and netloc == host.lower()):
-            return
-        if self.config.dev_mode and _is_loopback(urlsplit(value).hostname):
-            return
-        raise ProtocolViolation(CloseCode.FORBIDDEN, "this Origin is not allowed")
-
-    def check_open(self) -> None:
-        """Raise 4503 while draining or full."""
-        if self.draining:
-            raise ProtocolViolation(CloseCode.UNAVAILABLE, "the relay is draining; reconnect")
-        if len(self._active) >= self.config.max_sessions:
-            raise ProtocolViolation(CloseCode.UNAVAILABLE, "the relay is full; retry later")
-
-    def authenticate(
-        self, token: str | None, peer: str | None, *, scope: str = "speak"
-    ) -> TokenClaims | None:
-        """Verify ``token``; ``None`` means anonymous (dev mode, loopback peer only).
-
-        Raises:
-            ProtocolViolation: 4401 missing/forged/malformed, 4410 expired, 4403 wrong scope.
-        """
-        secret = self.config.secret
-        if token and secret is not None:
-            try:
-                claims = verify_token(token, secret)
-            except TokenError as exc:
-                code = (
-                    CloseCode.TOKEN_EXPIRED
-                    if exc.problem in ("expired", "not_yet_valid")
-                    else CloseCode.UNAUTHORIZED
-                )
-                raise ProtocolViolation(code, str(exc)) from None
-            if claims.scope != scope:
-                raise ProtocolViolation(CloseCode.FORBIDDEN, f"this token cannot {scope}")
-            return claims
-        if self.config.dev_mode and _is_loopback(peer):
-            return None
-        raise ProtocolViolation(CloseCode.UNAUTHORIZED, "a token is required")
-
-    def check_language(self, language: str, claims: TokenClaims | None) -> str:
-        """The normalized target language, if the relay offers it and the token grants it."""
-        try:
-            code = normalize_language(language)
-        except UnsupportedLanguageError:
-            raise ProtocolViolation(CloseCode.BAD_REQUEST, "unsupported target_language") from None
-        if code not in self.config.offered_languages:
-            raise ProtocolViolation(CloseCode.FORBIDDEN, "this relay does not offer that language")
-        if claims is not None and claims.languages is not None:
-            granted = set()
-            for lang in claims.languages:
-                with contextlib.suppress(UnsupportedLanguageError):
-                    granted.add(normalize_language(lang))
-            if code not in granted:
-                raise ProtocolViolation(
-                    CloseCode.FORBIDDEN, "the token does not grant that language"
-                )
-        return code
-
-    def check_room(self, room: str | None, claims: TokenClaims | None, *, publish: bool) -> None:
-        """Raise 4403 unless the token may publish to (or read) ``room``."""
-        if room is None or claims is None:
-            return  # anonymous: dev mode on loopback
-        if claims.rooms is None and not publish:
-            return  # a view token without a room list reads every room
-        if claims.rooms is None or room not in claims.rooms:
-            raise ProtocolViolation(CloseCode.FORBIDDEN, "the token does not grant that room")
-
-    @contextlib.contextmanager
-    def admit(
-        self, claims: TokenClaims | None, *, room: str | None, sample_rate: int
-    ) -> Iterator[Admission]:
-        """Hold a session slot (4409 over the per-token limit, 4503 when full)."""
-        self.check_open()
-        key = f"token:{claims.token_id}" if claims is not None else "anonymous"
-        if claims is not None and self._per_token[key] >= self.config.max_sessions_per_token:
-            raise ProtocolViolation(
-                CloseCode.TOO_MANY_SESSIONS, "this token already holds its maximum of sessions"
-            )
-        label = f"s{next(self._ids)}-{secrets.token_hex(3)}"
-        ctx = Admission(
-            label=label,
-            subject=claims.subject if claims is not None else "anonymous",
-            room=room,
-            sample_rate=sample_rate,
-            key=key,
-        )
-        self._active[label] = ctx
-        self._per_token[key] += 1
-        self._idle.clear()
-        if room is not None:
-            self.hub.join(room)
-        logger.info("session %s opened for %s", label, ctx.subject)
-        try:
-            yield ctx
-        finally:
-            del self._active[label]
-            self._per_token[key] -= 1
-            if self._per_token[key] <= 0:
-                del self._per_token[key]
-            if room is not None:
-                self.hub.leave(room)
-            if not self._active:
-                self._idle.set()
 
     # ------------------------------------------------------------------ HTTP
     def _static(self, name: str) -> bytes:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketState
 
 from s2st.errors import (
@@ -155,6 +156,19 @@ class _Pump:
             return
         self.outbox.put_nowait(item)
 
+    async def receive(self, idle_reason: str) -> Message:
+        """The next client message within ``idle_timeout_s`` (else 4408 with ``idle_reason``);
+        `_ClientGone` when the client disconnected."""
+        try:
+            message = await asyncio.wait_for(self.ws.receive(), self.cfg.idle_timeout_s)
+        except asyncio.TimeoutError:
+            if self.stopping:
+                await asyncio.sleep(3600)  # the finisher ends the session
+            raise ProtocolViolation(CloseCode.TIMEOUT, idle_reason) from None
+        if message["type"] == "websocket.disconnect":
+            raise _ClientGone
+        return message
+
     async def guarded(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
         try:
             await body()
@@ -177,16 +191,7 @@ class _Pump:
     async def uplink(self) -> None:
         cfg = self.cfg
         while True:
-            try:
-                message = await asyncio.wait_for(self.ws.receive(), cfg.idle_timeout_s)
-            except asyncio.TimeoutError:
-                if self.stopping:
-                    await asyncio.sleep(3600)  # the finisher ends the session
-                raise ProtocolViolation(
-                    CloseCode.TIMEOUT, "nothing received for too long"
-                ) from None
-            if message["type"] == "websocket.disconnect":
-                raise _ClientGone
+            message = await self.receive("nothing received for too long")
             data, text = message.get("bytes"), message.get("text")
             size = len(data) if data is not None else len(text or "")
             if size > cfg.max_frame_bytes:

@@ -6,19 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from s2st._validate import check_int, check_number
 from s2st.errors import ConfigurationError
 from s2st.languages import SUPPORTED_LANGUAGES, normalize_language
 
 from .tokens import _secret_bytes
 
 __all__ = ["RelayConfig"]
-
-
-def _positive(name: str, value: object, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,9 +92,7 @@ class RelayConfig:
             object.__setattr__(self, "languages", _languages(self.languages))
         object.__setattr__(self, "default_language", normalize_language(self.default_language))
         for name in ("max_sessions", "max_sessions_per_token", "max_frame_bytes", "burst_bytes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(name, getattr(self, name), low=1)
         for name in (
             "max_session_s",
             "max_bytes_per_s",
@@ -108,13 +100,9 @@ class RelayConfig:
             "start_timeout_s",
             "finish_timeout_s",
         ):
-            _positive(name, getattr(self, name))
-        if isinstance(self.max_backlog_bytes, bool) or not isinstance(self.max_backlog_bytes, int):
-            raise ConfigurationError("max_backlog_bytes must be an int")
-        if self.max_backlog_bytes < 1:
-            raise ConfigurationError("max_backlog_bytes must be >= 1")
-        if not isinstance(self.silence_tail_ms, int) or self.silence_tail_ms < 0:
-            raise ConfigurationError("silence_tail_ms must be an int >= 0")
+            check_number(name, getattr(self, name), positive=True)
+        check_int("max_backlog_bytes", self.max_backlog_bytes, low=1)
+        check_int("silence_tail_ms", self.silence_tail_ms, low=0)
 
     @property
     def offered_languages(self) -> tuple[str, ...]:

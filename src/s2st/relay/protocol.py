@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from s2st._validate import is_number
 from s2st.events import (
     Event,
     InputTranscription,
@@ -146,7 +147,7 @@ def parse_start(text: str | None) -> StartMessage:
     if not isinstance(target, str) or not 0 < len(target) <= 35:
         raise ProtocolViolation(CloseCode.BAD_REQUEST, "start needs a target_language")
     rate = data.get("sample_rate", 16000)
-    if isinstance(rate, bool) or rate not in INPUT_SAMPLE_RATES:
+    if not is_number(rate) or rate not in INPUT_SAMPLE_RATES:
         raise ProtocolViolation(
             CloseCode.BAD_REQUEST, f"sample_rate must be one of {sorted(INPUT_SAMPLE_RATES)}"
         )
@@ -171,7 +172,7 @@ def parse_control(text: str) -> dict[str, Any]:
         return {"type": "stop"}
     if kind == "ping":
         t = data.get("t")
-        ok = isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
+        ok = is_number(t) and math.isfinite(t)  # type: ignore[arg-type]
         return {"type": "ping", "t": t if ok else None}
     raise ProtocolViolation(CloseCode.BAD_REQUEST, f"unexpected message type {kind[:32]!r}")
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from s2st._validate import check_number, is_number
 from s2st.errors import ConfigurationError, S2STError
 
 __all__ = [
@@ -168,14 +169,9 @@ def issue_token(
     key = _secret_bytes(secret)
     if not isinstance(subject, str) or not subject or len(subject) > 256:
         raise ConfigurationError("subject must be a non-empty string of at most 256 characters")
-    if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not 0 < ttl_s <= MAX_TTL_S:
+    if not (is_number(ttl_s) and 0 < ttl_s <= MAX_TTL_S):
         raise ConfigurationError(f"ttl_s must be a number in (0, {MAX_TTL_S:.0f}], got {ttl_s!r}")
-    if max_session_s is not None and (
-        isinstance(max_session_s, bool)
-        or not isinstance(max_session_s, (int, float))
-        or max_session_s <= 0
-    ):
-        raise ConfigurationError(f"max_session_s must be a positive number, got {max_session_s!r}")
+    check_number("max_session_s", max_session_s, positive=True, allow_none=True)
     if scope not in ("speak", "view"):
         raise ConfigurationError(f"scope must be 'speak' or 'view', got {scope!r}")
     issued = time.time() if now is None else float(now)
@@ -255,7 +251,7 @@ def _parse_claims(claims: Any) -> TokenClaims:
     sub, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat")
     langs, rooms, msl = claims.get("lng"), claims.get("rms"), claims.get("msl")
     scope, jti = claims.get("scp", "speak"), claims.get("jti", "")
-    numbers_ok = all(_is_number(v) for v in (exp, iat)) and (msl is None or _is_number(msl))
+    numbers_ok = all(is_number(v) for v in (exp, iat)) and (msl is None or is_number(msl))
     lists_ok = all(
         v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v))
         for v in (langs, rooms)
@@ -279,7 +275,3 @@ def _parse_claims(claims: Any) -> TokenClaims:
         scope=scope,
         token_id=jti,
     )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -114,12 +114,7 @@ class _Call(_Pump):
     async def uplink(self) -> None:
         cfg = self.cfg
         while True:
-            try:
-                message = await asyncio.wait_for(self.ws.receive(), cfg.idle_timeout_s)
-            except asyncio.TimeoutError:
-                raise ProtocolViolation(CloseCode.TIMEOUT, "no media for too long") from None
-            if message["type"] == "websocket.disconnect":
-                raise _ClientGone
+            message = await self.receive("no media for too long")
             text = message.get("text")
             if len(text or message.get("bytes") or b"") > cfg.max_frame_bytes:
                 raise ProtocolViolation(CloseCode.FRAME_TOO_LARGE, "message too large")
