@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import (
+from ._error_tree import (
     AbnormalClosureError,
     AuthenticationError,
     ConnectionClosedError,

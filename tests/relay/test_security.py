@@ -236,23 +236,23 @@ def test_anonymous_access_needs_dev_mode_and_loopback() -> None:
     with pytest.raises(ConfigurationError, match="secret"):
         RelayConfig()
     client = S2STClient.for_emulator("ws://127.0.0.1:9")
-    dev = Relay(client, RelayConfig(dev_mode=True))
-    assert dev.authenticate(None, "127.0.0.1") is None
-    assert dev.authenticate(None, "::1") is None
+    dev = Relay(client, RelayConfig(dev_mode=True))  # its checks are its AdmissionPolicy
+    assert dev.admission.authenticate(None, "127.0.0.1") is None
+    assert dev.admission.authenticate(None, "::1") is None
     for peer in ("10.0.0.7", "192.168.1.2", None, "example.com"):
         with pytest.raises(ProtocolViolation) as info:
-            dev.authenticate(None, peer)
+            dev.admission.authenticate(None, peer)
         assert info.value.code is CloseCode.UNAUTHORIZED
     prod = Relay(client, RelayConfig(secret=SECRET))
     with pytest.raises(ProtocolViolation):
-        prod.authenticate(None, "127.0.0.1")
+        prod.admission.authenticate(None, "127.0.0.1")
     # Origins: own origin and the allow-list; dev mode adds loopback origins only
-    prod.check_origin("https://relay.example", "relay.example")
-    prod.check_origin(None, "relay.example")  # not a browser: the token still applies
+    prod.admission.check_origin("https://relay.example", "relay.example")
+    prod.admission.check_origin(None, "relay.example")  # not a browser: the token still applies
     for origin in ("http://localhost:3000", "https://relay.example.evil", "null"):
         with pytest.raises(ProtocolViolation):
-            prod.check_origin(origin, "relay.example")
-    dev.check_origin("http://localhost:3000", "127.0.0.1:8000")
+            prod.admission.check_origin(origin, "relay.example")
+    dev.admission.check_origin("http://localhost:3000", "127.0.0.1:8000")
 
 
 async def test_idle_browsers_and_long_sessions_are_closed() -> None:

@@ -326,7 +326,7 @@ class ClientProtocol:
         The state is the connection's (``setupComplete``), the resumption's (handle, consumed
         index, confirmed messages, checkpoints) and the output ledger's: after a resume, output
         the server generates again for replayed input is left out or trimmed (see
-        [`OutputLedger`][s2st.protocol.ledger.OutputLedger]) and counted in `events_hidden`.
+        ``s2st.protocol.ledger``) and counted in ``events_hidden``.
         `events_received` counts every event parsed.
         """
         now = self._clock() if t is None else t

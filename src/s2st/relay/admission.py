@@ -1,6 +1,7 @@
 """Who may open a relay session (policy, no I/O): the Origin, token, language and room
-checks, and the session slots per relay and per token. A mixin of `s2st.relay.Relay`;
-`Admission` is re-exported from `s2st.relay.app`.
+checks, and the session slots per relay and per token. `AdmissionPolicy` owns that state; the
+`s2st.relay.Relay` holds one. `RelayHost` is what the endpoint runners (browser, Twilio) need
+of the relay. `Admission` is re-exported from `s2st.relay.app`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from s2st.errors import UnsupportedLanguageError
@@ -24,7 +26,10 @@ from .protocol import CloseCode, ProtocolViolation
 from .rooms import RoomHub
 from .tokens import TokenClaims, TokenError, verify_token
 
-__all__ = ["Admission", "AdmissionPolicy"]
+if TYPE_CHECKING:
+    from s2st.client import S2STClient
+
+__all__ = ["Admission", "AdmissionPolicy", "RelayHost"]
 
 logger = logging.getLogger("s2st.relay")
 
@@ -55,15 +60,30 @@ class Admission:
 
 
 class AdmissionPolicy:
-    """The admission checks of `s2st.relay.Relay` (which holds the state they read)."""
+    """The admission checks and session slots of a relay (it owns their state)."""
 
-    config: RelayConfig
-    hub: RoomHub
-    draining: bool
-    _active: dict[str, Admission]
-    _per_token: Counter[str]
-    _ids: itertools.count[int]
-    _idle: asyncio.Event
+    def __init__(self, config: RelayConfig, hub: RoomHub) -> None:
+        self.config = config
+        self.hub = hub  # rooms joined while a session is admitted (the relay's)
+        self.draining = False  # refuse new sessions (the relay is shutting down)
+        self._active: dict[str, Admission] = {}
+        self._per_token: Counter[str] = Counter()
+        self._ids = itertools.count(1)
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def active(self) -> int:
+        """Sessions admitted and not yet ended."""
+        return len(self._active)
+
+    async def wait_idle(self, timeout_s: float | None = None) -> bool:
+        """Wait until no session is open; False if ``timeout_s`` passed first."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     def check_origin(self, origin: str | None, host: str | None) -> None:
         """Raise 4403 unless ``origin`` is the relay's own, allow-listed, or (dev mode)
@@ -176,3 +196,15 @@ class AdmissionPolicy:
                 self.hub.leave(room)
             if not self._active:
                 self._idle.set()
+
+
+class RelayHost(Protocol):
+    """What an endpoint runner (`s2st.relay.browser`, `s2st.relay.twilio`) uses of the relay."""
+
+    config: RelayConfig
+    hub: RoomHub
+    admission: AdmissionPolicy
+    client: S2STClient
+
+    def count_close(self, code: CloseCode) -> None:
+        """Record how a session ended."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import re
@@ -75,7 +74,7 @@ class _RedactTokens(logging.Filter):
         return True
 
 
-class Relay(AdmissionPolicy):
+class Relay:
     """The relay as an ASGI application. Run it alone with ``s2st relay`` or mount it::
 
         relay = Relay(S2STClient(), RelayConfig(secret=SECRET, allowed_origins=["https://app"]))
@@ -94,13 +93,8 @@ class Relay(AdmissionPolicy):
         self.client = client
         self.config = config
         self.hub = hub or RoomHub()
-        self.draining = False
         self.closes: Counter[int] = Counter()
-        self._active: dict[str, Admission] = {}
-        self._per_token: Counter[str] = Counter()
-        self._ids = itertools.count(1)
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self.admission = AdmissionPolicy(config, self.hub)
         if config.dev_mode:
             logger.warning(
                 "s2st relay in DEVELOPMENT mode: anonymous sessions are accepted from loopback "
@@ -136,12 +130,12 @@ class Relay(AdmissionPolicy):
     @property
     def active_sessions(self) -> int:
         """Sessions open now (browsers and phone calls)."""
-        return len(self._active)
+        return self.admission.active
 
     def drain(self) -> None:
         """Refuse new sessions (4503; ``/healthz`` answers 503) and let open ones finish."""
-        self.draining = True
-        logger.info("draining: %d sessions still open", len(self._active))
+        self.admission.draining = True
+        logger.info("draining: %d sessions still open", self.admission.active)
 
     def shutdown(self) -> None:
         """End every caption viewer stream (call it last, after draining): servers wait for
@@ -150,11 +144,7 @@ class Relay(AdmissionPolicy):
 
     async def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Wait until no session is open; False if ``timeout_s`` passed first."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except asyncio.TimeoutError:
-            return False
-        return True
+        return await self.admission.wait_idle(timeout_s)
 
     def count_close(self, code: CloseCode) -> None:
         """Record how a session ended (``closes[code]``, for tests and monitoring)."""
@@ -207,11 +197,11 @@ class Relay(AdmissionPolicy):
 
     async def _health(self, request: Request) -> Response:
         body = {
-            "status": "draining" if self.draining else "ok",
-            "sessions": len(self._active),
+            "status": "draining" if self.admission.draining else "ok",
+            "sessions": self.admission.active,
             **self.hub.stats(),
         }
-        return JSONResponse(body, status_code=503 if self.draining else 200)
+        return JSONResponse(body, status_code=503 if self.admission.draining else 200)
 
     async def _caption_events(self, request: Request) -> Response:
         room = request.query_params.get("room")
@@ -221,8 +211,10 @@ class Relay(AdmissionPolicy):
         if not self.config.public_captions:
             peer = request.client.host if request.client else None
             try:
-                claims = self.authenticate(request.query_params.get("token"), peer, scope="view")
-                self.check_room(room, claims, publish=False)
+                claims = self.admission.authenticate(
+                    request.query_params.get("token"), peer, scope="view"
+                )
+                self.admission.check_room(room, claims, publish=False)
             except ProtocolViolation as v:
                 status = 403 if v.code is CloseCode.FORBIDDEN else 401
                 return JSONResponse({"error": v.code.label, "message": v.message}, status)

@@ -46,7 +46,7 @@ from .protocol import (
 if TYPE_CHECKING:
     from s2st.session import S2STSession
 
-    from .app import Admission, Relay
+    from .admission import Admission, RelayHost
 
 __all__ = ["SilenceGate", "TokenBucket", "close_socket", "run_browser", "upstream_failure"]
 
@@ -127,7 +127,7 @@ class _Outcome:
 class _Pump:
     """The running part of a session: uplink, downlink and sender (module docstring)."""
 
-    def __init__(self, relay: Relay, ws: WebSocket, session: S2STSession, ctx: Admission):
+    def __init__(self, relay: RelayHost, ws: WebSocket, session: S2STSession, ctx: Admission):
         self.relay, self.ws, self.session, self.ctx = relay, ws, session, ctx
         cfg = relay.config
         self.cfg = cfg
@@ -293,9 +293,9 @@ class _ClientGone(Exception):
 
 
 async def serve_socket(
-    relay: Relay,
+    relay: RelayHost,
     ws: WebSocket,
-    serve: Callable[[Relay, WebSocket], Awaitable[tuple[CloseCode, str]]],
+    serve: Callable[[RelayHost, WebSocket], Awaitable[tuple[CloseCode, str]]],
     *,
     what: str,
     notify: bool = True,
@@ -317,14 +317,14 @@ async def serve_socket(
     await close_socket(ws, code, message, notify=notify)
 
 
-async def run_browser(relay: Relay, ws: WebSocket) -> None:
+async def run_browser(relay: RelayHost, ws: WebSocket) -> None:
     """Serve one browser WebSocket until the session ends (the ``/ws`` endpoint)."""
     await serve_socket(relay, ws, _serve, what="browser session")
 
 
-async def _serve(relay: Relay, ws: WebSocket) -> tuple[CloseCode, str]:
-    relay.check_origin(ws.headers.get("origin"), ws.headers.get("host"))
-    relay.check_open()
+async def _serve(relay: RelayHost, ws: WebSocket) -> tuple[CloseCode, str]:
+    relay.admission.check_origin(ws.headers.get("origin"), ws.headers.get("host"))
+    relay.admission.check_open()
     try:
         first = await asyncio.wait_for(ws.receive(), relay.config.start_timeout_s)
     except asyncio.TimeoutError:
@@ -334,10 +334,10 @@ async def _serve(relay: Relay, ws: WebSocket) -> tuple[CloseCode, str]:
     if first.get("bytes") is not None:
         raise ProtocolViolation(CloseCode.BAD_REQUEST, "the first message must be a text start")
     start = parse_start(first.get("text"))
-    claims = relay.authenticate(start.token, ws.client.host if ws.client else None)
-    language = relay.check_language(start.target_language, claims)
-    relay.check_room(start.room, claims, publish=True)
-    with relay.admit(claims, room=start.room, sample_rate=start.sample_rate) as ctx:
+    claims = relay.admission.authenticate(start.token, ws.client.host if ws.client else None)
+    language = relay.admission.check_language(start.target_language, claims)
+    relay.admission.check_room(start.room, claims, publish=True)
+    with relay.admission.admit(claims, room=start.room, sample_rate=start.sample_rate) as ctx:
         try:
             session = relay.client.connect(language, **relay.config.connect_options)
         except UnsupportedLanguageError:
@@ -363,7 +363,7 @@ async def _serve(relay: Relay, ws: WebSocket) -> tuple[CloseCode, str]:
         return outcome.code, outcome.message
 
 
-def _ready(relay: Relay, ctx: Admission, language: str) -> dict[str, Any]:
+def _ready(relay: RelayHost, ctx: Admission, language: str) -> dict[str, Any]:
     cfg = relay.config
     return {
         "type": "ready",

@@ -35,7 +35,7 @@ from .browser import _ClientGone, _Pump, serve_socket, upstream_failure
 from .protocol import CloseCode, ProtocolViolation, encode, event_message, valid_room
 
 if TYPE_CHECKING:
-    from .app import Relay
+    from .admission import RelayHost
 
 __all__ = ["PHONE_RATE", "parse_start_event", "run_twilio"]
 
@@ -191,13 +191,13 @@ class _Call(_Pump):
             self.backlog -= len(item)
 
 
-async def run_twilio(relay: Relay, ws: WebSocket) -> None:
+async def run_twilio(relay: RelayHost, ws: WebSocket) -> None:
     """Serve one Twilio Media Streams WebSocket (the ``/twilio`` endpoint)."""
     # notify=False: Twilio knows only its own events.
     await serve_socket(relay, ws, _serve, what="phone call", notify=False)
 
 
-async def _first_start(relay: Relay, ws: WebSocket) -> dict[str, Any]:
+async def _first_start(relay: RelayHost, ws: WebSocket) -> dict[str, Any]:
     async def wait() -> dict[str, Any]:
         while True:
             msg = await ws.receive()
@@ -215,17 +215,21 @@ async def _first_start(relay: Relay, ws: WebSocket) -> dict[str, Any]:
         raise ProtocolViolation(CloseCode.TIMEOUT, "no start message in time") from None
 
 
-async def _serve(relay: Relay, ws: WebSocket) -> tuple[CloseCode, str]:
-    relay.check_origin(ws.headers.get("origin"), ws.headers.get("host"))
-    relay.check_open()
+async def _serve(relay: RelayHost, ws: WebSocket) -> tuple[CloseCode, str]:
+    relay.admission.check_origin(ws.headers.get("origin"), ws.headers.get("host"))
+    relay.admission.check_open()
     sid, params = parse_start_event(await _first_start(relay, ws))
-    claims = relay.authenticate(params.get("token"), ws.client.host if ws.client else None)
-    language = relay.check_language(params.get("to") or params.get("target_language") or "", claims)
+    claims = relay.admission.authenticate(
+        params.get("token"), ws.client.host if ws.client else None
+    )
+    language = relay.admission.check_language(
+        params.get("to") or params.get("target_language") or "", claims
+    )
     room = params.get("room") or None
     if room is not None and not valid_room(room):
         raise ProtocolViolation(CloseCode.BAD_REQUEST, "room names are 1-64 of [A-Za-z0-9._-]")
-    relay.check_room(room, claims, publish=True)
-    with relay.admit(claims, room=room, sample_rate=PHONE_RATE) as ctx:
+    relay.admission.check_room(room, claims, publish=True)
+    with relay.admission.admit(claims, room=room, sample_rate=PHONE_RATE) as ctx:
         session = relay.client.connect(language, **relay.config.connect_options)
         try:
             await session.open()
