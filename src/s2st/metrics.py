@@ -34,6 +34,8 @@ listener experiences. Onsets are detected on the client's audio, not on the serv
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -267,33 +269,36 @@ class LatencyTracker:
             times.insert(0, self._rest_t)
         data = np.concatenate(parts) if len(parts) > 1 else parts[0]
         whole = data.size - data.size % frame
-        ends = np.cumsum([part.size for part in parts])  # end of each message's samples
+        ends = list(itertools.accumulate(part.size for part in parts))  # each message's end
         if whole < data.size:  # the rest waits for the next message
-            at = int(np.searchsorted(ends, whole, side="right"))
-            self._rest, self._rest_t = data[whole:].copy(), times[at]
+            self._rest = data[whole:].copy()
+            self._rest_t = times[bisect.bisect_right(ends, whole)]
         else:
             self._rest = _NO_SAMPLES
         if whole == 0:
             return
-        frames = data[:whole].astype(np.float64).reshape(-1, frame)
-        loud = np.flatnonzero((frames * frames).mean(axis=1) >= self._threshold_ms)
-        frame_s = frame / rate
         count = whole // frame
+        frames = data[:whole].reshape(count, frame).astype(np.float32)
+        energy = np.einsum("ij,ij->i", frames, frames)  # sum of squares per frame
+        loud = np.flatnonzero(energy >= self._threshold_ms * frame)
         if not loud.size:
             self._quiet_frames += count
             return
+        frame_s = frame / rate
         self._speech_s += loud.size * frame_s
         # Non-speech frames before each speech frame (the first counts what came before).
-        gaps = np.diff(loud, prepend=-1) - 1
-        gaps[0] += self._quiet_frames
-        onsets = loud[gaps * frame_s >= self._min_pause_s]
-        if onsets.size:
-            stamps = np.asarray(times)[np.searchsorted(ends, onsets * frame, side="right")]
-            self._onsets.extend(stamps.tolist())
-            self._onset_count += int(onsets.size)
-        last = int(np.searchsorted(ends, loud[-1] * frame + frame - 1, side="right"))
-        self._last_speech_t = times[last]
-        self._quiet_frames = count - 1 - int(loud[-1])
+        if loud.size == count:  # all speech (the common case while someone talks)
+            onsets = [0] if self._quiet_frames * frame_s >= self._min_pause_s else []
+        else:
+            gaps = np.diff(loud, prepend=-1) - 1
+            gaps[0] += self._quiet_frames
+            onsets = loud[gaps * frame_s >= self._min_pause_s].tolist()
+        for index in onsets:
+            self._onsets.append(times[bisect.bisect_right(ends, index * frame)])
+        self._onset_count += len(onsets)
+        last = int(loud[-1])
+        self._last_speech_t = times[bisect.bisect_right(ends, last * frame + frame - 1)]
+        self._quiet_frames = count - 1 - last
 
     @property
     def speech_sent_s(self) -> float:

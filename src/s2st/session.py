@@ -5,24 +5,30 @@ exactly one background task (the *supervisor*, which reads frames and reconnects
 streaming tasks the user starts with [`S2STSession.start_stream()`][s2st.session.S2STSession.start_stream]; all of them are
 cancelled and awaited by [`S2STSession.aclose()`][s2st.session.S2STSession.aclose], which is idempotent and bounded in time.
 
-Backpressure policy: events wait in a bounded buffer (``max_pending_events``). When it is full
-the supervisor stops reading the socket, websockets stops reading TCP after
-``max_queue_frames``, and the server's sends slow down. No event is ever dropped.
+The session *holds* its parts (composition; each piece of state has one owner): the sans-I/O
+protocol core (wire state, replay buffer, resumption, output ledger), the output watch (what
+finish() and the metrics need), the event queue, the `Supervisor` (the socket, the send lock,
+reconnection), the `Sender` (converting and sending the user's audio) and the `Finisher` (how
+the session ends). See the architecture page of the docs.
+
+Backpressure policy: events wait in a bounded queue (``max_pending_events``). When it is full
+the socket is not read until the consumer has taken half of it, TCP flow control slows the
+server's sends, and no event is ever dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 
-from ._io.input import InputAudio
+from ._io.finishing import Finisher
 from ._io.queue import BoundedQueue
+from ._io.sender import Sender
 from ._io.supervisor import Supervisor
 from ._io.target import ConnectionTarget
 from ._io.tasks import stream_then_finish
@@ -33,22 +39,18 @@ from .config import TranslationConfig
 from .errors import (
     ConcurrencyError,
     ConfigurationError,
-    S2STError,
     SessionClosedError,
-    TranslationIncompleteError,
     UnconfirmedAudio,
 )
 from .events import Event
 from .metrics import LatencyTracker, SessionMetrics
-from .protocol import ClientProtocol, ConnectionState, SentMessage
+from .protocol import ClientProtocol, ConnectionState
 from .reconnect import ReconnectPolicy
 from .stats import SessionStats
 
 __all__ = ["S2STSession"]
 
 logger = logging.getLogger("s2st.session")
-
-_MAX_MESSAGE_MS = 200  # larger send_audio() buffers are split into messages of this length
 
 
 class S2STSession:
@@ -100,7 +102,6 @@ class S2STSession:
         self.stats = SessionStats()
         self._tracker = LatencyTracker(clock=time.perf_counter)
         self._watch = OutputWatch(self._tracker, silence_warning_s=silence_warning_s)
-        self._input = InputAudio(config.input_sample_rate)
         # The protocol core validates the setup now; open() gives it the final model resource
         # (known only once credentials load, on Vertex AI).
         self._proto = self._protocol(
@@ -111,15 +112,29 @@ class S2STSession:
         # Made by open(), which has the running loop: the queue and the supervisor.
         self._events: BoundedQueue[Event] | None = None
         self._link: Supervisor | None = None
+        self._sender = Sender(
+            config=config,
+            backend=target.backend,
+            proto=self._proto,
+            stats=self.stats,
+            tracker=self._tracker,
+            watch=self._watch,
+            trailing_silence_ms=self._trailing_silence_ms,
+            link=self._writable_link,
+            raise_on_close=not self.reconnect_policy.enabled,
+        )
+        self._finisher = Finisher(
+            proto=self._proto,
+            watch=self._watch,
+            stats=self.stats,
+            sample_rate=config.input_sample_rate,
+            last_user_message=lambda: self._sender.last_user_message,
+        )
         self._user_tasks: set[asyncio.Task[Any]] = set()
         self._reading = False
         self._opened = False
         self._closed = False
         self._closing = False
-        self._finishing = False  # finish() is closing the session
-        self._ended_with_audio = False  # the ending error already returned the unconfirmed audio
-        self._finish_error: TranslationIncompleteError | None = None
-        self._last_user_message: SentMessage | None = None
 
     def _protocol(self, model_resource: str) -> ClientProtocol:
         config, backend = self.config, self._target.backend
@@ -232,33 +247,12 @@ class S2STSession:
             closed = await self._link.aclose()
             # No connection left: the supervisor closed the last one (say how it went).
             clean = self._link.closed_cleanly if closed is None else closed
-        error = self._unheard_at_close(clean)
+        error = self._finisher.unheard_at_close(clean)
         if self._proto.state is not ConnectionState.CLOSED:
             self._proto.close()
         if self._events is not None:
             self._events.end(error)
         logger.debug("session closed")
-
-    def _unheard_at_close(self, clean: bool) -> TranslationIncompleteError | None:
-        """Account for audio the server may not have heard as the session closes; the error
-        finish() ends with when there is some."""
-        if self._proto.state is ConnectionState.CLOSED or self._ended_with_audio:
-            return None
-        # After a clean closing handshake the server has read all that was sent (only audio
-        # held for a next connection is unheard); otherwise any of it may be unheard, and
-        # finish() then ends with an error that returns it.
-        unconfirmed = self._proto.unconfirmed_audio(sent=not clean)[1]
-        self.stats.unconfirmed_audio_ms_at_close = unconfirmed
-        if unconfirmed <= 0:
-            return None
-        logger.warning(
-            "closing with %.0f ms of audio the server may not have heard%s",
-            unconfirmed,
-            "" if clean else " (the connection did not close cleanly)",
-        )
-        if self._finishing and self._finish_error is None:
-            return self._incomplete("the session closed with audio the server never read")
-        return None
 
     def running_tasks(self) -> list[asyncio.Task[Any]]:
         """The background tasks this session started that have not ended yet: its connection
@@ -273,10 +267,7 @@ class S2STSession:
         """The user's audio that no server confirmation covers yet, in order (see
         [`UnconfirmedAudio`][s2st.errors.UnconfirmedAudio]), or ``None`` when there is none. On a server
         that never confirms (no resumption) that is everything still held for replay."""
-        pcm, ms = self._proto.unconfirmed_audio()
-        if not pcm:
-            return None
-        return UnconfirmedAudio(pcm, self.config.input_sample_rate, ms)
+        return self._finisher.unconfirmed_audio()
 
     def _end(self, error: BaseException | None) -> None:
         """The supervisor ended the session (``None``: the server ended it normally)."""
@@ -284,11 +275,8 @@ class S2STSession:
             logger.info("the server ended the session")
         else:
             logger.info("session ended: %s", error)
-            if isinstance(error, S2STError):
-                # What the server never confirmed goes back to the application with the error.
-                error.unconfirmed_audio = audio = self.unconfirmed_audio()
-                self.stats.unconfirmed_audio_ms_at_close = audio.duration_ms if audio else 0.0
-                self._ended_with_audio = True
+            # What the server never confirmed goes back to the application with the error.
+            self._finisher.ended(error)
         assert self._events is not None
         self._events.end(error)
 
@@ -341,11 +329,7 @@ class S2STSession:
             SessionClosedError: the session is closed.
             AudioFormatError: the audio cannot be interpreted (odd byte count, NaN, ...).
         """
-        pcm = self._input.to_pcm(audio, sample_rate, channels)
-        step = self.config.input_sample_rate * 2 * _MAX_MESSAGE_MS // 1000
-        view = memoryview(pcm)
-        for start in range(0, len(view), step):
-            await self._send_audio_frame(view[start : start + step])
+        await self._sender.audio(audio, sample_rate, channels)
 
     async def end_audio(self) -> None:
         """Tell the server the input has ended so it flushes the last words.
@@ -354,46 +338,17 @@ class S2STSession:
         rejected (PROTOCOL.md §4.2): ``trailing_silence_ms`` of silence instead, which lets the
         server's activity detection close the last utterance.
         """
-        tail = self._input.flush()  # the resampler's last samples belong to the input
-        if tail:
-            await self._send_audio_frame(tail)
-        self._watch.input_ended = True
-        # finish()'s quiet is measured from the later of this and the last voiced output.
-        self._watch.quiet_from = time.perf_counter()
-        # The last message carrying the user's audio: finish() waits until the server has
-        # confirmed it (when the server confirms at all), so nothing is closed away unheard.
-        self._last_user_message = self._proto.last_message()
-        if self._target.backend == "gemini":
-            await self._send(self._proto.audio_stream_end)
-        elif self._trailing_silence_ms > 0:
-            rate = self.config.input_sample_rate
-            silence = memoryview(bytes(rate * 2 * self._trailing_silence_ms // 1000))
-            step = rate * 2 * _MAX_MESSAGE_MS // 1000
-            for start in range(0, len(silence), step):
-                await self._send_audio_frame(silence[start : start + step], user=False)
+        await self._sender.end()
 
     async def activity_start(self) -> None:
         """Mark the start of speech (``activityStart``), for sessions whose automatic activity
         detection is disabled (``realtime_input.automatic_activity_detection.disabled``).
         Translated output still playing is interrupted (an ``Interrupted`` event follows)."""
-        self._require_manual_activity("activity_start")
-        await self._send(self._proto.activity_start)
+        await self._sender.activity("activity_start")
 
     async def activity_end(self) -> None:
         """Mark the end of speech (``activityEnd``); see [`activity_start()`][s2st.session.S2STSession.activity_start]."""
-        self._require_manual_activity("activity_end")
-        await self._send(self._proto.activity_end)
-
-    def _require_manual_activity(self, what: str) -> None:
-        # Sending activity signals with server VAD on closes the session with 1007 (§4.2).
-        rti = self.config.realtime_input
-        detection = rti.automatic_activity_detection if rti is not None else None
-        if detection is None or not detection.disabled:
-            raise ConfigurationError(
-                f"{what}() needs automatic activity detection disabled: connect with "
-                "realtime_input=s2st.RealtimeInputConfig(automatic_activity_detection="
-                "s2st.ActivityDetection(disabled=True))"
-            )
+        await self._sender.activity("activity_end")
 
     async def stream(
         self,
@@ -413,9 +368,7 @@ class S2STSession:
         from .audio import open_source
 
         frames = open_source(source, sample_rate=sample_rate, frame_ms=frame_ms, speed=speed)
-        async with contextlib.aclosing(frames):  # closes files/devices if we stop early
-            async for frame in frames:
-                await self._send_audio_frame(frame)
+        await self._sender.stream(frames)
 
     def start_stream(
         self,
@@ -479,74 +432,28 @@ class S2STSession:
             return
         if not self._watch.input_ended:
             await self.end_audio()
-        await self._settle(timeout_s, idle_s, confirm_timeout_s, max_lag_s)
+        finisher = self._finisher
+        await finisher.settle(
+            timeout_s=timeout_s,
+            idle_s=idle_s,
+            confirm_timeout_s=confirm_timeout_s,
+            max_lag_s=max_lag_s,
+            closed=lambda: self.closed,
+            reconnecting=self._reconnecting,
+        )
         # Never a normal end while audio the user gave may not have been heard: mid-reconnect,
         # or when the closing handshake fails with audio unconfirmed (see aclose()).
-        self._finishing = True
-        if not self.closed and self._reconnecting:
+        finisher.finishing = True
+        if not self.closed and self._reconnecting():
             self._fail(
-                self._incomplete(f"finish() ran out of time ({timeout_s} s) while reconnecting")
+                finisher.incomplete(f"finish() ran out of time ({timeout_s} s) while reconnecting")
             )
         await self.aclose()
-        if self._finish_error is not None:
-            raise self._finish_error
+        if finisher.error is not None:
+            raise finisher.error
 
-    async def _settle(
-        self, timeout_s: float, idle_s: float, confirm_timeout_s: float, max_lag_s: float
-    ) -> None:
-        """Wait (polling every 50 ms: the tests are on clocks, not on events) until the
-        translation has arrived and the server has confirmed the input, within ``timeout_s``."""
-        clock = time.perf_counter
-        deadline = clock() + timeout_s
-        settled_at: float | None = None
-        while not self.closed:
-            now = clock()
-            if now >= deadline:
-                return
-            if self._reconnecting or not self._arrived(now, idle_s, max_lag_s):
-                settled_at = None
-            else:
-                settled_at = settled_at or now
-                # Servers confirm periodically: give the last confirmation a bounded moment.
-                if self._input_confirmed() or now - settled_at >= confirm_timeout_s:
-                    return
-            await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
-
-    @property
     def _reconnecting(self) -> bool:
         return self._link is not None and self._link.reconnecting
-
-    def _incomplete(self, what: str) -> TranslationIncompleteError:
-        unconfirmed = self.unconfirmed_audio()
-        ms = unconfirmed.duration_ms if unconfirmed is not None else 0.0
-        error = TranslationIncompleteError(
-            f"{what}, with {ms:.0f} ms of audio the server never confirmed; the session is "
-            "closed. error.unconfirmed_audio holds that audio: send it again in a new session."
-        )
-        error.unconfirmed_audio = unconfirmed
-        self._finish_error = error
-        # Before the iteration ends with the error: a reader may look at the stats at once.
-        self.stats.unconfirmed_audio_ms_at_close = ms
-        self._ended_with_audio = True
-        return error
-
-    def _arrived(self, now: float, idle_s: float, max_lag_s: float) -> bool:
-        """finish()'s test: has the translation of the input arrived? (see its docstring)"""
-        proto = self._proto
-        return self._watch.arrived(
-            now,
-            idle_s=idle_s,
-            max_lag_s=max_lag_s,
-            confirmed=self._input_confirmed(),
-            confirms=proto.checkpoints > 0,
-            hidden_t=proto.hidden_output_t,
-        )
-
-    def _input_confirmed(self) -> bool:
-        if self._proto.checkpoints == 0:  # this server never confirms: nothing to wait for
-            return True
-        marker = self._last_user_message
-        return marker is None or all(m is not marker for m in self._proto.replay_buffer)
 
     def _own(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         self._user_tasks.add(task)
@@ -559,22 +466,11 @@ class S2STSession:
         if not self._closing:
             self._own(asyncio.create_task(self.aclose(), name="s2st-close-after-error"))
 
-    async def _send_audio_frame(self, pcm: bytes | memoryview, *, user: bool = True) -> None:
-        await self._send(lambda: self._proto.audio(pcm, user=user))
-        rate = self.config.input_sample_rate
-        self.stats.audio_messages_sent += 1
-        self.stats.audio_ms_sent += len(pcm) * 500 / rate
-        if user:  # end_audio()'s trailing silence is not the user's speech
-            self._tracker.on_audio_sent(pcm, sample_rate=rate, t=time.perf_counter())
-
-    async def _send(self, build: Callable[[], bytes | None]) -> None:
+    def _writable_link(self) -> Supervisor:
+        """The supervisor to send through; SessionClosedError when nothing can be sent."""
         link, events = self._link, self._events
         if self._closed or link is None:
             raise SessionClosedError("the session is closed; no more audio can be sent")
         if events is not None and events.ended:
             raise SessionClosedError("the session has ended; no more audio can be sent")
-        error = await link.send(build)  # numbered and held for replay even if it fails
-        # The supervisor sees the same closure and reconnects (the message is replayed) or
-        # ends the session with the typed error.
-        if error is not None and not self.reconnect_policy.enabled:
-            raise error
+        return link

@@ -286,11 +286,21 @@ class Supervisor:
         """Build a message with the core (numbered and held for replay) and write it on the
         current connection. Returns the typed error when the connection closed meanwhile
         (the supervisor sees the same closure and reconnects, or ends the session)."""
-        async with self._send_lock:
+        lock = self._send_lock
+        frame: bytes | None = None
+        ws = self._ws
+        if not lock.locked():  # the common case: build and write with no suspension at all
             frame = build()
-            ws = self._ws
             if frame is None or ws is None:
                 return None  # held: replayed on the next connection
+            if ws.send_now(frame):
+                self._audio_on_link = True
+                return None
+        async with lock:  # a write waiting for the transport: later messages queue behind
+            if frame is None:
+                frame, ws = build(), self._ws
+            if frame is None or ws is None or ws is not self._ws:
+                return None  # held, or the connection was dropped meanwhile (it is held)
             error = await ws.write(frame)
             if error is None:
                 self._audio_on_link = True
