@@ -242,12 +242,11 @@ class S2STSession:
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 logger.debug("task %s ended with %r", task.get_name(), task.exception())
-        clean = False
+        heard_on = None
         if self._link is not None:
-            closed = await self._link.aclose()
-            # No connection left: the supervisor closed the last one (say how it went).
-            clean = self._link.closed_cleanly if closed is None else closed
-        error = self._finisher.unheard_at_close(clean)
+            await self._link.aclose()
+            heard_on = self._link.heard_on
+        error = self._finisher.unheard_at_close(heard_on)
         if self._proto.state is not ConnectionState.CLOSED:
             self._proto.close()
         if self._events is not None:

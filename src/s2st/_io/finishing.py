@@ -116,14 +116,16 @@ class Finisher:
             self._stats.unconfirmed_audio_ms_at_close = audio.duration_ms if audio else 0.0
             self._reported = True
 
-    def unheard_at_close(self, clean: bool) -> TranslationIncompleteError | None:
-        """Account for audio the server may not have heard as the session closes; the error
+    def unheard_at_close(self, heard_on: int | None) -> TranslationIncompleteError | None:
+        """Account for audio the server may not have heard as the session closes (``heard_on``:
+        the connection that closed with a completed closing handshake, if any); the error
         finish() ends with when there is some."""
         if self._proto.state is ConnectionState.CLOSED or self._reported:
             return None
-        # After a clean closing handshake the server has read all that was sent (only audio
-        # held for a next connection is unheard); otherwise any of it may be unheard.
-        unconfirmed = self._proto.unconfirmed_audio(sent=not clean)[1]
+        # After a clean closing handshake the server has read all that was written on that
+        # connection; anything else may be unheard.
+        unconfirmed = self._proto.unconfirmed_audio(heard_on=heard_on)[1]
+        clean = heard_on is not None
         self._stats.unconfirmed_audio_ms_at_close = unconfirmed
         if unconfirmed <= 0:
             return None

@@ -104,8 +104,11 @@ class Supervisor:
         self._frames_on_link = 0  # frames read on the current connection after its setup
         self._audio_on_link = False  # something was sent on the current connection
         self._closing = False
-        #: the last connection dropped ended with a completed closing handshake
-        self.closed_cleanly = False
+        #: the number of the latest connection that closed with a completed closing
+        #: handshake (the server read everything written on it), if any
+        self.heard_on: int | None = None
+        self._activated: LiveConnection | None = None  # the latest connection made current
+        self._ws_number = 0  # ... and its number in the protocol core
         self.reconnects = 0
         self.reconnecting = False
         self._failures_in_a_row = 0
@@ -179,7 +182,8 @@ class Supervisor:
                 stats.audio_messages_sent += 1
                 stats.audio_ms_sent += message.audio_ms
         self._attempt = None
-        self._ws = ws
+        self._ws = self._activated = ws
+        self._ws_number = self._proto.connections
         self._audio_on_link = bool(replayed)
         self._last_frame_t = time.perf_counter()
         self._frames_on_link = 0
@@ -424,13 +428,16 @@ class Supervisor:
             self._proto.connection_lost()
         if self._paused is ws:
             self._paused = None
-        # A completed closing handshake: the server read all that was sent on this connection.
-        self.closed_cleanly = await close_quietly(ws, timeout_s=self._options.close_timeout_s)
+        await self._close(ws)
 
-    async def aclose(self) -> bool | None:
-        """Stop supervising and close the connection, bounded in time. Returns whether the
-        closing handshake completed (``None`` when there was no connection left: see
-        `closed_cleanly`)."""
+    async def _close(self, ws: LiveConnection) -> None:
+        clean = await close_quietly(ws, timeout_s=self._options.close_timeout_s)
+        if clean and ws is self._activated:
+            self.heard_on = self._ws_number
+
+    async def aclose(self) -> None:
+        """Stop supervising and close the connection, bounded in time (`heard_on` then says
+        whether the server provably read what was written on it)."""
         self._closing = True
         task = self._task
         if task is not None and task is not asyncio.current_task():
@@ -439,9 +446,8 @@ class Supervisor:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 logger.debug("supervisor ended with %r", task.exception())
         ws, self._ws = self._ws, None
-        if ws is None:
-            return None
-        return await close_quietly(ws, timeout_s=self._options.close_timeout_s)
+        if ws is not None:
+            await self._close(ws)
 
     def idle_s(self, ws: LiveConnection) -> float:
         """How long ``ws`` has been silent while it should not be (audio was sent on it and

@@ -47,6 +47,7 @@ class SentMessage:
             included); used to confirm messages on servers that send no index.
         user: ``False`` for audio the client added itself (``end_audio()``'s trailing
             silence): never reported as the user's unconfirmed audio.
+        connection: the number of the connection it was last written on (0: never written).
     """
 
     index: int
@@ -55,6 +56,7 @@ class SentMessage:
     audio_ms: float = 0.0
     sent_at: float = 0.0
     user: bool = True
+    connection: int = 0
 
 
 class ReplayBuffer:
@@ -149,12 +151,15 @@ class ReplayBuffer:
         for message in self._items:
             message.index = UNSENT
 
-    def renumber(self, first_index: int, sent_at: float = 0.0) -> list[SentMessage]:
-        """Give the held messages consecutive indices from ``first_index`` (for a replay on a
-        new connection), stamp them ``sent_at``, and return them in order."""
+    def renumber(
+        self, first_index: int, sent_at: float = 0.0, connection: int = 0
+    ) -> list[SentMessage]:
+        """Give the held messages consecutive indices from ``first_index`` (for a replay on
+        connection number ``connection``), stamp them ``sent_at``, and return them in order."""
         for offset, message in enumerate(self._items):
             message.index = first_index + offset
             message.sent_at = sent_at
+            message.connection = connection
         return list(self._items)
 
 

@@ -203,7 +203,9 @@ class ClientProtocol:
             raise SessionClosedError(f"the session is closed; cannot send {kind}")
         if self.state is ConnectionState.ACTIVE and not self._replay_pending:
             self.replay_buffer.append(
-                SentMessage(self.next_index, frame, kind, audio_ms, self._clock(), user)
+                SentMessage(
+                    self.next_index, frame, kind, audio_ms, self._clock(), user, self.connections
+                )
             )
             self.next_index += 1
             return frame
@@ -231,17 +233,17 @@ class ClientProtocol:
             )
         return self._record(self._encoder.encode(pcm), "audio", nbytes / self._bytes_per_ms, user)
 
-    def unconfirmed_audio(self, *, sent: bool = True) -> tuple[bytes, float]:
+    def unconfirmed_audio(self, *, heard_on: int | None = None) -> tuple[bytes, float]:
         """The user's audio that no server confirmation covers yet, in order: (PCM bytes at the
-        configured rate, milliseconds). Held messages never sent are included; with
-        ``sent=False`` only those (after a clean closing handshake the server has read
-        everything that was sent)."""
+        configured rate, milliseconds). Held messages never sent are included. ``heard_on``:
+        the number of a connection whose closing handshake completed (the server read all
+        that was written on it): messages last written there are left out."""
         chunks: list[bytes] = []
         total = 0.0
         for message in self.replay_buffer:
             if message.kind != "audio" or not message.user:
                 continue
-            if not sent and message.index != UNSENT:
+            if heard_on is not None and message.connection == heard_on:
                 continue
             chunks.append(self._encoder.decode(message.frame))
             total += message.audio_ms
@@ -312,7 +314,7 @@ class ClientProtocol:
         if self.state is not ConnectionState.ACTIVE:
             raise ProtocolError(f"cannot replay while {self.state.value}")
         self._replay_pending = False
-        messages = self.replay_buffer.renumber(self.next_index, self._clock())
+        messages = self.replay_buffer.renumber(self.next_index, self._clock(), self.connections)
         self.next_index += len(messages)
         return messages
 
