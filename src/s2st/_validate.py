@@ -8,11 +8,18 @@ accepted range and the value given.
 
 from __future__ import annotations
 
-from typing import Literal, overload
+from dataclasses import dataclass
 
 from .errors import ConfigurationError, S2STError
 
-__all__ = ["check_int", "check_number", "is_int", "is_number"]
+__all__ = [
+    "check_int",
+    "check_number",
+    "check_optional_int",
+    "check_optional_number",
+    "is_int",
+    "is_number",
+]
 
 
 def is_int(value: object) -> bool:
@@ -26,13 +33,52 @@ def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _in_range(value: float, low: float | None, high: float | None, positive: bool) -> bool:
-    if positive:
-        return value > 0
-    return (low is None or value >= low) and (high is None or value <= high)
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    kind: str  # "int" or "number"
+    low: float | None
+    high: float | None
+    positive: bool
+    allow_none: bool
+    unit: str
+
+    def accepts(self, value: object) -> bool:
+        if self.kind == "int" and not is_int(value):
+            return False
+        if not is_number(value) or value != value:
+            return False
+        number: float = value  # type: ignore[assignment]
+        if self.positive:
+            return number > 0
+        low, high = self.low, self.high
+        return (low is None or number >= low) and (high is None or number <= high)
+
+    def message(self, name: str, value: object) -> str:
+        kind = self.kind
+        article = "an" if kind == "int" else "a"
+        if self.positive:
+            what = f"a positive {kind}"
+        elif self.low is not None and self.high is not None:
+            what = f"{article} {kind} from {self.low:g} to {self.high:g}"
+        elif self.low is not None:
+            what = f"{article} {kind} >= {self.low:g}"
+        elif self.high is not None:
+            what = f"{article} {kind} <= {self.high:g}"
+        else:
+            what = f"{article} {kind}"
+        suffix = f" ({self.unit})" if self.unit else ""
+        none = " or None" if self.allow_none else ""
+        return f"{name} must be {what}{suffix}{none}, got {value!r}"
 
 
-@overload
+def _check(rule: _Rule, name: str, value: object, error: type[S2STError]) -> object:
+    if value is None and rule.allow_none:
+        return None
+    if rule.accepts(value):
+        return value
+    raise error(rule.message(name, value))
+
+
 def check_int(
     name: str,
     value: object,
@@ -40,47 +86,30 @@ def check_int(
     low: int | None = None,
     high: int | None = None,
     positive: bool = False,
-    allow_none: Literal[False] = False,
     error: type[S2STError] = ConfigurationError,
     unit: str = "",
-) -> int: ...
+) -> int:
+    """Return ``value`` if it is an int within [low, high] (or > 0 with ``positive``); raise
+    ``error`` otherwise."""
+    rule = _Rule("int", low, high, positive, False, unit)
+    return _check(rule, name, value, error)  # type: ignore[return-value]
 
 
-@overload
-def check_int(
+def check_optional_int(
     name: str,
     value: object,
     *,
     low: int | None = None,
     high: int | None = None,
     positive: bool = False,
-    allow_none: Literal[True],
-    error: type[S2STError] = ConfigurationError,
-    unit: str = "",
-) -> int | None: ...
-
-
-def check_int(
-    name: str,
-    value: object,
-    *,
-    low: int | None = None,
-    high: int | None = None,
-    positive: bool = False,
-    allow_none: bool = False,
     error: type[S2STError] = ConfigurationError,
     unit: str = "",
 ) -> int | None:
-    """Return ``value`` if it is an int within [low, high] (or > 0 with ``positive``), or
-    ``None`` with ``allow_none``; raise ``error`` otherwise."""
-    if value is None and allow_none:
-        return None
-    if is_int(value) and _in_range(value, low, high, positive):  # type: ignore[arg-type]
-        return value  # type: ignore[return-value]
-    raise error(_message(name, value, "int", low, high, positive, allow_none, unit))
+    """`check_int`, with ``None`` accepted (and named in the message)."""
+    rule = _Rule("int", low, high, positive, True, unit)
+    return _check(rule, name, value, error)  # type: ignore[return-value]
 
 
-@overload
 def check_number(
     name: str,
     value: object,
@@ -88,67 +117,25 @@ def check_number(
     low: float | None = None,
     high: float | None = None,
     positive: bool = False,
-    allow_none: Literal[False] = False,
     error: type[S2STError] = ConfigurationError,
     unit: str = "",
-) -> float: ...
+) -> float:
+    """Return ``value`` if it is a real number within [low, high] (or > 0 with ``positive``);
+    raise ``error`` otherwise (NaN is always refused)."""
+    rule = _Rule("number", low, high, positive, False, unit)
+    return _check(rule, name, value, error)  # type: ignore[return-value]
 
 
-@overload
-def check_number(
+def check_optional_number(
     name: str,
     value: object,
     *,
     low: float | None = None,
     high: float | None = None,
     positive: bool = False,
-    allow_none: Literal[True],
-    error: type[S2STError] = ConfigurationError,
-    unit: str = "",
-) -> float | None: ...
-
-
-def check_number(
-    name: str,
-    value: object,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    positive: bool = False,
-    allow_none: bool = False,
     error: type[S2STError] = ConfigurationError,
     unit: str = "",
 ) -> float | None:
-    """Return ``value`` if it is a real number within [low, high] (or > 0 with ``positive``),
-    or ``None`` with ``allow_none``; raise ``error`` otherwise (NaN is always refused)."""
-    if value is None and allow_none:
-        return None
-    if is_number(value) and value == value and _in_range(value, low, high, positive):  # type: ignore[arg-type]
-        return value  # type: ignore[return-value]
-    raise error(_message(name, value, "number", low, high, positive, allow_none, unit))
-
-
-def _message(
-    name: str,
-    value: object,
-    kind: str,
-    low: float | None,
-    high: float | None,
-    positive: bool,
-    allow_none: bool,
-    unit: str,
-) -> str:
-    article = "an" if kind == "int" else "a"
-    if positive:
-        what = f"a positive {kind}"
-    elif low is not None and high is not None:
-        what = f"{article} {kind} from {low:g} to {high:g}"
-    elif low is not None:
-        what = f"{article} {kind} >= {low:g}"
-    elif high is not None:
-        what = f"{article} {kind} <= {high:g}"
-    else:
-        what = f"{article} {kind}"
-    suffix = f" ({unit})" if unit else ""
-    none = " or None" if allow_none else ""
-    return f"{name} must be {what}{suffix}{none}, got {value!r}"
+    """`check_number`, with ``None`` accepted (and named in the message)."""
+    rule = _Rule("number", low, high, positive, True, unit)
+    return _check(rule, name, value, error)  # type: ignore[return-value]

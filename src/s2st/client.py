@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from typing_extensions import TypedDict, Unpack
 
+from ._io.options import SESSION_OPTION_NAMES
 from ._io.target import ConnectionTarget
 from ._io.transport import TransportOptions
 from .auth import ApiKey, CredentialsProvider, EphemeralToken, GoogleCredentials, StaticToken
@@ -31,17 +32,6 @@ from .session import S2STSession
 __all__ = ["ConnectOptions", "ConnectionTarget", "S2STClient"]
 
 DEFAULT_LOCATION = "us-central1"
-_SESSION_OPTIONS = frozenset(
-    {
-        "setup_timeout_s",
-        "reconnect",
-        "max_pending_events",
-        "max_replay_bytes",
-        "transport",
-        "trailing_silence_ms",
-        "silence_warning_s",
-    }
-)
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -97,6 +87,46 @@ class ConnectOptions(TypedDict, total=False):
     transport: TransportOptions
     trailing_silence_ms: int
     silence_warning_s: float | None
+
+
+def _credentials_for(
+    backend: Backend,
+    api_key: str | None,
+    access_token: str | None,
+    credentials: Any,
+    quota_project: str | None,
+    api_version: str | None,
+) -> tuple[CredentialsProvider, bool, str]:
+    """(credentials provider, ephemeral token?, API version) for ``backend``."""
+    if backend == "vertex":
+        if access_token is not None:
+            return StaticToken(access_token), False, api_version or DEFAULT_VERTEX_API_VERSION
+        provider = GoogleCredentials(credentials, quota_project=quota_project)
+        return provider, False, api_version or DEFAULT_VERTEX_API_VERSION
+    if credentials is not None or access_token is not None:
+        raise ConfigurationError(
+            "the Gemini API takes api_key=...; credentials/access_token are for Vertex AI"
+        )
+    if api_key is None:
+        raise ConfigurationError(
+            "the Gemini API needs an API key: pass api_key=... or set GOOGLE_API_KEY"
+        )
+    if api_key.startswith("auth_tokens/"):
+        return EphemeralToken(api_key), True, api_version or "v1alpha"
+    return ApiKey(api_key), False, api_version or DEFAULT_GEMINI_API_VERSION
+
+
+def _default_backend(
+    api_key: str | None, access_token: str | None, credentials: Any, project: str | None
+) -> Literal["vertex", "gemini"]:
+    """The backend when none is given: ``GOOGLE_GENAI_USE_VERTEXAI`` as google-genai reads
+    it, else Vertex AI for Google credentials or a project, the Gemini API for an API key."""
+    use_vertex = os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower()
+    if use_vertex:
+        return "vertex" if use_vertex in _TRUE else "gemini"
+    if access_token or credentials is not None or project:
+        return "vertex"
+    return "gemini" if api_key else "vertex"
 
 
 class S2STClient:
@@ -156,13 +186,7 @@ class S2STClient:
         location = location or env.get("GOOGLE_CLOUD_LOCATION") or None
         self.base_url = base_url or env.get("S2ST_BASE_URL") or None
         if backend is None:
-            use_vertex = env.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower()
-            if use_vertex:
-                backend = "vertex" if use_vertex in _TRUE else "gemini"
-            elif access_token or credentials is not None or project:
-                backend = "vertex"
-            else:
-                backend = "gemini" if api_key else "vertex"
+            backend = _default_backend(api_key, access_token, credentials, project)
         if backend not in ("vertex", "gemini"):
             raise ConfigurationError(f"backend must be 'vertex' or 'gemini', got {backend!r}")
         self.backend: Backend = backend
@@ -170,27 +194,9 @@ class S2STClient:
         self.location = location or (DEFAULT_LOCATION if backend == "vertex" else None)
         self._headers = tuple((headers or {}).items())
         self.transport = transport or TransportOptions()
-        self._ephemeral = False
-        self._credentials: CredentialsProvider
-        if backend == "vertex":
-            if access_token is not None:
-                self._credentials = StaticToken(access_token)
-            else:
-                self._credentials = GoogleCredentials(credentials, quota_project=quota_project)
-            self.api_version = api_version or DEFAULT_VERTEX_API_VERSION
-        else:
-            if credentials is not None or access_token is not None:
-                raise ConfigurationError(
-                    "the Gemini API takes api_key=...; credentials/access_token are for Vertex AI"
-                )
-            if api_key is None:
-                raise ConfigurationError(
-                    "the Gemini API needs an API key: pass api_key=... or set GOOGLE_API_KEY"
-                )
-            self._ephemeral = api_key.startswith("auth_tokens/")
-            self._credentials = EphemeralToken(api_key) if self._ephemeral else ApiKey(api_key)
-            default_version = "v1alpha" if self._ephemeral else DEFAULT_GEMINI_API_VERSION
-            self.api_version = api_version or default_version
+        self._credentials, self._ephemeral, self.api_version = _credentials_for(
+            backend, api_key, access_token, credentials, quota_project, api_version
+        )
         _ = self.url  # validate the endpoint now, not at connect time
 
     @classmethod
@@ -255,7 +261,7 @@ class S2STClient:
             ConfigurationError: any other invalid option.
         """
         given: dict[str, Any] = dict(options)
-        session_options = {k: given.pop(k) for k in list(given) if k in _SESSION_OPTIONS}
+        session_options = {k: given.pop(k) for k in list(given) if k in SESSION_OPTION_NAMES}
         reconnect = session_options.get("reconnect")
         if reconnect is False:
             session_options["reconnect"] = ReconnectPolicy.disabled()

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_int, check_number
+from ._validate import check_int, check_number, check_optional_number
 from .errors import AudioFormatError, ConfigurationError
 from .events import (
     AudioChunk,
@@ -187,7 +187,7 @@ class LatencyTracker:
         output_gap_s: float | None = 1.0,
     ) -> None:
         check_number("min_pause_s", min_pause_s, positive=True)
-        check_number("output_gap_s", output_gap_s, positive=True, allow_none=True)
+        check_optional_number("output_gap_s", output_gap_s, positive=True)
         self._clock = clock
         # RMS threshold as a mean square of int16 samples.
         self._threshold_ms = (32768.0 * 10 ** (onset_threshold_dbfs / 20)) ** 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ._validate import check_int, check_number, is_number
+from ._validate import check_optional_int, check_optional_number, is_number
 from .errors import ConfigurationError, S2STError, TransportError
 
 __all__ = ["ReconnectPolicy"]
@@ -52,9 +52,9 @@ class ReconnectPolicy:
     max_replay_window_s: float = 30.0
 
     def __post_init__(self) -> None:
-        check_int("ReconnectPolicy.max_attempts", self.max_attempts, low=1, allow_none=True)
-        check_number(
-            "ReconnectPolicy.give_up_after_s", self.give_up_after_s, positive=True, allow_none=True
+        check_optional_int("ReconnectPolicy.max_attempts", self.max_attempts, low=1)
+        check_optional_number(
+            "ReconnectPolicy.give_up_after_s", self.give_up_after_s, positive=True
         )
         if self.enabled and self.max_attempts is None and self.give_up_after_s is None:
             raise ConfigurationError(

@@ -72,7 +72,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from ._segment import Segment
-from ._validate import check_number
+from ._validate import check_optional_number
 from .events import (
     AudioChunk,
     Event,
@@ -200,7 +200,7 @@ class SegmentAggregator:
         split_sentences: bool = True,
         t0: float | None = None,
     ) -> None:
-        check_number("pause_s", pause_s, positive=True, allow_none=True)
+        check_optional_number("pause_s", pause_s, positive=True)
         self.pause_s = pause_s
         self.split_sentences = split_sentences
         self._t0 = t0

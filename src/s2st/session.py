@@ -27,18 +27,17 @@ from typing import Any
 import numpy as np
 
 from ._io.finishing import Finisher
+from ._io.options import SessionOptions
 from ._io.queue import BoundedQueue
 from ._io.sender import Sender
 from ._io.supervisor import Supervisor
 from ._io.target import ConnectionTarget
 from ._io.tasks import stream_then_finish
 from ._io.transport import TransportOptions
-from ._validate import check_int, check_number
 from ._watch import OutputWatch
 from .config import TranslationConfig
 from .errors import (
     ConcurrencyError,
-    ConfigurationError,
     SessionClosedError,
     UnconfirmedAudio,
 )
@@ -82,26 +81,22 @@ class S2STSession:
         trailing_silence_ms: int = 1000,
         silence_warning_s: float | None = 6.0,
     ) -> None:
-        self._setup_timeout_s = check_number("setup_timeout_s", setup_timeout_s, positive=True)
-        self._max_pending = check_int("max_pending_events", max_pending_events, low=1)
-        self._trailing_silence_ms = check_int(
-            "trailing_silence_ms", trailing_silence_ms, low=0, high=10_000
+        options = SessionOptions(
+            setup_timeout_s=setup_timeout_s,
+            reconnect=reconnect or ReconnectPolicy(),
+            max_pending_events=max_pending_events,
+            max_replay_bytes=max_replay_bytes,
+            transport=transport or TransportOptions(),
+            trailing_silence_ms=trailing_silence_ms,
+            silence_warning_s=silence_warning_s,
         )
-        self._max_replay_bytes = check_int(
-            "max_replay_bytes", max_replay_bytes, positive=True, allow_none=True
-        )
-        silence_warning_s = check_number(
-            "silence_warning_s", silence_warning_s, positive=True, allow_none=True
-        )
-        if transport is not None and not isinstance(transport, TransportOptions):
-            raise ConfigurationError("transport must be a s2st.TransportOptions")
+        self._options = options
         self._target = target
         self.config = config
-        self.reconnect_policy = reconnect or ReconnectPolicy()
-        self._transport = transport or TransportOptions()
+        self.reconnect_policy = options.reconnect
         self.stats = SessionStats()
         self._tracker = LatencyTracker(clock=time.perf_counter)
-        self._watch = OutputWatch(self._tracker, silence_warning_s=silence_warning_s)
+        self._watch = OutputWatch(self._tracker, silence_warning_s=options.silence_warning_s)
         # The protocol core validates the setup now; open() gives it the final model resource
         # (known only once credentials load, on Vertex AI).
         self._proto = self._protocol(
@@ -112,29 +107,34 @@ class S2STSession:
         # Made by open(), which has the running loop: the queue and the supervisor.
         self._events: BoundedQueue[Event] | None = None
         self._link: Supervisor | None = None
-        self._sender = Sender(
-            config=config,
-            backend=target.backend,
-            proto=self._proto,
-            stats=self.stats,
-            tracker=self._tracker,
-            watch=self._watch,
-            trailing_silence_ms=self._trailing_silence_ms,
-            link=self._writable_link,
-            raise_on_close=not self.reconnect_policy.enabled,
-        )
-        self._finisher = Finisher(
-            proto=self._proto,
-            watch=self._watch,
-            stats=self.stats,
-            sample_rate=config.input_sample_rate,
-            last_user_message=lambda: self._sender.last_user_message,
-        )
+        self._sender, self._finisher = self._parts()
         self._user_tasks: set[asyncio.Task[Any]] = set()
         self._reading = False
         self._opened = False
         self._closed = False
         self._closing = False
+
+    def _parts(self) -> tuple[Sender, Finisher]:
+        config, options = self.config, self._options
+        sender = Sender(
+            config=config,
+            backend=self._target.backend,
+            proto=self._proto,
+            stats=self.stats,
+            tracker=self._tracker,
+            watch=self._watch,
+            trailing_silence_ms=options.trailing_silence_ms,
+            link=self._writable_link,
+            raise_on_close=not options.reconnect.enabled,
+        )
+        finisher = Finisher(
+            proto=self._proto,
+            watch=self._watch,
+            stats=self.stats,
+            sample_rate=config.input_sample_rate,
+            last_user_message=lambda: sender.last_user_message,
+        )
+        return sender, finisher
 
     def _protocol(self, model_resource: str) -> ClientProtocol:
         config, backend = self.config, self._target.backend
@@ -144,7 +144,7 @@ class S2STSession:
             casing="camel" if config.resolved_dialect == "live_translate" else "snake",
             sample_rate=config.input_sample_rate,
             track_consumption=config.session_resumption.resolve_transparent(backend),
-            max_replay_bytes=self._max_replay_bytes,
+            max_replay_bytes=self._options.max_replay_bytes,
             clock=time.perf_counter,
             replay_window_s=policy.replay_window_s,
             max_replay_window_s=policy.max_replay_window_s,
@@ -202,11 +202,13 @@ class S2STSession:
                 "a session can be opened only once; call client.connect() again"
             )
         self._opened = True
-        self._events = BoundedQueue(self._max_pending, on_take=self.stats.record_delivery)
+        self._events = BoundedQueue(
+            self._options.max_pending_events, on_take=self.stats.record_delivery
+        )
         self._link = Supervisor(
             target=self._target,
-            transport=self._transport,
-            setup_timeout_s=self._setup_timeout_s,
+            transport=self._options.transport,
+            setup_timeout_s=self._options.setup_timeout_s,
             policy=self.reconnect_policy,
             proto=self._proto,
             watch=self._watch,
@@ -238,7 +240,7 @@ class S2STSession:
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=self._transport.close_timeout_s + 1)
+            await asyncio.wait(tasks, timeout=self._options.transport.close_timeout_s + 1)
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 logger.debug("task %s ended with %r", task.get_name(), task.exception())

@@ -24,7 +24,7 @@ from ._default_client import (
 )
 from ._file_result import ResultCollector as _Collector
 from ._file_result import TranslationProgress, TranslationResult
-from ._validate import check_number
+from ._validate import check_optional_number
 from .audio.output import DEFAULT_TAIL_MS, _check_tail
 from .errors import ConfigurationError, S2STError
 from .events import Event
@@ -213,7 +213,7 @@ async def translate_file(
 def _check_options(
     *, timeout_s: float | None, tail_ms: float | None, engine: object, client: object
 ) -> None:
-    check_number("timeout_s", timeout_s, positive=True, allow_none=True)
+    check_optional_number("timeout_s", timeout_s, positive=True)
     _check_tail(tail_ms)
     if engine is not None and client is not None:
         raise ConfigurationError("engine= picks the bundled emulator's engine: omit client=")

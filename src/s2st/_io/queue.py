@@ -44,8 +44,7 @@ class BoundedQueue(Generic[T]):
         self._on_take = on_take
         self._on_room: Callable[[], None] | None = None
         self._not_empty = asyncio.Event()
-        self._not_full = asyncio.Event()
-        self._not_full.set()
+        self._not_full: asyncio.Event | None = None  # made when a producer first waits
         self.ended = False
         self.error: BaseException | None = None
 
@@ -67,16 +66,18 @@ class BoundedQueue(Generic[T]):
     async def put(self, item: T, arrived: float = 0.0) -> None:
         """Append ``item``, waiting while the queue is full (backpressure). After `end()`
         nothing waits: the item is still kept, so none is lost."""
-        while len(self._items) >= self._maxsize and not self.ended:
-            self._not_full.clear()
-            await self._not_full.wait()
+        if len(self._items) >= self._maxsize:
+            await self.wait_for_room()
         self.put_nowait(item, arrived)
 
     async def wait_for_room(self) -> None:
         """Return once a producer may add an item without exceeding the bound (or at the end)."""
         while len(self._items) >= self._maxsize and not self.ended:
-            self._not_full.clear()
-            await self._not_full.wait()
+            event = self._not_full
+            if event is None:
+                event = self._not_full = asyncio.Event()
+            event.clear()
+            await event.wait()
 
     def on_room(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, when the consumer has taken the queue down to half its
@@ -95,14 +96,16 @@ class BoundedQueue(Generic[T]):
             self.ended = True
             self.error = error
         self._not_empty.set()
-        self._not_full.set()
+        if self._not_full is not None:
+            self._not_full.set()
         self._room()
 
     def take(self) -> T:
         """The oldest item, without waiting (the queue must not be empty)."""
         arrived, item = self._items.popleft()
-        if not self._not_full.is_set() and len(self._items) < self._maxsize:
-            self._not_full.set()
+        not_full = self._not_full
+        if not_full is not None and not not_full.is_set() and len(self._items) < self._maxsize:
+            not_full.set()
         if self._on_room is not None and len(self._items) <= self._maxsize // 2:
             self._room()
         if self._on_take is not None:

@@ -74,6 +74,39 @@ class Supervisor:
     stats; ``on_end`` is how it ends the session (with the error, or ``None`` when the server
     ended it normally)."""
 
+    __slots__ = (
+        "_activated",
+        "_attempt",
+        "_audio_on_link",
+        "_closing",
+        "_crash",
+        "_failing_since",
+        "_failure",
+        "_failures_in_a_row",
+        "_frames_on_link",
+        "_last_frame_t",
+        "_latency",
+        "_on_end",
+        "_options",
+        "_paused",
+        "_policy",
+        "_proto",
+        "_queue",
+        "_rng",
+        "_send_lock",
+        "_setup_timeout_s",
+        "_stats",
+        "_target",
+        "_task",
+        "_wake",
+        "_watch",
+        "_ws",
+        "_ws_number",
+        "heard_on",
+        "reconnecting",
+        "reconnects",
+    )
+
     def __init__(
         self,
         *,
@@ -92,7 +125,7 @@ class Supervisor:
         self._queue, self._stats, self._on_end = queue, stats, on_end
         self._send_lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._rng = random.Random()
+        self._rng: random.Random | None = None  # backoff jitter, made at the first retry
         self._task: asyncio.Task[None] | None = None
         self._ws: LiveConnection | None = None  # the current connection (None between two)
         self._attempt: _Attempt | None = None  # the connection being set up
@@ -401,7 +434,8 @@ class Supervisor:
                 raise last_error or TransportError(
                     f"could not reconnect within the retry budget ({reason})"
                 )
-            await asyncio.sleep(policy.backoff_s(failures + 1, self._rng, last_error))
+            self._rng = rng = self._rng or random.Random()
+            await asyncio.sleep(policy.backoff_s(failures + 1, rng, last_error))
             try:
                 await self._handshake(
                     resume_handle=handle, reason=reason, number=attempt, lost_at=lost_at

@@ -73,7 +73,10 @@ class TransportOptions:
             and websockets' 20 s default causes spurious "keepalive ping timeout" closes.
         close_timeout_s: bound on the closing handshake; past it the TCP connection is dropped.
         max_message_bytes: largest server message accepted.
-        max_queue_frames: frames websockets buffers before it stops reading the socket.
+        max_queue_frames: frames websockets buffers before it stops reading the socket, for
+            messages read with ``recv()``; a session reads every data message from the read
+            callback instead, so its bound is the session's ``max_pending_events`` (the socket
+            is not read while that queue is full).
         receive_timeout_s: a connection on which audio was sent and from which no frame came
             for this long is dead: the session drops it and resumes on a new one (``None``
             disables this). The live service always sends something, audio (silence included)
@@ -188,13 +191,14 @@ class LiveConnection(ClientConnection):
         typed error if the connection closed instead."""
         if self.send_now(frame):
             return None
-        if self.protocol.state is OPEN:
-            try:
-                await self.send(frame, text=True)
-            except ConnectionClosed:
-                pass  # mapped below, outside the except block
-            else:
-                return None
+        try:
+            # Waits while the transport is full; on a closing connection, waits for the close
+            # to complete, so that the error says how it closed (a 1007 is not "closed").
+            await self.send(frame, text=True)
+        except ConnectionClosed:
+            pass  # mapped below, outside the except block
+        else:
+            return None
         return self.closed_error() or SessionClosedError("the connection closed")
 
     async def probe(self, answered: Callable[[], None]) -> None:

@@ -17,7 +17,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from s2st._validate import check_int
+from s2st._validate import check_optional_int
 from s2st.errors import AudioFormatError
 
 from .g711 import ALAW_TO_PCM, MULAW_TO_PCM, alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
@@ -197,9 +197,7 @@ class AudioConverter:
         backend: Backend = "auto",
     ) -> None:
         _check_encoding(encoding)
-        check_int(
-            "channels", channels, low=1, high=MAX_CHANNELS, allow_none=True, error=AudioFormatError
-        )
+        check_optional_int("channels", channels, low=1, high=MAX_CHANNELS, error=AudioFormatError)
         self.sample_rate = sample_rate
         self.target_rate = target_rate
         self.channels = channels

@@ -17,7 +17,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from s2st._validate import check_int, check_number
+from s2st._validate import check_int, check_optional_number
 from s2st.events import AudioChunk, chunk_voiced
 
 from ._samples import Int16Array, as_int16
@@ -170,7 +170,7 @@ def _check_rate(sample_rate: int) -> None:
 
 
 def _check_tail(tail_ms: float | None) -> None:
-    check_number("tail_ms", tail_ms, low=0, high=1e9, allow_none=True, unit="milliseconds")
+    check_optional_number("tail_ms", tail_ms, low=0, high=1e9, unit="milliseconds")
 
 
 class _Collect:

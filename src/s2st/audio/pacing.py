@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from s2st._validate import check_int, check_number
+from s2st._validate import check_int, check_optional_number
 
 __all__ = ["Pacer", "check_frame_ms"]
 
@@ -56,7 +56,7 @@ class Pacer:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.frame_ms = check_frame_ms(frame_ms)
-        check_number("speed", speed, positive=True, allow_none=True)
+        check_optional_number("speed", speed, positive=True)
         self.speed = None if speed is None else float(speed)
         self._clock = clock
         self._sleep = sleep

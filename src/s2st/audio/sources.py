@@ -161,6 +161,8 @@ async def _iter_live(
         yield frame
 
 
+# One dispatch over every kind of source a user may pass (path, array, bytes, iterables,
+# devices), each a few lines: long because the table of kinds is the function.
 async def open_source(
     source: AudioSource,
     *,

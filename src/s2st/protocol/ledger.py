@@ -226,20 +226,13 @@ class OutputLedger:
             skip, pending.samples = pending.samples, 0
             self.suppressed_samples += skip
             return AudioChunk(event.data[skip:], event.sample_rate, event.mime_type)
-        if isinstance(event, InputTranscription):
-            kept_text, pending.input_text = _skip_text(pending.input_text, event.text)
-            return (
-                None
-                if kept_text is None
-                else InputTranscription(kept_text, event.finished, event.language_code)
-            )
-        if isinstance(event, OutputTranscription):
-            kept_text, pending.output_text = _skip_text(pending.output_text, event.text)
-            return (
-                None
-                if kept_text is None
-                else OutputTranscription(kept_text, event.finished, event.language_code)
-            )
+        if isinstance(event, (InputTranscription, OutputTranscription)):
+            attr = "input_text" if isinstance(event, InputTranscription) else "output_text"
+            kept_text, rest = _skip_text(getattr(pending, attr), event.text)
+            setattr(pending, attr, rest)
+            if kept_text is None:
+                return None
+            return type(event)(kept_text, event.finished, event.language_code)
         if isinstance(event, TurnComplete) and pending.turns:
             pending.turns -= 1
             return None

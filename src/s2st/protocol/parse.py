@@ -136,19 +136,23 @@ def _transcription(
     return cls(text=wire.text, finished=bool(wire.finished), language_code=wire.language_code)
 
 
+_TRANSCRIPTS: tuple[tuple[str, type[InputTranscription] | type[OutputTranscription], str], ...] = (
+    ("input_transcription", InputTranscription, "serverContent.inputTranscription."),
+    ("output_transcription", OutputTranscription, "serverContent.outputTranscription."),
+)
+
+
+# One branch per field of serverContent, in the documented event order (see
+# parse_server_frame): long because the order is the contract, and reads top to bottom.
 def _server_content(content: ServerContent, out: list[Event]) -> None:
-    if content.input_transcription is not None:
-        event = _transcription(content.input_transcription, InputTranscription)
-        if event is not None:
-            out.append(event)
-        if content.input_transcription.__pydantic_extra__:
-            _extras(content.input_transcription, "serverContent.inputTranscription.", out)
-    if content.output_transcription is not None:
-        event = _transcription(content.output_transcription, OutputTranscription)
-        if event is not None:
-            out.append(event)
-        if content.output_transcription.__pydantic_extra__:
-            _extras(content.output_transcription, "serverContent.outputTranscription.", out)
+    for field, cls, prefix in _TRANSCRIPTS:
+        wire: TranscriptionWire | None = getattr(content, field)
+        if wire is not None:
+            event = _transcription(wire, cls)
+            if event is not None:
+                out.append(event)
+            if wire.__pydantic_extra__:
+                _extras(wire, prefix, out)
     if content.model_turn is not None:
         for part in content.model_turn.parts:
             inline = part.inline_data

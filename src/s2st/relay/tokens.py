@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from s2st._validate import check_number, is_number
+from s2st._validate import check_optional_number, is_number
 from s2st.errors import ConfigurationError, S2STError
 
 __all__ = [
@@ -171,7 +171,7 @@ def issue_token(
         raise ConfigurationError("subject must be a non-empty string of at most 256 characters")
     if not (is_number(ttl_s) and 0 < ttl_s <= MAX_TTL_S):
         raise ConfigurationError(f"ttl_s must be a number in (0, {MAX_TTL_S:.0f}], got {ttl_s!r}")
-    check_number("max_session_s", max_session_s, positive=True, allow_none=True)
+    check_optional_number("max_session_s", max_session_s, positive=True)
     if scope not in ("speak", "view"):
         raise ConfigurationError(f"scope must be 'speak' or 'view', got {scope!r}")
     issued = time.time() if now is None else float(now)
