@@ -243,6 +243,15 @@ class Supervisor:
         attempt = self._attempt
         if ws is not self._ws and (attempt is None or ws is not attempt.ws):
             return  # a connection being dropped: nothing it says counts any more
+        try:
+            self._read(ws, frames, attempt)
+        except Exception as exc:  # a bug of ours: end the session with it, visibly
+            self._crash = exc
+            if attempt is not None and not attempt.ready.done():
+                attempt.ready.set_exception(exc)
+            self._wake.set()
+
+    def _read(self, ws: LiveConnection, frames: list[bytes], attempt: _Attempt | None) -> None:
         arrived = time.perf_counter()
         proto, stats, watch = self._proto, self._stats, self._watch
         gap = arrived - self._last_frame_t
@@ -264,10 +273,6 @@ class Supervisor:
             except ProtocolError as exc:
                 self._fail_connection(ws, exc)
                 break
-            except Exception as exc:  # a bug of ours: end the session with it, visibly
-                self._crash = exc
-                self._wake.set()
-                break
             stats.frames_received += 1
             stats.events_generated += watch.see(events, arrived, out)
             if ws is self._ws:
@@ -277,7 +282,9 @@ class Supervisor:
                 out = []
                 self._activate(attempt)
             if watch.go_away and self._policy.on_go_away and ws is self._ws:
-                self._wake.set()  # leave this connection: frames after the goAway wait
+                # Leave this connection: the rest of this read goes with it (the output after
+                # the resume point comes again on the next connection).
+                self._wake.set()
                 break
         stats.events_received = proto.events_received
         stats.events_hidden = proto.events_hidden
