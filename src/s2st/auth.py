@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Any, Protocol, runtime_checkable
 
+from ._foreign import credentials_error
 from .errors import AuthenticationError, ConfigurationError
 
 __all__ = [
@@ -143,13 +144,11 @@ class GoogleCredentials:
         try:
             credentials, project = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
         except DefaultCredentialsError as exc:
-            raise ConfigurationError(
-                "no Google Cloud credentials found. Run `gcloud auth application-default login`, "
-                "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or pass "
-                "credentials=... / api_key=... to S2STClient."
-            ) from exc
-        self.project_id = project
-        return credentials
+            error = credentials_error(exc)
+        else:
+            self.project_id = project
+            return credentials
+        raise error  # outside the except block: no google-auth object in the chain
 
     def _needs_refresh(self, credentials: Any) -> bool:
         token = getattr(credentials, "token", None)
@@ -174,16 +173,12 @@ class GoogleCredentials:
         try:
             credentials.refresh(request)
         except (RefreshError, TransportError) as exc:
-            kind = type(exc).__name__
+            error = credentials_error(exc)
         else:
             return
         # Raised outside the except block: google-auth's error may carry the token response,
         # and neither __cause__ nor __context__ may hold it.
-        raise AuthenticationError(
-            f"could not refresh Google credentials ({kind}). Re-run "
-            "`gcloud auth application-default login` or check the service account.",
-            status_code=401,
-        )
+        raise error
 
     async def _ensure(self) -> Any:
         if self._lock is None:

@@ -1,10 +1,10 @@
-"""Opening WebSocket connections, and the one place where foreign exceptions become s2st errors.
+"""Opening WebSocket connections and reading them in batches (private).
 
-Every ``websockets``/OS exception raised while connecting, sending or receiving is translated
-here, so the session only ever sees [`s2st.errors`][s2st.errors] types. The typed error is raised outside
-the ``except`` block that caught the foreign one, so it has no ``__cause__`` and no
-``__context__``: a websockets ``InvalidStatus`` keeps the HTTP response, whose body may echo the
-request with its credentials.
+This is the only module of the client that touches websockets: every exception websockets or
+the OS raises while connecting, sending or receiving is caught here and mapped by
+``s2st._foreign`` (the one error map, shared with the credentials code), so the session only
+ever sees [`s2st.errors`][s2st.errors] types. The typed error is raised outside the ``except``
+block that caught the foreign one, so it has no ``__cause__`` and no ``__context__``.
 """
 
 from __future__ import annotations
@@ -21,25 +21,20 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
-    InvalidStatus,
     InvalidURI,
 )
 from websockets.frames import DATA_OPCODES, Frame
 from websockets.protocol import CLOSED, OPEN
 
+from s2st._foreign import close_error, open_error
 from s2st._logging import redacted_logger
 from s2st._version import __version__
 from s2st.endpoints import is_loopback_url
 from s2st.errors import (
-    AbnormalClosureError,
     ConfigurationError,
     ConnectionClosedError,
     S2STError,
     SessionClosedError,
-    TransportError,
-    error_from_close,
-    error_from_handshake,
-    redact,
 )
 
 __all__ = [
@@ -47,7 +42,6 @@ __all__ = [
     "LiveConnection",
     "TransportOptions",
     "abort",
-    "close_error",
     "close_quietly",
     "open_websocket",
 ]
@@ -250,14 +244,6 @@ class LiveConnection(ClientConnection):
             self.transport.resume_reading()
 
 
-def close_error(exc: ConnectionClosed) -> ConnectionClosedError | None:
-    """Typed error for a closed connection; ``None`` for a normal close (1000/1001)."""
-    rcvd = exc.rcvd
-    if rcvd is None:
-        return AbnormalClosureError(1006, "", "connection lost without a close frame (1006)")
-    return error_from_close(rcvd.code, rcvd.reason)
-
-
 async def open_websocket(
     url: str,
     headers: Mapping[str, str],
@@ -287,32 +273,11 @@ async def open_websocket(
         assert isinstance(ws, LiveConnection)
         return ws
     except (InvalidHandshake, InvalidURI, asyncio.TimeoutError, OSError) as exc:
-        error = _open_error(exc, url, options, secrets)
+        error = open_error(exc, url, open_timeout_s=options.open_timeout_s, secrets=secrets)
     # Raised here, outside the except block, so that neither __cause__ nor __context__ holds
     # the foreign exception: an InvalidStatus keeps the response, whose body may echo the
     # request with its credentials.
     raise error
-
-
-def _open_error(
-    exc: BaseException, url: str, options: TransportOptions, secrets: tuple[str, ...]
-) -> S2STError:
-    """The s2st error for a failure to open ``url`` (redacted; holds no foreign object)."""
-    if isinstance(exc, InvalidStatus):
-        response = exc.response
-        body = response.body.decode("utf-8", "replace") if response.body else ""
-        return error_from_handshake(response.status_code, redact(body, *secrets))
-    if isinstance(exc, InvalidURI):
-        return ConfigurationError(f"invalid WebSocket URL: {redact(str(exc), *secrets)}")
-    if isinstance(exc, InvalidHandshake):
-        err = TransportError(f"WebSocket handshake failed: {redact(str(exc), *secrets)}")
-    elif isinstance(exc, asyncio.TimeoutError):
-        err = TransportError(f"timed out after {options.open_timeout_s} s opening {url}")
-    else:
-        assert isinstance(exc, OSError)
-        err = TransportError(f"could not connect to {url}: {exc.strerror or exc}")
-    err.retryable = True
-    return err
 
 
 def abort(ws: ClientConnection) -> None:
