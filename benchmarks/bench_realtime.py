@@ -18,6 +18,9 @@ For every N and every client, in the same run and one after the other:
   server does not use (its time waiting for that core is reported: the machine may be shared). It opens N sessions, waits for all of them, and then every session
   sends 100 ms 16 kHz chunks at real time (random phase) while it consumes what arrives:
 
+  0. ``floor``: ``websockets.connect`` carrying the same traffic with no parsing at all
+     (pre-encoded sends; received messages classified by a byte search): what any client
+     built on websockets' asyncio layer pays, the lower bound of the other three;
   1. ``raw``: ``websockets.connect`` + ``json.dumps``/``b64encode`` to send, ``recv()`` +
      ``json.loads`` + ``b64decode`` + ``np.frombuffer`` to receive (the seed-style loop);
   2. ``genai``: google-genai's ``client.aio.live.connect`` + ``send_realtime_input(audio=...)``
@@ -74,7 +77,7 @@ except ImportError:  # a build of websockets without its C extension
 
 P99_TARGET_S = 0.050
 CPU_RATIO_TARGET = 0.75
-CLIENTS = ("raw", "genai", "s2st")
+CLIENTS = ("floor", "raw", "genai", "s2st")
 MODEL = "gemini-3.5-live-translate-preview"
 PART_S = 0.1  # 100 ms parts in both directions
 IN_RATE, OUT_RATE = 16_000, 24_000
@@ -449,6 +452,52 @@ async def _raw_session(url: str, count: int, ready: Any, go: Any, tally: _Tally)
 
 
 @functools.cache
+def _encoded_chunks() -> dict[bytes, str]:
+    """The input chunks as whole realtimeInput messages, made once (the floor sends these)."""
+    out = {}
+    for chunk in _input_chunks():
+        data = base64.b64encode(chunk).decode()
+        out[chunk] = json.dumps(
+            {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": data}}}
+        )
+    return out
+
+
+async def _floor_session(url: str, count: int, ready: Any, go: Any, tally: _Tally) -> None:
+    """The floor: websockets' asyncio client carrying the same traffic with no parsing at all
+    (messages sent pre-encoded, received ones classified by a byte search; only an audio
+    part's 8-byte stamp is decoded). What any client built on websockets.asyncio pays."""
+    import websockets
+
+    setup = {"setup": {"model": f"models/{MODEL}", "generationConfig": {}}}
+    encoded = _encoded_chunks()
+    async with websockets.connect(url, max_size=None, compression=None, open_timeout=120) as ws:
+        await ws.send(json.dumps(setup))
+        await ws.recv(decode=False)  # setupComplete
+
+        async def send(chunk: bytes) -> None:
+            await ws.send(encoded[chunk])
+
+        ready()
+        sender = asyncio.create_task(_pace(await go, count, send))
+        try:
+            while True:
+                message = await ws.recv(decode=False)
+                at = message.find(b'"data":"', 0, 160)
+                if at >= 0:
+                    tally.audio(base64.b64decode(message[at + 8 : at + 20]))
+                elif message.find(b"Transcription", 0, 48) >= 0:
+                    kind = "input" if message.find(b"inputTranscription", 0, 48) >= 0 else "output"
+                    start = message.find(b'"text":"') + 8
+                    tally.text(kind, message[start : message.find(b'"', start)].decode())
+                elif message.find(b"sessionResumptionUpdate", 0, 40) >= 0:
+                    tally.resume()
+        except websockets.ConnectionClosedOK:
+            pass
+        await sender
+
+
+@functools.cache
 def _genai_client(url: str) -> Any:
     """One google-genai client for all sessions of the process, as an application would."""
     from google import genai
@@ -530,7 +579,12 @@ async def _s2st_session(url: str, count: int, ready: Any, go: Any, tally: _Tally
         await sender
 
 
-_SESSIONS = {"raw": _raw_session, "genai": _genai_session, "s2st": _s2st_session}
+_SESSIONS = {
+    "floor": _floor_session,
+    "raw": _raw_session,
+    "genai": _genai_session,
+    "s2st": _s2st_session,
+}
 
 
 async def _run_client(kind: str, url: str, sessions: int, seconds: int) -> dict[str, Any]:
@@ -766,7 +820,9 @@ def _report(results: list[dict[str, Any]], sizes: list[int]) -> None:
             print(f"N={n}: no s2st/raw ratio (a run is missing or failed)")
             continue
         ratio = ours / raw
-        extra = "" if genai is None else f", genai/raw {genai / raw:.2f}x"
+        floor = _cpu_per_msg(by.get(("floor", n)))
+        extra = "" if floor is None else f", floor/raw {floor / raw:.2f}x"
+        extra += "" if genai is None else f", genai/raw {genai / raw:.2f}x"
         extra += "" if genai_u is None else f" (user {genai_u / raw_u:.2f}x)"
         print(
             f"N={n}: s2st/raw CPU per message {ratio:.2f}x (user time only {ours_u / raw_u:.2f}x)"
@@ -802,7 +858,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="s2st real-time benchmark (issue 12)")
     parser.add_argument("--sizes", default="100,200,400,800,1000", help="comma-separated N")
     parser.add_argument("--seconds", type=int, default=20, help="streaming time per run")
-    parser.add_argument("--clients", default=",".join(CLIENTS), help="subset of raw,genai,s2st")
+    parser.add_argument(
+        "--clients", default=",".join(CLIENTS), help="subset of floor,raw,genai,s2st"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 sessions, 3 s")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--client", choices=CLIENTS, help=argparse.SUPPRESS)
