@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing_extensions import TypedDict, Unpack
+
 from .errors import ConfigurationError, S2STError
 
 __all__ = [
@@ -71,7 +73,7 @@ class _Rule:
         return f"{name} must be {what}{suffix}{none}, got {value!r}"
 
 
-def _check(rule: _Rule, name: str, value: object, error: type[S2STError]) -> object:
+def _check(rule: _Rule, error: type[S2STError], name: str, value: object) -> object:
     if value is None and rule.allow_none:
         return None
     if rule.accepts(value):
@@ -79,63 +81,45 @@ def _check(rule: _Rule, name: str, value: object, error: type[S2STError]) -> obj
     raise error(rule.message(name, value))
 
 
-def check_int(
-    name: str,
-    value: object,
-    *,
-    low: int | None = None,
-    high: int | None = None,
-    positive: bool = False,
-    error: type[S2STError] = ConfigurationError,
-    unit: str = "",
-) -> int:
+class Bounds(TypedDict, total=False):
+    """The range a checked option must be in, and how a refusal is raised."""
+
+    low: float | None  # inclusive
+    high: float | None  # inclusive
+    positive: bool  # > 0 (instead of low/high)
+    error: type[S2STError]  # ConfigurationError unless told
+    unit: str  # named in the message, e.g. "ms"
+
+
+def _rule(kind: str, bounds: Bounds, allow_none: bool) -> tuple[_Rule, type[S2STError]]:
+    rule = _Rule(
+        kind,
+        bounds.get("low"),
+        bounds.get("high"),
+        bounds.get("positive", False),
+        allow_none,
+        bounds.get("unit", ""),
+    )
+    return rule, bounds.get("error", ConfigurationError)
+
+
+def check_int(name: str, value: object, **bounds: Unpack[Bounds]) -> int:
     """Return ``value`` if it is an int within [low, high] (or > 0 with ``positive``); raise
     ``error`` otherwise."""
-    rule = _Rule("int", low, high, positive, False, unit)
-    return _check(rule, name, value, error)  # type: ignore[return-value]
+    return _check(*_rule("int", bounds, False), name, value)  # type: ignore[return-value]
 
 
-def check_optional_int(
-    name: str,
-    value: object,
-    *,
-    low: int | None = None,
-    high: int | None = None,
-    positive: bool = False,
-    error: type[S2STError] = ConfigurationError,
-    unit: str = "",
-) -> int | None:
+def check_optional_int(name: str, value: object, **bounds: Unpack[Bounds]) -> int | None:
     """`check_int`, with ``None`` accepted (and named in the message)."""
-    rule = _Rule("int", low, high, positive, True, unit)
-    return _check(rule, name, value, error)  # type: ignore[return-value]
+    return _check(*_rule("int", bounds, True), name, value)  # type: ignore[return-value]
 
 
-def check_number(
-    name: str,
-    value: object,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    positive: bool = False,
-    error: type[S2STError] = ConfigurationError,
-    unit: str = "",
-) -> float:
+def check_number(name: str, value: object, **bounds: Unpack[Bounds]) -> float:
     """Return ``value`` if it is a real number within [low, high] (or > 0 with ``positive``);
     raise ``error`` otherwise (NaN is always refused)."""
-    rule = _Rule("number", low, high, positive, False, unit)
-    return _check(rule, name, value, error)  # type: ignore[return-value]
+    return _check(*_rule("number", bounds, False), name, value)  # type: ignore[return-value]
 
 
-def check_optional_number(
-    name: str,
-    value: object,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    positive: bool = False,
-    error: type[S2STError] = ConfigurationError,
-    unit: str = "",
-) -> float | None:
+def check_optional_number(name: str, value: object, **bounds: Unpack[Bounds]) -> float | None:
     """`check_number`, with ``None`` accepted (and named in the message)."""
-    rule = _Rule("number", low, high, positive, True, unit)
-    return _check(rule, name, value, error)  # type: ignore[return-value]
+    return _check(*_rule("number", bounds, True), name, value)  # type: ignore[return-value]

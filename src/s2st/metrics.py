@@ -34,16 +34,14 @@ listener experiences. Onsets are detected on the client's audio, not on the serv
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from ._speech import SpeechOnsets
 from ._validate import check_int, check_number, check_optional_number
 from .errors import AudioFormatError, ConfigurationError
 from .events import (
@@ -64,11 +62,6 @@ __all__ = [
     "SessionMetrics",
     "export_opentelemetry",
 ]
-
-_FRAME_S = 0.02
-_BATCH_S = 0.5  # sent audio is analysed for speech in batches of this length
-_LONG_QUIET = 1 << 40  # frames of non-speech "before the first message"
-_NO_SAMPLES = np.zeros(0, dtype=np.int16)
 
 
 def _percentile(values: tuple[float, ...], q: float) -> float | None:
@@ -189,23 +182,11 @@ class LatencyTracker:
         check_number("min_pause_s", min_pause_s, positive=True)
         check_optional_number("output_gap_s", output_gap_s, positive=True)
         self._clock = clock
-        # RMS threshold as a mean square of int16 samples.
-        self._threshold_ms = (32768.0 * 10 ** (onset_threshold_dbfs / 20)) ** 2
-        self._min_pause_s = min_pause_s
+        self._speech = SpeechOnsets(threshold_dbfs=onset_threshold_dbfs, min_pause_s=min_pause_s)
         self._output_gap_s = output_gap_s
-        self._rest = np.zeros(0, dtype=np.int16)  # samples not yet forming a whole frame
-        self._rest_t = 0.0  # send time of the first of them
-        self._quiet_frames = _LONG_QUIET  # non-speech frames since the last speech frame
-        self._pending: list[tuple[float, bytes | bytearray | memoryview]] = []  # not analysed
-        self._pending_bytes = 0
-        self._pending_rate = 0
-        self._onsets: deque[float] = deque()  # unpaired onset send times
-        self._onset_count = 0
         self._first_send: float | None = None
         self._last_activity: float | None = None
         self._input_s = 0.0
-        self._speech_s = 0.0
-        self._last_speech_t: float | None = None
         self._output_s = 0.0
         self._ttfa: float | None = None
         self._ttft: float | None = None
@@ -241,76 +222,18 @@ class LatencyTracker:
         now = self._now(t)
         if self._first_send is None:
             self._first_send = now
-        if sample_rate != self._pending_rate:
-            self._analyse()
-            self._pending_rate = sample_rate
         self._input_s += len(pcm) / (2 * sample_rate)
-        # Analysed in batches (numpy's cost is per call, not per sample); every reader of
-        # the results analyses what is pending first.
-        self._pending.append((now, pcm))
-        self._pending_bytes += len(pcm)
-        if self._pending_bytes >= sample_rate * 2 * _BATCH_S:
-            self._analyse()
-
-    def _analyse(self) -> None:
-        """Find speech in the audio sent since the last analysis: 20 ms frames at or above
-        the onset threshold; an onset is speech after at least ``min_pause_s`` of non-speech,
-        stamped with the send time of the message that carried the frame's first sample."""
-        pending, rate = self._pending, self._pending_rate
-        if not pending:
-            return
-        self._pending, self._pending_bytes = [], 0
-        frame = max(1, round(rate * _FRAME_S))
-        rest = self._rest
-        parts = [np.frombuffer(pcm, dtype="<i2") for _, pcm in pending]
-        times = [t for t, _ in pending]
-        if rest.size:
-            parts.insert(0, rest)
-            times.insert(0, self._rest_t)
-        data = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        whole = data.size - data.size % frame
-        ends = list(itertools.accumulate(part.size for part in parts))  # each message's end
-        if whole < data.size:  # the rest waits for the next message
-            self._rest = data[whole:].copy()
-            self._rest_t = times[bisect.bisect_right(ends, whole)]
-        else:
-            self._rest = _NO_SAMPLES
-        if whole == 0:
-            return
-        count = whole // frame
-        frames = data[:whole].reshape(count, frame).astype(np.float32)
-        energy = np.einsum("ij,ij->i", frames, frames)  # sum of squares per frame
-        loud = np.flatnonzero(energy >= self._threshold_ms * frame)
-        if not loud.size:
-            self._quiet_frames += count
-            return
-        frame_s = frame / rate
-        self._speech_s += loud.size * frame_s
-        # Non-speech frames before each speech frame (the first counts what came before).
-        if loud.size == count:  # all speech (the common case while someone talks)
-            onsets = [0] if self._quiet_frames * frame_s >= self._min_pause_s else []
-        else:
-            gaps = np.diff(loud, prepend=-1) - 1
-            gaps[0] += self._quiet_frames
-            onsets = loud[gaps * frame_s >= self._min_pause_s].tolist()
-        for index in onsets:
-            self._onsets.append(times[bisect.bisect_right(ends, index * frame)])
-        self._onset_count += len(onsets)
-        last = int(loud[-1])
-        self._last_speech_t = times[bisect.bisect_right(ends, last * frame + frame - 1)]
-        self._quiet_frames = count - 1 - last
+        self._speech.add(pcm, sample_rate, now)
 
     @property
     def speech_sent_s(self) -> float:
         """Seconds of speech sent so far (20 ms frames at or above the onset threshold)."""
-        self._analyse()
-        return self._speech_s
+        return self._speech.speech_s
 
     @property
     def last_speech_sent_t(self) -> float | None:
         """Send time of the last message that carried speech (``None`` before any)."""
-        self._analyse()
-        return self._last_speech_t
+        return self._speech.last_speech_t
 
     def on_audio(
         self, samples: int, sample_rate: int, t: float, voiced: bool = True
@@ -359,13 +282,12 @@ class LatencyTracker:
         return None
 
     def _segment_started(self, now: float) -> LatencyMeasurement | None:
-        self._analyse()
         index = self._segments
         self._segments += 1
-        if not self._onsets or self._onsets[0] > now:
+        onset = self._speech.pop_onset(before=now)
+        if onset is None:
             self._unpaired += 1
             return None
-        onset = self._onsets.popleft()
         assert self._first_send is not None
         m = LatencyMeasurement(segment=index, lag_s=now - onset, at_s=now - self._first_send)
         self._measurements.append(m)
@@ -373,7 +295,6 @@ class LatencyTracker:
 
     def snapshot(self) -> SessionMetrics:
         """The figures so far (an immutable copy)."""
-        self._analyse()
         elapsed = 0.0
         if self._first_send is not None and self._last_activity is not None:
             elapsed = self._last_activity - self._first_send
@@ -383,7 +304,7 @@ class LatencyTracker:
             time_to_first_translation_s=self._ttftr,
             ear_to_voice_lag_s=tuple(m.lag_s for m in self._measurements),
             measurements=tuple(self._measurements),
-            speech_onsets=self._onset_count,
+            speech_onsets=self._speech.total,
             output_segments=self._segments,
             unpaired_output_segments=self._unpaired,
             reconnects=self._reconnects,
