@@ -16,6 +16,8 @@ the socket is not read until the consumer has taken half of it, TCP flow control
 server's sends, and no event is ever dropped.
 """
 
+# Size: about a quarter of this module is the docstrings of the public session API (they render
+# in the docs); the work is in the parts the session holds (s2st._io).
 from __future__ import annotations
 
 import asyncio
