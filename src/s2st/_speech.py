@@ -39,8 +39,7 @@ class SpeechOnsets:
         self._onsets: deque[float] = deque()  # unpaired onset send times
         self._speech_s = 0.0
         self._last_speech_t: float | None = None
-        #: onsets found so far (paired or not)
-        self.count = 0
+        self._count = 0  # onsets found so far (paired or not)
 
     def add(self, pcm: bytes | bytearray | memoryview, sample_rate: int, t: float) -> None:
         """Mono int16 LE ``pcm`` at ``sample_rate`` was sent at ``t`` (kept, not copied)."""
@@ -68,7 +67,7 @@ class SpeechOnsets:
     def total(self) -> int:
         """Onsets found so far (paired or not)."""
         self._analyse()
-        return self.count
+        return self._count
 
     def pop_onset(self, before: float) -> float | None:
         """The oldest unpaired onset sent at or before ``before`` (removed), else ``None``."""
@@ -121,7 +120,7 @@ class SpeechOnsets:
             onsets = loud[gaps * frame_s >= self._min_pause_s].tolist()
         for index in onsets:
             self._onsets.append(times[bisect.bisect_right(ends, index * frame)])
-        self.count += len(onsets)
+        self._count += len(onsets)
         last = int(loud[-1])
         self._last_speech_t = times[bisect.bisect_right(ends, last * frame + frame - 1)]
         self._quiet_frames = count - 1 - last

@@ -148,7 +148,7 @@ class Link:
             stats.events_generated += watch.see(events, arrived, out)
             if self.current:
                 self._frames += 1
-            elif proto.state is ConnectionState.ACTIVE:
+            elif proto.state is ConnectionState.ACTIVE and not self.ready.done():
                 self._emit(out, arrived)
                 out = []
                 self._activate()

@@ -280,8 +280,3 @@ class Supervisor:
         """The supervising task, while it runs."""
         task = self._task
         return [task] if task is not None and not task.done() else []
-
-    @property
-    def connected(self) -> bool:
-        """True while a connection is current."""
-        return self._link is not None

@@ -228,11 +228,6 @@ class LiveConnection(ClientConnection):
         rcvd = self.protocol.close_exc.rcvd
         return rcvd.code if rcvd is not None else 1006
 
-    @property
-    def is_open(self) -> bool:
-        """True while messages can be sent."""
-        return self.protocol.state is OPEN
-
     def pause_reading(self) -> None:
         """Stop reading the socket (the consumer is behind): TCP flow control slows the server."""
         if self.transport is not None and not self.transport.is_closing():
