@@ -14,7 +14,17 @@ class S2STCapture extends AudioWorkletProcessor {
     this.count = 0;
     this.phase = 0;
     this.running = true;
-    this.port.onmessage = (e) => { if (e.data === "stop") this.running = false; };
+    // "stop": hand over the partial frame, then "stopped" (nothing is posted after it).
+    this.port.onmessage = (e) => {
+      if (e.data !== "stop" || !this.running) return;
+      this.running = false;
+      if (this.filled > 0) {
+        const out = this.frame.slice(0, this.filled);
+        this.port.postMessage(out.buffer, [out.buffer]);
+        this.filled = 0;
+      }
+      this.port.postMessage("stopped");
+    };
   }
 
   push(value) {

@@ -15,6 +15,9 @@ const state = {
   audioChunksScheduled: 0,
   audioSecondsScheduled: 0,
   captions: { source: 0, translation: 0 },
+  framesCaptured: 0,
+  framesSent: 0,
+  audioContext: null,
   lagS: null,
   rttMs: null,
   lastError: null,
@@ -27,6 +30,7 @@ let ctx = null;
 let workletLoaded = false;
 let mic = null;
 let capture = null;
+let micStopped = null; // resolves stopMic()'s wait for the worklet's last frame
 let outputRate = 24000;
 let nextPlayTime = 0;
 const playing = new Set();
@@ -149,6 +153,8 @@ async function start() {
   setStatus("starting");
   try {
     ctx = ctx || new AudioContext({ latencyHint: "interactive" });
+    state.audioContext = ctx.state;
+    ctx.onstatechange = () => { state.audioContext = ctx.state; };
     if (!workletLoaded) {
       await ctx.audioWorklet.addModule("static/capture-worklet.js");
       workletLoaded = true;
@@ -174,6 +180,7 @@ async function start() {
     ws.onopen = () => {
       ws.send(JSON.stringify(startMessage));
       for (const frame of pending) ws.send(frame);
+      state.framesSent += pending.length;
       pending = [];
       started = true;
       pinger = setInterval(() => {
@@ -202,8 +209,10 @@ async function start() {
       processorOptions: { targetRate: INPUT_RATE, frameMs: 100 },
     });
     capture.port.onmessage = (e) => {
+      if (e.data === "stopped") { if (micStopped) micStopped(); return; }
+      state.framesCaptured += 1;
       if (started) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(e.data);
+        if (ws.readyState === WebSocket.OPEN) { ws.send(e.data); state.framesSent += 1; }
       } else if (pending.length < 100) {
         pending.push(e.data); // up to 10 s while the socket opens
       }
@@ -224,14 +233,30 @@ async function start() {
   }
 }
 
+// Stops the microphone; resolves once the worklet has handed over its last frame (audio
+// captured before the click still goes out, and none after the "stop" message).
 function stopMic() {
-  if (capture) { capture.port.postMessage("stop"); capture.disconnect(); capture = null; }
+  let flushed = Promise.resolve();
+  if (capture) {
+    const node = capture;
+    capture = null;
+    flushed = new Promise((resolve) => {
+      micStopped = resolve;
+      setTimeout(resolve, 500); // a worklet that no longer runs posts nothing
+    }).then(() => {
+      micStopped = null;
+      node.port.onmessage = null;
+      node.disconnect();
+    });
+    node.port.postMessage("stop");
+  }
   if (mic) { for (const track of mic.getTracks()) track.stop(); mic = null; }
+  return flushed;
 }
 
-function stop() {
-  stopMic();
+async function stop() {
   $("stop").disabled = true;
+  await stopMic(); // the last captured audio goes out before "stop" (the relay refuses it after)
   if (ws && ws.readyState === WebSocket.OPEN) {
     ws.send(JSON.stringify({ type: "stop" })); // the relay sends the rest, then "end"
     setStatus("finishing");
