@@ -2,14 +2,12 @@
 
 `SpeechOnsets` keeps what the latency metrics need of the input: how much speech was sent,
 when the last speech went out, and the send time of each speech onset (speech after a pause),
-to pair with the output segment that translates it. Audio is analysed in batches of 0.5 s
+to pair with the output segment that translates it. Audio is analysed in batches of 1 s
 (numpy's cost is per call, not per sample); every reader analyses what is pending first.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from collections import deque
 
 import numpy as np
@@ -17,9 +15,8 @@ import numpy as np
 __all__ = ["SpeechOnsets"]
 
 _FRAME_S = 0.02  # speech is judged per 20 ms frame
-_BATCH_S = 0.5  # sent audio is analysed for speech in batches of this length
+_BATCH_S = 1.0  # sent audio is analysed for speech in batches of this length
 _LONG_QUIET = 1 << 40  # frames of non-speech "before the first message"
-_NO_SAMPLES = np.zeros(0, dtype=np.int16)
 
 
 class SpeechOnsets:
@@ -30,10 +27,14 @@ class SpeechOnsets:
         # RMS threshold as a mean square of int16 samples.
         self._threshold_ms = (32768.0 * 10 ** (threshold_dbfs / 20)) ** 2
         self._min_pause_s = min_pause_s
-        self._rest = _NO_SAMPLES  # samples not yet forming a whole frame
+        self._rest = b""  # samples not yet forming a whole frame
         self._rest_t = 0.0  # send time of the first of them
         self._quiet_frames = _LONG_QUIET  # non-speech frames since the last speech frame
-        self._pending: list[tuple[float, bytes | bytearray | memoryview]] = []  # not analysed
+        # Sent but not analysed yet: send times, the PCM and its byte counts, side by side
+        # (no tuple per message for the garbage collector to track).
+        self._times: list[float] = []
+        self._pcm: list[bytes | bytearray | memoryview] = []
+        self._sizes: list[int] = []
         self._pending_bytes = 0
         self._pending_rate = 0
         self._onsets: deque[float] = deque()  # unpaired onset send times
@@ -46,8 +47,11 @@ class SpeechOnsets:
         if sample_rate != self._pending_rate:
             self._analyse()
             self._pending_rate = sample_rate
-        self._pending.append((t, pcm))
-        self._pending_bytes += len(pcm)
+        nbytes = pcm.nbytes if type(pcm) is memoryview else len(pcm)
+        self._times.append(t)
+        self._pcm.append(pcm)
+        self._sizes.append(nbytes)
+        self._pending_bytes += nbytes
         if self._pending_bytes >= sample_rate * 2 * _BATCH_S:
             self._analyse()
 
@@ -81,25 +85,35 @@ class SpeechOnsets:
         """Find speech in the audio sent since the last analysis: 20 ms frames at or above
         the onset threshold; an onset is speech after at least ``min_pause_s`` of non-speech,
         stamped with the send time of the message that carried the frame's first sample."""
-        pending, rate = self._pending, self._pending_rate
-        if not pending:
+        times, pcms, sizes, rate = self._times, self._pcm, self._sizes, self._pending_rate
+        if not times:
             return
-        self._pending, self._pending_bytes = [], 0
+        try:
+            self._find_speech(rate, times, pcms, sizes)
+        finally:  # the same lists are used again (young lists per batch cost the GC)
+            times.clear()
+            pcms.clear()
+            sizes.clear()
+            self._pending_bytes = 0
+
+    def _find_speech(
+        self,
+        rate: int,
+        times: list[float],
+        pcms: list[bytes | bytearray | memoryview],
+        sizes: list[int],
+    ) -> None:
         frame = max(1, round(rate * _FRAME_S))
         rest = self._rest
-        parts = [np.frombuffer(pcm, dtype="<i2") for _, pcm in pending]
-        times = [t for t, _ in pending]
-        if rest.size:
-            parts.insert(0, rest)
-            times.insert(0, self._rest_t)
-        data = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        # One copy of the batch (a C-level join), then one array over it.
+        data = np.frombuffer(b"".join([rest, *pcms]), dtype="<i2")
         whole = data.size - data.size % frame
-        ends = list(itertools.accumulate(part.size for part in parts))  # each message's end
+        when = _Times(len(rest) // 2, self._rest_t, times, sizes)
         if whole < data.size:  # the rest waits for the next message
-            self._rest = data[whole:].copy()
-            self._rest_t = times[bisect.bisect_right(ends, whole)]
+            self._rest = data[whole:].tobytes()
+            self._rest_t = when(whole)
         else:
-            self._rest = _NO_SAMPLES
+            self._rest = b""
         if whole == 0:
             return
         count = whole // frame
@@ -119,8 +133,28 @@ class SpeechOnsets:
             gaps[0] += self._quiet_frames
             onsets = loud[gaps * frame_s >= self._min_pause_s].tolist()
         for index in onsets:
-            self._onsets.append(times[bisect.bisect_right(ends, index * frame)])
+            self._onsets.append(when(index * frame))
         self._count += len(onsets)
         last = int(loud[-1])
-        self._last_speech_t = times[bisect.bisect_right(ends, last * frame + frame - 1)]
+        self._last_speech_t = when(last * frame + frame - 1)
         self._quiet_frames = count - 1 - last
+
+
+class _Times:
+    """The send time of the message that carried sample ``i`` of a batch: the held rest of
+    the previous batch (``head`` samples, sent at ``head_t``), then the pending messages."""
+
+    __slots__ = ("_head", "_head_t", "_sizes", "_times")
+
+    def __init__(self, head: int, head_t: float, times: list[float], sizes: list[int]) -> None:
+        self._head, self._head_t, self._times, self._sizes = head, head_t, times, sizes
+
+    def __call__(self, i: int) -> float:
+        i -= self._head
+        if i < 0:
+            return self._head_t
+        for t, nbytes in zip(self._times, self._sizes, strict=True):
+            i -= nbytes // 2
+            if i < 0:
+                return t
+        return self._times[-1]

@@ -149,6 +149,7 @@ class AudioChunk:
 
 
 _ZEROS: dict[int, bytes] = {}
+_max, _min = np.maximum.reduce, np.minimum.reduce
 
 
 def chunk_voiced(data: npt.NDArray[np.int16]) -> bool:
@@ -168,7 +169,8 @@ def chunk_voiced(data: npt.NDArray[np.int16]) -> bool:
                 _ZEROS[n] = zeros
         if base == zeros:
             return False
-    return bool(data.max() > SILENCE_PEAK or data.min() < -SILENCE_PEAK)
+    # The ufuncs' reductions directly: ndarray.max() adds a Python-level wrapper per call.
+    return bool(_max(data) > SILENCE_PEAK or _min(data) < -SILENCE_PEAK)
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,7 +214,8 @@ class LatencyTracker:
         Raises:
             AudioFormatError: an odd byte count or a non-positive sample rate.
         """
-        check_int("sample_rate", sample_rate, positive=True, error=AudioFormatError)
+        if type(sample_rate) is not int or sample_rate <= 0:  # checked per sent chunk: cheap first
+            check_int("sample_rate", sample_rate, positive=True, error=AudioFormatError)
         if len(pcm) % 2:
             raise AudioFormatError(f"{len(pcm)} bytes is not whole int16 samples")
         if not pcm:

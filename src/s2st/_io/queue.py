@@ -9,6 +9,7 @@ the consumer takes what is ready without suspending (``take``) and waits only wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -30,20 +31,22 @@ class BoundedQueue(Generic[T]):
     __slots__ = (
         "_items",
         "_maxsize",
-        "_not_empty",
         "_not_full",
         "_on_room",
         "_on_take",
+        "_stamps",
+        "_waiters",
         "ended",
         "error",
     )
 
     def __init__(self, maxsize: int, *, on_take: Callable[[float], None] | None = None) -> None:
-        self._items: deque[tuple[float, T]] = deque()
+        self._items: deque[T] = deque()
+        self._stamps: deque[float] = deque()  # each item's arrival (floats: no GC tracking)
         self._maxsize = maxsize
         self._on_take = on_take
         self._on_room: Callable[[], None] | None = None
-        self._not_empty = asyncio.Event()
+        self._waiters: list[asyncio.Future[None]] = []  # consumers waiting for an item
         self._not_full: asyncio.Event | None = None  # made when a producer first waits
         self.ended = False
         self.error: BaseException | None = None
@@ -59,9 +62,18 @@ class BoundedQueue(Generic[T]):
     def put_nowait(self, item: T, arrived: float = 0.0) -> None:
         """Append ``item`` now, even beyond the bound (a producer checks `full` first, or has a
         few markers to add that must not wait), and wake the consumer."""
-        self._items.append((arrived, item))
-        if not self._not_empty.is_set():
-            self._not_empty.set()
+        self._items.append(item)
+        self._stamps.append(arrived)
+        if self._waiters:
+            self._wake()
+
+    def _wake(self) -> None:
+        # A bare future per waiting consumer (an asyncio.Event costs more per hand-off).
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.pop()
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def put(self, item: T, arrived: float = 0.0) -> None:
         """Append ``item``, waiting while the queue is full (backpressure). After `end()`
@@ -95,14 +107,15 @@ class BoundedQueue(Generic[T]):
         if not self.ended:
             self.ended = True
             self.error = error
-        self._not_empty.set()
+        self._wake()
         if self._not_full is not None:
             self._not_full.set()
         self._room()
 
     def take(self) -> T:
         """The oldest item, without waiting (the queue must not be empty)."""
-        arrived, item = self._items.popleft()
+        item = self._items.popleft()
+        arrived = self._stamps.popleft()
         not_full = self._not_full
         if not_full is not None and not not_full.is_set() and len(self._items) < self._maxsize:
             not_full.set()
@@ -122,6 +135,12 @@ class BoundedQueue(Generic[T]):
                     error, self.error = self.error, None
                     raise error
                 raise StopAsyncIteration
-            self._not_empty.clear()
-            await self._not_empty.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done() or waiter.cancelled():
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(waiter)
         return self.take()

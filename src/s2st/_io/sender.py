@@ -60,21 +60,41 @@ class Sender:
         self.last_user_message: SentMessage | None = None
 
     async def audio(self, audio: Any, sample_rate: int | None, channels: int) -> None:
-        """`S2STSession.send_audio()`: convert, split, send."""
-        view = memoryview(self._input.to_pcm(audio, sample_rate, channels))
+        """`S2STSession.send_audio()`: convert, split, send (each message written with no
+        suspension when the connection can take it, the common case at real time)."""
+        data = self._input.to_pcm(audio, sample_rate, channels)
         step = self._step
+        if len(data) <= step:  # one message (the common case): no view to make
+            if not self._frame_now(data):
+                await self.frame(data)
+            return
+        view = memoryview(data)
         for start in range(0, len(view), step):
-            await self.frame(view[start : start + step])
+            pcm = view[start : start + step]
+            if not self._frame_now(pcm):
+                await self.frame(pcm)
 
     async def stream(self, frames: Any) -> None:
         """`S2STSession.stream()`: send the frames of an opened source as they come."""
         async with contextlib.aclosing(frames):  # closes files/devices if we stop early
             async for frame in frames:
-                await self.frame(frame)
+                if not self._frame_now(frame):
+                    await self.frame(frame)
+
+    def _frame_now(self, pcm: bytes | memoryview) -> bool:
+        """`frame()` without a coroutine when the supervisor can write at once; False when
+        nothing was sent (then `frame()` waits its turn)."""
+        if self._link().send_nowait(self._proto.audio, pcm):
+            self._sent(pcm, True)
+            return True
+        return False
 
     async def frame(self, pcm: bytes | memoryview, *, user: bool = True) -> None:
         """Send one message of int16 mono PCM at the input rate (at most 200 ms)."""
         await self.control(lambda: self._proto.audio(pcm, user=user))
+        self._sent(pcm, user)
+
+    def _sent(self, pcm: bytes | memoryview, user: bool) -> None:
         stats = self._stats
         stats.audio_messages_sent += 1
         stats.audio_ms_sent += len(pcm) * 500 / self._rate

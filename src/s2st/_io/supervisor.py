@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from s2st._watch import OutputWatch
 from s2st.errors import (
@@ -40,6 +41,8 @@ from .transport import TransportOptions, close_quietly, open_websocket
 __all__ = ["Supervisor"]
 
 logger = logging.getLogger("s2st.session")
+
+T = TypeVar("T")
 
 
 class Supervisor:
@@ -139,6 +142,22 @@ class Supervisor:
         raise error  # outside the except block: no foreign exception in the chain
 
     # ------------------------------------------------------------------ sending
+    def send_nowait(self, build: Callable[[T], bytes | None], arg: T) -> bool:
+        """The common case of `send()`, with no coroutine: when no write is waiting and the
+        current connection can take a write now, build the message with ``build(arg)`` and
+        write it (or, between connections, hold it); True when done. False when nothing was
+        built: the caller uses `send()`, which waits its turn."""
+        if self._send_lock.locked():
+            return False
+        link = self._link
+        if link is not None and not link.ws.writable:
+            return False
+        frame = build(arg)
+        if frame is not None and link is not None:
+            link.ws.send_now(frame)  # writable, and nothing ran since: it is written
+            link.audio_sent = True
+        return True
+
     async def send(self, build: Callable[[], bytes | None]) -> S2STError | None:
         """Build a message with the core (numbered and held for replay) and write it on the
         current connection. Returns the typed error when the connection closed meanwhile

@@ -170,6 +170,11 @@ class LiveConnection(ClientConnection):
         if self._sink is not None:
             self._sink.on_lost(self)
 
+    @property
+    def writable(self) -> bool:
+        """True when `send_now()` would write at once: open, and the transport is not full."""
+        return self.protocol.state is OPEN and not getattr(self, "paused", True)
+
     def send_now(self, frame: bytes, *, force: bool = False) -> bool:
         """Write ``frame`` as a text message at once, without a coroutine; False when that is
         not possible: not open, or (unless ``force``) the transport asked us to stop writing,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from s2st.events import (
@@ -81,6 +82,35 @@ class _Pending:
         )
 
 
+class _History:
+    """What was delivered and when, oldest first: (arrival time, voiced samples or a kept
+    event) pairs, held side by side in two deques (a tuple per audio chunk would be one more
+    long-lived object for the garbage collector to scan, per 100 ms, per session)."""
+
+    __slots__ = ("_items", "_times")
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+        self._items: deque[Event | int] = deque()
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def __iter__(self) -> Iterator[tuple[float, Event | int]]:
+        return zip(self._times, self._items, strict=True)
+
+    def append(self, t: float, item: Event | int) -> None:
+        self._times.append(t)
+        self._items.append(item)
+
+    def trim(self, limit: float) -> None:
+        """Forget what arrived before ``limit``."""
+        times, items = self._times, self._items
+        while times and times[0] < limit:
+            times.popleft()
+            items.popleft()
+
+
 class OutputLedger:
     """Content delivered since the latest checkpoint, and the suppression after a resume.
 
@@ -94,9 +124,7 @@ class OutputLedger:
         #: content delivered since the latest checkpoint
         self.since = _Streams()
         self._history_s = history_s
-        self.history: deque[tuple[float, Event | int]] | None = (
-            deque() if history_s is not None else None
-        )
+        self.history: _History | None = _History() if history_s is not None else None
         self._pending: _Pending | None = None
         #: True while regenerated output is being dropped (a plain attribute: it is read for
         #: every audio frame)
@@ -116,9 +144,7 @@ class OutputLedger:
         pending = self._pending
         history = self.history
         if history is not None:
-            limit = now - (self._history_s or 0.0)
-            while history and history[0][0] < limit:
-                history.popleft()
+            history.trim(now - (self._history_s or 0.0))
         if pending is None:
             self.since = _Streams()
             if history is not None and keep_after is not None:
@@ -147,9 +173,9 @@ class OutputLedger:
             if not event.voiced:
                 return
             if self.history is not None:
-                self.history.append((t, len(event.data)))
+                self.history.append(t, len(event.data))
         elif self.history is not None and type(event) in _KEPT:
-            self.history.append((t, event))
+            self.history.append(t, event)
         self._note(event)
 
     def _note(self, event: Event) -> None:
@@ -191,7 +217,7 @@ class OutputLedger:
             samples = len(chunk.data)
             self.since.samples += samples
             if self.history is not None:
-                self.history.append((t, samples))
+                self.history.append(t, samples)
         return chunk
 
     def filter(self, event: Event, t: float = 0.0) -> Event | None:

@@ -358,8 +358,8 @@ class ClientProtocol:
         """The ledger's pass over one frame's events, in order (a checkpoint splits output
         delivered before it from output after it)."""
         ledger = self.ledger
-        out: list[Event] = []
-        for event in events:
+        out: list[Event] | None = None  # made only when an event is hidden or trimmed
+        for i, event in enumerate(events):
             cls = type(event)
             kept: Event | None
             if cls is AudioChunk:
@@ -372,12 +372,14 @@ class ClientProtocol:
                     ledger.resume()  # a later connection replays: expect output again
                 elif cls is SessionResumptionUpdate and self._on_resumption_update(event, now):  # type: ignore[arg-type]
                     self._checkpoint(now)
+            if kept is not event and out is None:
+                out = events[:i]
             if kept is None:
                 self.events_hidden += 1
                 self.hidden_output_t = now  # regenerated output still counts as activity
-            else:
+            elif out is not None:
                 out.append(kept)
-        return out
+        return events if out is None else out
 
     def _checkpoint(self, now: float) -> None:
         if self.track_consumption:
