@@ -605,6 +605,55 @@ def test_fast_path_and_general_path_agree(message: dict[str, Any]) -> None:
     assert fast and all(isinstance(e, AudioChunk) for e in fast)
 
 
+# The service's exact audio layout (EVIDENCE.md golden frames) is read byte for byte; every
+# near-miss must give what the parsers give (the byte check declines, the schemas decide).
+_GOLDEN = b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm;rate=24000","data":"AQIDBAUGBwg="}}]}}}'
+_GOLDEN_SILENCE = b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm;rate=24000","data":"AAAAAAAAAAAAAAAA"}}]}}}'
+
+
+def _golden_variant(old: bytes, new: bytes) -> bytes:
+    assert old in _GOLDEN
+    return _GOLDEN.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    ("frame", "byte_path"),
+    [
+        (_GOLDEN, True),
+        (_GOLDEN_SILENCE, True),
+        (_golden_variant(b"AQIDBAUGBwg=", b""), True),  # no samples
+        (_golden_variant(b"audio/pcm;rate=24000", b"audio/pcm; rate=16000"), True),
+        (_golden_variant(b"audio/pcm;rate=24000", b"audio\\/pcm;rate=24000"), False),  # escape
+        # The data string is decoded as the schemas decode it: JSON escapes, padding and
+        # the URL-safe alphabet are what pydantic-core makes of them, on both paths.
+        (_golden_variant(b"AQIDBAUGBwg=", b"AQIDBAUGBwg"), True),
+        (_golden_variant(b"AQIDBAUGBwg=", b"AQID\\u0042AUGBwg="), True),
+        (_golden_variant(b"AQIDBAUGBwg=", b"AQIDBAUG-_g="), True),
+        (_golden_variant(b"AQIDBAUGBwg=", b"AQIDBAUGBw=="), False),  # 7 bytes: odd
+        (_golden_variant(b"AQIDBAUGBwg=", b'AQID"BAUGBwg='), False),  # not JSON
+        (_golden_variant(b"AQIDBAUGBwg=", b'AQIDBAUGBwg=","x":"1'), False),  # another key
+        (_golden_variant(b"audio/pcm;rate=24000", b"text/plain"), False),
+        (_golden_variant(b"audio/pcm;rate=24000", b"audio/pcm\x01"), False),  # control char
+        (_golden_variant(b'"data":', b'"data": '), False),  # whitespace
+        (_golden_variant(b"}}]}}}", b"}},{}]}}}"), False),  # another part
+        (_GOLDEN + b" ", False),
+        (_GOLDEN[:-1], False),  # truncated
+    ],
+)
+def test_golden_audio_layout_reads_like_the_parsers(frame: bytes, byte_path: bool) -> None:
+    assert (_parse._golden_audio(frame) is not None) is byte_path
+    try:
+        expected: list[Event] | str = parse_server_frame(frame.decode("utf-8", "replace"))
+    except ProtocolError as exc:
+        expected = f"error: {exc}"
+    try:
+        fast = _parse.parse_audio_only(frame)
+        got: list[Event] | str | None = fast if fast is not None else parse_server_frame(frame)
+    except ProtocolError as exc:
+        got = f"error: {exc}"
+    assert got == expected
+
+
 def _turn(part: dict[str, Any], **content: Any) -> dict[str, Any]:
     return {"serverContent": {"modelTurn": {"parts": [part]}, **content}}
 
