@@ -301,7 +301,9 @@ class S2STSession:
             return buf.take()
         self._reading = True
         try:
-            return await buf.get()
+            while not len(buf):
+                await buf.arrival()
+            return buf.take()
         finally:
             self._reading = False
 

@@ -241,11 +241,13 @@ async def test_page_translates_a_real_recording_with_the_local_engine(tmp_path: 
             assert "respectable" in heard.lower(), heard
         except BaseException:
             with contextlib.suppress(Exception):
-                print(f"page captions: {await captions('source')!r} -> "
-                      f"{await captions('translation')!r}; "
-                      f"error: {await attr(page, 'data-error')!r}, "
-                      f"state: {await attr(page, 'data-state')!r}; "
-                      f"page: {await page.evaluate('JSON.stringify(window.s2stRelay)')}")
+                print(
+                    f"page captions: {await captions('source')!r} -> "
+                    f"{await captions('translation')!r}; "
+                    f"error: {await attr(page, 'data-error')!r}, "
+                    f"state: {await attr(page, 'data-state')!r}; "
+                    f"page: {await page.evaluate('JSON.stringify(window.s2stRelay)')}"
+                )
             raise
         finally:
             await browser.close()

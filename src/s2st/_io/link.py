@@ -76,6 +76,7 @@ class Link:
         "_frames",
         "_last_frame_t",
         "_latency",
+        "_out",
         "_paused",
         "_plan",
         "_wake",
@@ -102,6 +103,7 @@ class Link:
         self._latency = 0.0  # the keepalive round trip last reported to the core
         self._last_frame_t = 0.0
         self._frames = 0  # frames read after it became current
+        self._out: list[Event] = []
 
     @property
     def reconnection(self) -> bool:
@@ -121,6 +123,7 @@ class Link:
         try:
             self._read(frames)
         except Exception as exc:  # a bug of ours: end the session with it, visibly
+            self._out.clear()
             self._crash = exc
             self._settle(exc)
             self._wake.set()
@@ -137,7 +140,7 @@ class Link:
             self._latency = latency
             proto.observe_lag(latency)  # the last keepalive round trip
         self._last_frame_t = arrived
-        out: list[Event] = []
+        out = self._out  # one list for every read (queued from, then cleared)
         for frame in frames:
             try:
                 events = proto.receive(frame, arrived)
@@ -150,7 +153,7 @@ class Link:
                 self._frames += 1
             elif proto.state is ConnectionState.ACTIVE and not self.ready.done():
                 self._emit(out, arrived)
-                out = []
+                out.clear()
                 self._activate()
             if self.current and watch.go_away and parts.policy.on_go_away:
                 # Leave this connection: the rest of this read goes with it (the output after
@@ -160,6 +163,7 @@ class Link:
         stats.events_received = proto.events_received
         stats.events_hidden = proto.events_hidden
         self._emit(out, arrived)
+        out.clear()
         if proto.ping_wanted:
             self._wake.set()
         if parts.queue.full and self.current:

@@ -9,7 +9,6 @@ the consumer takes what is ready without suspending (``take``) and waits only wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -125,22 +124,28 @@ class BoundedQueue(Generic[T]):
             self._on_take(arrived)
         return item
 
+    def arrival(self) -> asyncio.Future[None]:
+        """A future done when an item arrives or the queue ends; at the end of an empty queue
+        raise the end's error (once) or ``StopAsyncIteration`` instead. The consumer's wait,
+        with no coroutine of its own: ``while not len(q): await q.arrival()``."""
+        if self.ended and not self._items:
+            if self.error is not None:
+                error, self.error = self.error, None
+                raise error
+            raise StopAsyncIteration
+        waiters = self._waiters
+        if len(waiters) > 8:  # waits cancelled (timeouts) while nothing came: forget them
+            waiters[:] = [w for w in waiters if not w.done()]
+        waiter = asyncio.get_running_loop().create_future()
+        if self._items or self.ended:
+            waiter.set_result(None)
+        else:
+            waiters.append(waiter)
+        return waiter
+
     async def get(self) -> T:
         """The oldest item, waiting for one; at the end raise the end's error (once) or
         ``StopAsyncIteration``."""
-        items = self._items
-        while not items:
-            if self.ended:
-                if self.error is not None:
-                    error, self.error = self.error, None
-                    raise error
-                raise StopAsyncIteration
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                if not waiter.done() or waiter.cancelled():
-                    with contextlib.suppress(ValueError):
-                        self._waiters.remove(waiter)
+        while not self._items:
+            await self.arrival()
         return self.take()

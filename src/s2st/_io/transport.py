@@ -145,8 +145,10 @@ class LiveConnection(ClientConnection):
         super().data_received(data)  # process_event() below collects the messages
         batch, sink = self._batch, self._sink
         if batch and sink is not None:
-            self._batch = None
-            sink.on_frames(self, batch)
+            try:
+                sink.on_frames(self, batch)
+            finally:
+                batch.clear()  # the same list for the next read
 
     def process_event(self, event: Any) -> None:
         if self.response is None or type(event) is not Frame or event.opcode not in DATA_OPCODES:
