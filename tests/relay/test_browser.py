@@ -196,6 +196,14 @@ async def test_page_with_a_token_from_the_url_fragment(tmp_path: Path) -> None:
 
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+# The content words of the recording's sentence, and of Apertium's Spanish for it.
+_EN = ("married", "amiable", "woman", "respectable")
+_ES = ("casó", "amable", "mujer", "respetable")
+
+
+def _found(text: str, words: tuple[str, ...]) -> int:
+    low = text.lower()
+    return sum(word in low for word in words)
 
 
 # Loading Whisper, Apertium and espeak-ng in a fresh relay process from a cold disk, then
@@ -231,14 +239,17 @@ async def test_page_translates_a_real_recording_with_the_local_engine(tmp_path: 
                 return " ".join(texts)
 
             # The whole sentence is one segment: its translation arrives when it ends.
-            await until(page, lambda: captions("translation"), lambda t: "respetable" in t, 150)
+            # Whisper may hear one word differently from run to run (the page's capture
+            # phase moves the segment boundaries): three of the four content words must
+            # come through, in the recording and in its Spanish.
+            await until(page, lambda: captions("translation"), lambda t: _found(t, _ES) >= 3, 150)
             translated, heard = await captions("translation"), await captions("source")
             await until(page, lambda: attr(page, "data-audio-seconds"), lambda v: float(v) > 1)
             shot = tmp_path / "relay-local-engine.png"
             await page.screenshot(path=str(shot), full_page=True)
             print(f"\nrelay page (local engine) screenshot: {shot}\nheard: {heard}\n{translated}")
-            assert "mujer" in translated and "respetable" in translated, translated
-            assert "respectable" in heard.lower(), heard
+            assert _found(translated, _ES) >= 3, translated
+            assert _found(heard, _EN) >= 3, heard
         except BaseException:
             with contextlib.suppress(Exception):
                 print(

@@ -95,7 +95,8 @@ class EmulatorConfig:
     Engine: ``engine`` is ``"scripted"`` (scenarios, loopback fallback), ``"loopback"``,
     ``"silent"`` (hears speech, answers only silence: EVIDENCE.md row 15), ``"local"`` (a real
     local translation: `s2st.local`, extra ``s2st[local]``), or a
-    callable ``(SetupInfo) -> Engine``; ``scenarios`` limits the scripted engine to these
+    callable ``(SetupInfo) -> Engine`` (called in a worker thread for each new session, as the
+    local engine is built: loading models does not hold up the other sessions); ``scenarios`` limits the scripted engine to these
     names; ``end_silence_ms`` is the silence that ends a segment and ``threshold_db`` the frame
     level (dB re 1 LSB RMS) counted as speech. ``faults``: a [`FaultPlan`][s2st.emulator.FaultPlan]; ``seed`` makes
     jitter, handles and session ids deterministic.

@@ -328,7 +328,10 @@ class Emulator(InputMixin):
             )
             if self.config.quota_exhausted:
                 raise WireRejection(1011, CLOSE_QUOTA)  # EVIDENCE.md row 19
-            pending = self._attach_session(st, info)
+            # A new session's engine may load models (the local engine: seconds from a cold
+            # disk): built off the event loop, so that other sessions keep streaming meanwhile.
+            engine = None if info.resume_handle is not None else await self._new_engine(info)
+            pending = self._attach_session(st, info, engine)
         except WireRejection as rej:
             logger.info("connection %d setup refused: %d", rec.index, rej.code)
             await self._close(st, rej.code, rej.reason)
@@ -343,8 +346,11 @@ class Emulator(InputMixin):
         st.drained.clear()  # the timer starts once these frames are out (faults at_s=0)
         return True
 
-    def _attach_session(self, st: _ConnState, info: SetupInfo) -> list[_Item]:
-        """Start or resume the logical session; return the output to resend first."""
+    def _attach_session(
+        self, st: _ConnState, info: SetupInfo, engine: Engine | None
+    ) -> list[_Item]:
+        """Start (with ``engine``) or resume the logical session; return the output to resend
+        first."""
         if info.resume_handle is not None:
             handle = self._handles.get(info.resume_handle)
             if handle is None or time.monotonic() - handle.issued_at > self.config.handle_ttl_s:
@@ -369,13 +375,20 @@ class Emulator(InputMixin):
             st.streaming = handle.streaming
             pending = list(handle.pending)
         else:
-            session = _Session(len(self._sessions), info.model_id, self._make_engine(info))
+            assert engine is not None
+            session = _Session(len(self._sessions), info.model_id, engine)
             self._sessions.append(session)
             pending = []
         session.current = st.record
         st.session = session
         st.record.session_id = session.id
         return pending
+
+    async def _new_engine(self, info: SetupInfo) -> Engine:
+        cfg = self.config
+        if callable(cfg.engine) or cfg.engine == "local":  # may load models: a worker thread
+            return await asyncio.to_thread(self._make_engine, info)
+        return self._make_engine(info)
 
     def _make_engine(self, info: SetupInfo) -> Engine:
         cfg = self.config

@@ -36,7 +36,9 @@ class RelayConfig:
         max_bytes_per_s: sustained audio byte rate from a browser (4429); 16 kHz int16 is
             32 000 bytes/s, so the default allows twice real time. Stated for 16 kHz input:
             sessions at other ``sample_rate`` values get it scaled by ``sample_rate / 16000``.
-        burst_bytes: how far a browser may run ahead of ``max_bytes_per_s`` (scaled the same).
+        burst_bytes: how far a browser may run ahead of ``max_bytes_per_s`` (scaled the same);
+            the default, 10 s of 16 kHz audio, lets through the audio the relay page captures
+            while its socket opens (up to 10 s), sent at once when it opens.
         idle_timeout_s: close a browser that sends nothing for this long (4408).
         start_timeout_s: time allowed for the ``start`` message (4408).
         max_backlog_bytes: output waiting for a slow browser before it is closed (4431).
@@ -59,7 +61,7 @@ class RelayConfig:
     max_session_s: float = 3600.0
     max_frame_bytes: int = 64 * 1024
     max_bytes_per_s: float = 64_000.0
-    burst_bytes: int = 128 * 1024
+    burst_bytes: int = 320 * 1024  # 10 s at 16 kHz: what the page holds while its socket opens
     idle_timeout_s: float = 30.0
     start_timeout_s: float = 10.0
     max_backlog_bytes: int = 2 * 1024 * 1024

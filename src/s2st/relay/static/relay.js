@@ -214,7 +214,10 @@ async function start() {
       if (started) {
         if (ws.readyState === WebSocket.OPEN) { ws.send(e.data); state.framesSent += 1; }
       } else if (pending.length < 100) {
-        pending.push(e.data); // up to 10 s while the socket opens
+        pending.push(e.data); // up to 10 s while the socket opens (the relay's default burst)
+      } else {
+        if (!state.framesDropped) console.warn("s2st: the relay socket is not open after 10 s; dropping audio");
+        state.framesDropped = (state.framesDropped || 0) + 1;
       }
     };
     ctx.createMediaStreamSource(mic).connect(capture);
