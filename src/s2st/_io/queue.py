@@ -137,7 +137,7 @@ class BoundedQueue(Generic[T]):
         if len(waiters) > 8:  # waits cancelled (timeouts) while nothing came: forget them
             waiters[:] = [w for w in waiters if not w.done()]
         waiter = asyncio.get_running_loop().create_future()
-        if self._items or self.ended:
+        if self._items:  # (an ended queue with items left: the caller takes them)
             waiter.set_result(None)
         else:
             waiters.append(waiter)

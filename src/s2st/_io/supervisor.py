@@ -45,6 +45,10 @@ logger = logging.getLogger("s2st.session")
 T = TypeVar("T")
 
 
+def _build(build: Callable[[], bytes | None]) -> bytes | None:
+    return build()
+
+
 class Supervisor:
     """Owns the connections of one session (see the module docstring).
 
@@ -162,21 +166,12 @@ class Supervisor:
         """Build a message with the core (numbered and held for replay) and write it on the
         current connection. Returns the typed error when the connection closed meanwhile
         (the supervisor sees the same closure and reconnects, or ends the session)."""
-        lock = self._send_lock
-        frame: bytes | None = None
-        link = self._link
-        if not lock.locked():  # the common case: build and write with no suspension at all
-            frame = build()
+        if self.send_nowait(_build, build):  # the common case: no suspension at all
+            return None
+        async with self._send_lock:  # a write waiting for the transport: later ones queue behind
+            frame, link = build(), self._link
             if frame is None or link is None:
                 return None  # held: replayed on the next connection
-            if link.ws.send_now(frame):
-                link.audio_sent = True
-                return None
-        async with lock:  # a write waiting for the transport: later messages queue behind
-            if frame is None:
-                frame, link = build(), self._link
-            if frame is None or link is None or link is not self._link:
-                return None  # held, or the connection was dropped meanwhile (it is held)
             error = await link.ws.write(frame)
             if error is None:
                 link.audio_sent = True

@@ -181,7 +181,7 @@ class LiveConnection(ClientConnection):
         """Write ``frame`` as a text message at once, without a coroutine; False when that is
         not possible: not open, or (unless ``force``) the transport asked us to stop writing,
         in which case `write()` waits for it."""
-        if self.protocol.state is not OPEN or (not force and getattr(self, "paused", True)):
+        if not (self.writable or (force and self.protocol.state is OPEN)):
             return False
         self.protocol.send_text(frame)
         self.send_data()

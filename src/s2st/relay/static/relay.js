@@ -17,6 +17,7 @@ const state = {
   captions: { source: 0, translation: 0 },
   framesCaptured: 0,
   framesSent: 0,
+  framesDropped: 0,
   audioContext: null,
   lagS: null,
   rttMs: null,
@@ -217,7 +218,7 @@ async function start() {
         pending.push(e.data); // up to 10 s while the socket opens (the relay's default burst)
       } else {
         if (!state.framesDropped) console.warn("s2st: the relay socket is not open after 10 s; dropping audio");
-        state.framesDropped = (state.framesDropped || 0) + 1;
+        state.framesDropped += 1;
       }
     };
     ctx.createMediaStreamSource(mic).connect(capture);
