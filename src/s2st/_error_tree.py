@@ -60,6 +60,8 @@ class UnsupportedLanguageError(ConfigurationError):
             msg += f" ({detail})"
         if suggestions:
             msg += "; did you mean " + ", ".join(repr(s) for s in suggestions) + "?"
+        else:
+            msg += "."
         msg += " Run `s2st languages` or see s2st.languages.SUPPORTED_LANGUAGES for the full list."
         super().__init__(msg)
 
